@@ -1,0 +1,54 @@
+// Errors raised by the PostgreSQL-free core.
+//
+// The core never calls ereport: it throws vtj::Error, and the PostgreSQL layer's boundary
+// (src/pg/boundary.hpp) catches it after every C++ scope has closed and turns the kind into a
+// SQLSTATE. Messages are written for a DBA and must never contain a hetu, a credential or
+// personal data: callers pass counts and positions, not values.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace vtj {
+
+enum class ErrorKind {
+    InvalidValue,        // a bad value supplied by the user (22023)
+    InvalidHetu,         // hetus that fail validation (22P02-like; reported by count/position)
+    UnableToConnect,     // DNS, connect, TLS handshake (HV00N)
+    Timeout,             // a transfer exceeded its timeout (HV00N with a timing breakdown)
+    Cancelled,           // the PostgreSQL layer asked us to stop (query cancel, terminate)
+    HttpStatus,          // the interface answered with an error status (HV000 family)
+    Unauthorized,        // 401/403 (HV00N? no: 28000-like, but reported as HV000 + hint)
+    BadResponse,         // JSON/XML we cannot read, truncated bodies (HV00L-like)
+    ResponseTooLarge,    // over the bounded response size
+    RunawayPaging,       // the interface never says it is up to date / bookmark stuck
+    TooManyRows,         // a bulk refusal (VTJkysely is not for bulk use)
+    Internal             // a bug in vtj_fdw
+};
+
+class Error : public std::runtime_error {
+public:
+    Error(ErrorKind kind, std::string message, std::string detail = {}, std::string hint = {})
+        : std::runtime_error(message), kind_(kind), detail_(std::move(detail)), hint_(std::move(hint))
+    {
+    }
+
+    ErrorKind kind() const noexcept { return kind_; }
+    const std::string &detail() const noexcept { return detail_; }
+    const std::string &hint() const noexcept { return hint_; }
+    // HTTP status that caused the error, 0 when not an HTTP status error.
+    long http_status() const noexcept { return http_status_; }
+    Error &with_status(long status) noexcept
+    {
+        http_status_ = status;
+        return *this;
+    }
+
+private:
+    ErrorKind kind_;
+    std::string detail_;
+    std::string hint_;
+    long http_status_ = 0;
+};
+
+}  // namespace vtj

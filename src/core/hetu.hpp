@@ -1,0 +1,27 @@
+// Henkilötunnus (Finnish personal identity code) validation, vtj-api.md §9.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vtj {
+
+// True when s is a well-formed hetu: DDMMYY, a century marker (+, -, Y X W V U, A, B C D E F),
+// a three-digit individual number and the right check character, and DDMMYY is a real
+// calendar date in that century. Strict: no trimming, no lowercase, exactly 11 bytes.
+bool hetu_valid(std::string_view s) noexcept;
+
+// The check character for the nine digits DDMMYYNNN (marker not included).
+char hetu_check_char(std::string_view nine_digits) noexcept;
+
+// 1-based positions of the invalid entries of a list (empty when all are valid).
+std::vector<std::size_t> invalid_hetu_positions(const std::vector<std::string> &hetus);
+
+// "3 invalid hetus at positions 2, 7, 9" with at most `max_listed` positions, then "…".
+// Never includes the values themselves: the extension's messages do not print hetus.
+std::string describe_invalid_positions(const std::vector<std::size_t> &positions, std::size_t total,
+                                       std::size_t max_listed = 20);
+
+}  // namespace vtj

@@ -1,0 +1,37 @@
+// Module entry points: magic block, _PG_init, the FDW handler and the option validator.
+#include "pg/boundary.hpp"
+#include "pg/fdw_routine.hpp"
+#include "pg/options.hpp"
+
+#include <curl/curl.h>
+
+extern "C" {
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+}
+
+void _PG_init(void)
+{
+    vtj::pg::run_guarded([] {
+        // Once per backend, before any thread exists; libcurl's allocator stays malloc
+        // (fdw-craft.md §2.5: pointing it at palloc crashes).
+        if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+            throw vtj::Error(vtj::ErrorKind::Internal, "could not initialise libcurl");
+        vtj::pg::register_settings();
+    });
+}
+
+VTJ_PG_FUNCTION(vtj_fdw_handler)
+{
+    (void)fcinfo;
+    PG_RETURN_POINTER(vtj::pg::make_fdw_routine());
+}
+
+VTJ_PG_FUNCTION(vtj_fdw_validator)
+{
+    List *options = untransformRelOptions(PG_GETARG_DATUM(0));
+    const Oid catalog = PG_GETARG_OID(1);
+    vtj::pg::validate_options(options, catalog);
+    PG_RETURN_VOID();
+}

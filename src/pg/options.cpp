@@ -1,0 +1,238 @@
+#include "pg/options.hpp"
+
+extern "C" {
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "lib/stringinfo.h"
+}
+
+#include <cstdlib>
+#include <cstring>
+
+namespace vtj::pg {
+
+namespace {
+
+constexpr Oid kServer = ForeignServerRelationId;
+constexpr Oid kMapping = UserMappingRelationId;
+constexpr Oid kTable = ForeignTableRelationId;
+
+// One row per option. Keep README's option tables in step with this one.
+const OptionSpec kOptions[] = {
+    // Server: the change interface (VTJ-muutosrajapinta)
+    {"url", kServer, OptionType::Url, 0, 0, nullptr, nullptr, false, false},
+    {"xroad_client", kServer, OptionType::Text, 0, 0, nullptr, nullptr, false, false},
+    {"auth", kServer, OptionType::Choice, 0, 0, "basic,mutp", "basic", false, false},
+    {"connect_timeout", kServer, OptionType::Integer, 1, 3600, nullptr, "10", false, false},
+    {"request_timeout", kServer, OptionType::Integer, 1, 86400, nullptr, "60", false, false},
+    {"max_retries", kServer, OptionType::Integer, 0, 20, nullptr, "3", false, false},
+    {"perustiedot_batch_size", kServer, OptionType::Integer, 1, 1000, nullptr, "1000", false, false},
+    {"muutokset_batch_size", kServer, OptionType::Integer, 1, 1000000, nullptr, "5000", false, false},
+    {"parallel_requests", kServer, OptionType::Integer, 1, 32, nullptr, "4", false, false},
+    {"max_pages", kServer, OptionType::Integer, 1, 100000000, nullptr, "100000", false, false},
+    {"max_response_mb", kServer, OptionType::Integer, 1, 1024, nullptr, "256", false, false},
+    {"ca_file", kServer, OptionType::File, 0, 0, nullptr, nullptr, true, false},
+    {"client_cert", kServer, OptionType::File, 0, 0, nullptr, nullptr, true, false},
+    {"client_key", kServer, OptionType::File, 0, 0, nullptr, nullptr, true, false},
+    {"verify_tls", kServer, OptionType::Boolean, 0, 0, nullptr, "true", false, false},
+    // Server: VTJkysely (SOAP)
+    {"kysely_url", kServer, OptionType::Text, 0, 0, nullptr, nullptr, false, false},
+    {"kysely_palvelu", kServer, OptionType::Text, 0, 0, nullptr, "FI/GOV/0245437-2/VTJkysely/HenkilonTunnusKysely/v1", false, false},
+    {"soso_nimi", kServer, OptionType::Text, 0, 0, nullptr, "Perussanoma 3", false, false},
+    {"kysely_max_hetut", kServer, OptionType::Integer, 1, 1000, nullptr, "100", false, false},
+    // User mapping
+    {"username", kMapping, OptionType::Text, 0, 0, nullptr, nullptr, false, false},
+    {"password", kMapping, OptionType::Text, 0, 0, nullptr, nullptr, false, true},
+    // Foreign table
+    {"endpoint", kTable, OptionType::Choice, 0, 0, "kirjausavain,muutokset,perustiedot,henkilo", nullptr, false, false},
+    {nullptr, InvalidOid, OptionType::Text, 0, 0, nullptr, nullptr, false, false},
+};
+
+const char *object_kind(Oid context)
+{
+    switch (context) {
+    case ForeignServerRelationId:
+        return "server";
+    case UserMappingRelationId:
+        return "user mapping";
+    case ForeignTableRelationId:
+        return "foreign table";
+    case ForeignDataWrapperRelationId:
+        return "foreign-data wrapper";
+    case AttributeRelationId:
+        return "column";
+    default:
+        return "object";
+    }
+}
+
+const OptionSpec *find_option(const char *name, Oid context)
+{
+    for (const OptionSpec *o = kOptions; o->name; ++o)
+        if (o->context == context && strcmp(o->name, name) == 0)
+            return o;
+    return nullptr;
+}
+
+bool choice_allowed(const char *choices, const char *value)
+{
+    const std::size_t len = strlen(value);
+    for (const char *p = choices; *p;) {
+        const char *comma = strchr(p, ',');
+        const std::size_t n = comma ? static_cast<std::size_t>(comma - p) : strlen(p);
+        if (n == len && strncmp(p, value, n) == 0)
+            return true;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return false;
+}
+
+// "a,b,c" -> "a, b, c" for hints.
+char *choices_text(const char *choices)
+{
+    StringInfoData buf;
+    initStringInfo(&buf);
+    for (const char *p = choices; *p; ++p) {
+        appendStringInfoChar(&buf, *p);
+        if (*p == ',')
+            appendStringInfoChar(&buf, ' ');
+    }
+    return buf.data;
+}
+
+bool ends_with(const char *s, const char *suffix)
+{
+    const std::size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+void check_http_url(const OptionSpec *spec, const char *value)
+{
+    if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                        errmsg("invalid value for option \"%s\": only http and https URLs are allowed", spec->name),
+                        errhint("Use the X-Road security server path, e.g. "
+                                "'https://ss.example.fi/r1/FI/GOV/0245437-2/VTJmutpa/VTJmutpa/api/v1', "
+                                "or the sandbox base ending in /api/v1.")));
+    if (strpbrk(value, " \t\r\n") != nullptr)
+        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                        errmsg("invalid value for option \"%s\": the URL contains white space", spec->name)));
+}
+
+void check_value(const OptionSpec *spec, DefElem *def)
+{
+    const char *value = defGetString(def);
+    switch (spec->type) {
+    case OptionType::Url:
+        check_http_url(spec, value);
+        if (!ends_with(value, "/api/v1") && !ends_with(value, "/api/v1/"))
+            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                            errmsg("invalid value for option \"url\": the base URL must end in /api/v1"),
+                            errhint("For example 'https://ss.example.fi/r1/FI/GOV/0245437-2/VTJmutpa/VTJmutpa/api/v1'; "
+                                    "vtj_fdw appends kirjausavain, muutokset and perustiedot itself.")));
+        break;
+    case OptionType::Integer: {
+        char *end = nullptr;
+        errno = 0;
+        const long n = strtol(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0' || n < spec->min_value || n > spec->max_value)
+            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                            errmsg("invalid value for option \"%s\": \"%s\"", spec->name, value),
+                            errhint("Use a whole number from %ld to %ld (default %s).", spec->min_value,
+                                    spec->max_value, spec->default_text ? spec->default_text : "none")));
+        break;
+    }
+    case OptionType::Boolean: {
+        bool b;
+        if (!parse_bool(value, &b))
+            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                            errmsg("invalid value for option \"%s\": \"%s\"", spec->name, value),
+                            errhint("Use true or false.")));
+        if (strcmp(spec->name, "verify_tls") == 0 && !b && !superuser())
+            ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                            errmsg("only a superuser may set \"verify_tls\" to false"),
+                            errhint("Turning off certificate verification exposes personal data to a "
+                                    "man in the middle; ask a superuser to do it if it is really needed.")));
+        break;
+    }
+    case OptionType::Choice:
+        if (!choice_allowed(spec->choices, value))
+            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                            errmsg("invalid value for option \"%s\": \"%s\"", spec->name, value),
+                            errhint("Valid values are: %s.", choices_text(spec->choices))));
+        break;
+    case OptionType::File:
+        if (value[0] != '/')
+            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                            errmsg("invalid value for option \"%s\": the file name must be an absolute path", spec->name)));
+        break;
+    case OptionType::Text:
+        if (strcmp(spec->name, "kysely_url") == 0)
+            check_http_url(spec, value);
+        if (value[0] == '\0' && strcmp(spec->name, "password") != 0)
+            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                            errmsg("invalid value for option \"%s\": the value is empty", spec->name)));
+        break;
+    }
+    if (spec->superuser_only && !superuser())
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("only a superuser may set option \"%s\"", spec->name),
+                        errhint("The option names a file on the database server; a superuser must set it.")));
+}
+
+// "url, xroad_client, auth, ..." for the hint of an unknown option.
+char *valid_names(Oid context)
+{
+    StringInfoData buf;
+    initStringInfo(&buf);
+    for (const OptionSpec *o = kOptions; o->name; ++o)
+        if (o->context == context)
+            appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", o->name);
+    return buf.data;
+}
+
+}  // namespace
+
+const OptionSpec *option_specs() { return kOptions; }
+
+void validate_options(List *options, Oid context)
+{
+    bool has_url = false, has_kysely = false, has_password = false, has_endpoint = false;
+    ListCell *cell;
+    foreach (cell, options) {
+        DefElem *def = static_cast<DefElem *>(lfirst(cell));
+        const OptionSpec *spec = find_option(def->defname, context);
+        if (!spec) {
+            char *names = valid_names(context);
+            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+                            errmsg("invalid option \"%s\" for a vtj_fdw %s", def->defname, object_kind(context)),
+                            names[0] ? errhint("Valid options for a vtj_fdw %s are: %s.", object_kind(context), names)
+                                     : errhint("A vtj_fdw %s takes no options.", object_kind(context))));
+        }
+        check_value(spec, def);
+        has_url |= strcmp(spec->name, "url") == 0;
+        has_kysely |= strcmp(spec->name, "kysely_url") == 0;
+        has_password |= strcmp(spec->name, "password") == 0 && defGetString(def)[0] != '\0';
+        has_endpoint |= strcmp(spec->name, "endpoint") == 0;
+    }
+    if (context == ForeignServerRelationId && !has_url && !has_kysely)
+        ereport(ERROR, (errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+                        errmsg("a vtj_fdw server needs option \"url\" (the change interface) or \"kysely_url\" (VTJkysely)"),
+                        errhint("For example OPTIONS (url 'https://ss.example.fi/r1/FI/GOV/0245437-2/VTJmutpa/VTJmutpa/api/v1').")));
+    if (context == UserMappingRelationId && !has_password && !superuser())
+        ereport(ERROR, (errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
+                        errmsg("password is required"),
+                        errdetail("Non-superusers must give a password in the user mapping."),
+                        errhint("Add OPTIONS (username '…', password '…') with the credentials DVV issued.")));
+    if (context == ForeignTableRelationId && !has_endpoint)
+        ereport(ERROR, (errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+                        errmsg("a vtj_fdw foreign table needs option \"endpoint\""),
+                        errhint("Create the tables with IMPORT FOREIGN SCHEMA muutosrajapinta (or vtjkysely) FROM SERVER … INTO …;"
+                                " valid endpoints are kirjausavain, muutokset, perustiedot and henkilo.")));
+}
+
+}  // namespace vtj::pg

@@ -1,0 +1,29 @@
+// Option tables of the wrapper's objects and their DDL-time validation (postgres_fdw style).
+#pragma once
+
+#include "pg/pg_headers.hpp"
+
+namespace vtj::pg {
+
+enum class OptionType { Text, Url, Integer, Boolean, Choice, File };
+
+struct OptionSpec {
+    const char *name;
+    Oid context;              // ForeignServerRelationId, UserMappingRelationId, ForeignTableRelationId
+    OptionType type;
+    long min_value;           // Integer bounds
+    long max_value;
+    const char *choices;      // Choice: comma-separated allowed values
+    const char *default_text; // documented default, NULL when none
+    bool superuser_only;      // names server files or weakens security (see is_restricted_value)
+    bool secret;              // never printed anywhere (EXPLAIN, errors, logs)
+};
+
+// The table itself (NULL-terminated), for validation, documentation tests and option lookup.
+const OptionSpec *option_specs();
+
+// Validates a list of DefElem for catalog `context`; ereports with a hint on the first problem.
+// Called from the validator, i.e. from a C zone (no live C++ objects).
+void validate_options(List *options, Oid context);
+
+}  // namespace vtj::pg

@@ -1,0 +1,106 @@
+# Shared shell functions of test/run, test/demo and the benchmarks.
+# Source it; it defines functions only. Everything runs as root on a Debian 12 machine, and
+# PostgreSQL itself runs as the unprivileged `postgres` user.
+
+VTJ_ROOT=${VTJ_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+VTJ_PG_BIN=${VTJ_PG_BIN:-/usr/lib/postgresql/15/bin}
+VTJ_PYTHON=${VTJ_PYTHON:-/usr/bin/python3}
+
+# apt packages the project needs to build, test, demo and benchmark.
+VTJ_APT_PACKAGES=(make g++ cmake pkg-config python3 openssl curl procps
+  postgresql-15 postgresql-server-dev-15 postgresql-15-cron
+  libcurl4-openssl-dev libxml2-dev libsimdjson-dev libgtest-dev)
+
+vtj_log() { printf '== %s\n' "$*" >&2; }
+
+# Installs the apt packages that are missing (apt-get update only when something is missing).
+vtj_install_deps() {
+  local missing=()
+  for p in "${VTJ_APT_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    vtj_log "installing: ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "missing packages (${missing[*]}) and not root: install them or run as root" >&2
+      return 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || return 1
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+  fi
+}
+
+# A free TCP port on the loopback interface.
+vtj_free_port() {
+  "$VTJ_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Creates and starts a throwaway cluster owned by `postgres` in a new temporary directory.
+# Sets VTJ_CLUSTER_DIR, PGHOST, PGPORT, PGUSER, PGDATABASE (exported). Extra postgresql.conf
+# lines may be passed as arguments.
+vtj_start_cluster() {
+  VTJ_CLUSTER_DIR=$(mktemp -d /tmp/vtj_cluster.XXXXXX)
+  chown postgres:postgres "$VTJ_CLUSTER_DIR"
+  chmod 700 "$VTJ_CLUSTER_DIR"
+  local port
+  port=$(vtj_free_port)
+  runuser -u postgres -- "$VTJ_PG_BIN/initdb" -D "$VTJ_CLUSTER_DIR/data" -U postgres --auth=trust \
+    --encoding=UTF8 --locale=C.UTF-8 >"$VTJ_CLUSTER_DIR/initdb.log" 2>&1 || { cat "$VTJ_CLUSTER_DIR/initdb.log"; return 1; }
+  {
+    echo "port = $port"
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$VTJ_CLUSTER_DIR'"
+    echo "shared_preload_libraries = 'pg_cron'"
+    echo "cron.database_name = 'postgres'"
+    echo "max_connections = 40"
+    echo "shared_buffers = 256MB"
+    echo "fsync = off"
+    echo "synchronous_commit = off"
+    echo "full_page_writes = off"
+    echo "log_min_messages = warning"
+    echo "log_line_prefix = '%m [%p] %u@%d '"
+    for line in "$@"; do echo "$line"; done
+  } >>"$VTJ_CLUSTER_DIR/data/postgresql.conf"
+  runuser -u postgres -- "$VTJ_PG_BIN/pg_ctl" -D "$VTJ_CLUSTER_DIR/data" -l "$VTJ_CLUSTER_DIR/server.log" -w -t 60 start >/dev/null ||
+    { cat "$VTJ_CLUSTER_DIR/server.log"; return 1; }
+  export PGHOST="$VTJ_CLUSTER_DIR" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+}
+
+vtj_stop_cluster() {
+  [ -n "${VTJ_CLUSTER_DIR:-}" ] && [ -d "$VTJ_CLUSTER_DIR/data" ] || return 0
+  runuser -u postgres -- "$VTJ_PG_BIN/pg_ctl" -D "$VTJ_CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$VTJ_CLUSTER_DIR"
+  VTJ_CLUSTER_DIR=
+}
+
+# Starts the mock on a free port: vtj_start_mock [extra flags]. Sets VTJ_MOCK_PID, VTJ_MOCK_PORT,
+# VTJ_MOCK_ROOT (http://127.0.0.1:PORT) and VTJ_MOCK_URL (the change interface base, /api/v1).
+vtj_start_mock() {
+  local out
+  out=$(mktemp /tmp/vtj_mock.XXXXXX)
+  "$VTJ_PYTHON" "$VTJ_ROOT/test/mock/vtj-mock" --port 0 "$@" >"$out" 2>"$out.err" &
+  VTJ_MOCK_PID=$!
+  local i
+  for i in $(seq 1 1200); do
+    if [ -s "$out" ]; then break; fi
+    if ! kill -0 "$VTJ_MOCK_PID" 2>/dev/null; then cat "$out.err" >&2; return 1; fi
+    sleep 0.1
+  done
+  VTJ_MOCK_PORT=$(head -n1 "$out" | tr -dc '0-9')
+  [ -n "$VTJ_MOCK_PORT" ] || { cat "$out.err" >&2; return 1; }
+  export VTJ_MOCK_PID VTJ_MOCK_PORT
+  export VTJ_MOCK_ROOT="http://127.0.0.1:$VTJ_MOCK_PORT"
+  export VTJ_MOCK_URL="$VTJ_MOCK_ROOT/api/v1"
+  VTJ_MOCK_LOG="$out.err"
+}
+
+vtj_stop_mock() {
+  [ -n "${VTJ_MOCK_PID:-}" ] || return 0
+  kill -TERM "$VTJ_MOCK_PID" 2>/dev/null || true
+  wait "$VTJ_MOCK_PID" 2>/dev/null || true
+  VTJ_MOCK_PID=
+}
+
+# psql as the cluster superuser with stable, script-friendly settings.
+vtj_psql() { "$VTJ_PG_BIN/psql" -X -v ON_ERROR_STOP=1 -q "$@"; }
