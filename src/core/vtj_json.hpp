@@ -1,0 +1,89 @@
+// Decoding of VTJ-muutosrajapinta JSON (vtj-api.md §1, §3, §4) into flat group rows, and
+// encoding of its request bodies. PostgreSQL-free; simdjson stays behind this interface.
+//
+// Rows point into the response body (zero copy): keep the body alive and unmodified while the
+// rows are used. Unknown fields and unknown group types are never an error: every group object
+// is returned whole in `raw`, exactly as received.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vtj {
+
+// A date of the interface, {"arvo": "YYYY-MM-DD", "tarkkuus": "PAIVA"|"KUUKAUSI"|"VUOSI"} (or
+// a plain "YYYY-MM-DD" string), as days since 1970-01-01. KUUKAUSI and VUOSI map to the first
+// day of the month / year ("1965-11", "1965" are accepted as well). A missing or unreadable
+// date is `present == false` (the raw JSON keeps it exactly).
+struct OptionalDate {
+    bool present = false;
+    std::int32_t days_since_unix_epoch = 0;
+};
+
+struct GroupRow {
+    std::string_view hetu;               // the person's henkilotunnus as received
+    bool has_muutospv = false;           // /muutokset only
+    std::int64_t muutospv_unix_us = 0;   // microseconds since 1970-01-01T00:00:00Z
+    std::string_view tietoryhma;         // empty when missing
+    std::string_view muutosattribuutti;  // empty when missing (always in /perustiedot)
+    OptionalDate alkupv;
+    OptionalDate loppupv;
+    bool has_censored = false;           // the group carries "turvakiellonAlaisetKentat"
+    std::vector<std::string_view> censored_fields;  // its entries, unescaped JSON strings
+    std::string_view raw;                // the whole group object, as received
+    std::uint32_t record_index = 0;      // change record (or person) index within the page
+    std::uint32_t group_index = 0;       // group index within its change record / person
+};
+
+struct MuutoksetPage {
+    std::int64_t bookmark = 0;           // "viimeisinKirjausavain"
+    bool ajan_tasalla = false;           // "ajanTasalla"
+    std::size_t records = 0;             // change records on the page
+    std::vector<GroupRow> rows;          // one per group object, in the interface's order
+};
+
+struct PerustiedotPage {
+    bool ajan_tasalla = true;
+    std::size_t persons = 0;
+    std::vector<std::string_view> person_hetus;  // every person returned, in order
+    std::vector<GroupRow> rows;
+};
+
+class JsonDecoder {
+public:
+    JsonDecoder();
+    ~JsonDecoder();
+    JsonDecoder(const JsonDecoder &) = delete;
+    JsonDecoder &operator=(const JsonDecoder &) = delete;
+
+    // Each decode_* may grow `body`'s capacity (simdjson needs padding) but never changes its
+    // contents; `what` names the request in error messages ("POST /muutokset"). Throws
+    // vtj::Error(BadResponse) for invalid JSON or a missing/ill-typed required field
+    // (viimeisinKirjausavain, muutokset, perustiedot, henkilotunnus, tietoryhmat).
+    void decode_muutokset(std::string &body, MuutoksetPage &out, std::string_view what);
+    void decode_perustiedot(std::string &body, PerustiedotPage &out, std::string_view what);
+    std::int64_t decode_kirjausavain(std::string &body, std::string_view what);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// {"viimeisinKirjausavain":N,"hetulista":["…",…]} for hetus[begin, end).
+std::string muutokset_request(std::int64_t bookmark, const std::vector<std::string> &hetus, std::size_t begin,
+                              std::size_t end);
+// {"hetulista":[…]} plus "tietoryhmat":[…] when `tietoryhmat` is not empty.
+std::string perustiedot_request(const std::vector<std::string> &hetus, std::size_t begin, std::size_t end,
+                                const std::vector<std::string> &tietoryhmat);
+
+// ISO-8601 instant ("2019-09-24T21:00:00.000Z", "…+02:00", with or without fraction) to
+// microseconds since the Unix epoch; false when unreadable.
+bool parse_instant(std::string_view text, std::int64_t &unix_us) noexcept;
+// "YYYY-MM-DD" (or "YYYY-MM", "YYYY") to days since the Unix epoch; false when unreadable.
+bool parse_date(std::string_view text, std::int32_t &days) noexcept;
+
+}  // namespace vtj
