@@ -5,6 +5,8 @@
 VTJ_ROOT=${VTJ_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 VTJ_PG_BIN=${VTJ_PG_BIN:-/usr/lib/postgresql/15/bin}
 VTJ_PYTHON=${VTJ_PYTHON:-/usr/bin/python3}
+# The mock's password in tests: distinctive, so that a leak into a log or an error is found by grep.
+export VTJ_MOCK_PASSWORD=${VTJ_MOCK_PASSWORD:-vtj-mock-Salasana-7f3e}
 
 # apt packages the project needs to build, test, demo and benchmark.
 VTJ_APT_PACKAGES=(make g++ cmake pkg-config python3 openssl curl procps

@@ -18,11 +18,13 @@ enum class ErrorKind {
     Timeout,             // a transfer exceeded its timeout (HV00N with a timing breakdown)
     Cancelled,           // the PostgreSQL layer asked us to stop (query cancel, terminate)
     HttpStatus,          // the interface answered with an error status (HV000 family)
-    Unauthorized,        // 401/403 (HV00N? no: 28000-like, but reported as HV000 + hint)
+    Unauthorized,        // 401/403: the interface refused our credentials
     BadResponse,         // JSON/XML we cannot read, truncated bodies (HV00L-like)
     ResponseTooLarge,    // over the bounded response size
     RunawayPaging,       // the interface never says it is up to date / bookmark stuck
     TooManyRows,         // a bulk refusal (VTJkysely is not for bulk use)
+    Prohibited,          // a security rule refused the request (2F003, as postgres_fdw)
+    MissingCondition,    // a scan lacks a required WHERE condition (HV00P-like; hint names it)
     Internal             // a bug in vtj_fdw
 };
 

@@ -4,10 +4,23 @@
 // Rows point into the response body (zero copy): keep the body alive and unmodified while the
 // rows are used. Unknown fields and unknown group types are never an error: every group object
 // is returned whole in `raw`, exactly as received.
+//
+// Lifetime: a string the interface sent with JSON escapes (\u00e4, \", \\) cannot point into the
+// body; its unescaped copy lives in the page's `unescaped` arena instead (a deque, so the copies
+// never move while the page grows). A row is therefore valid while both its body and its page
+// object are alive and the page is not decoded into again. Moving a page keeps its rows valid;
+// copying one does not (the copy's views still point into the original's arena). The decoder
+// itself keeps nothing a row points to, so one decoder can decode any number of pages, each
+// page's rows staying valid as long as that page and its body live. On an exception the page's
+// rows, hetus and arena are cleared.
+//
+// The whole body is validated as JSON (also the parts returned only in `raw`, so that a later
+// jsonb cast cannot fail and quote personal data in its error); errors never quote the body.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +57,7 @@ struct MuutoksetPage {
     bool ajan_tasalla = false;           // "ajanTasalla"
     std::size_t records = 0;             // change records on the page
     std::vector<GroupRow> rows;          // one per group object, in the interface's order
+    std::deque<std::string> unescaped;   // storage of escaped strings the rows point to
 };
 
 struct PerustiedotPage {
@@ -51,6 +65,7 @@ struct PerustiedotPage {
     std::size_t persons = 0;
     std::vector<std::string_view> person_hetus;  // every person returned, in order
     std::vector<GroupRow> rows;
+    std::deque<std::string> unescaped;   // storage of escaped strings the rows point to
 };
 
 class JsonDecoder {

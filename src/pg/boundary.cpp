@@ -33,13 +33,17 @@ int sqlstate_for(const vtj::Error &e) noexcept
     case ErrorKind::Unauthorized:
         return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;     // HV00N: the remote refused our credentials
     case ErrorKind::BadResponse:
-        return ERRCODE_FDW_INVALID_DATA_TYPE;                  // HV004
+        return ERRCODE_FDW_UNABLE_TO_CREATE_REPLY;             // HV00M: the reply cannot be read into rows
     case ErrorKind::ResponseTooLarge:
         return ERRCODE_FDW_OUT_OF_MEMORY;                      // HV001
     case ErrorKind::RunawayPaging:
         return ERRCODE_FDW_ERROR;                              // HV000
     case ErrorKind::TooManyRows:
         return ERRCODE_PROGRAM_LIMIT_EXCEEDED;                 // 54000: a refused bulk request
+    case ErrorKind::Prohibited:
+        return ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED;  // 2F003
+    case ErrorKind::MissingCondition:
+        return ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED;       // HV002: add the condition the hint names
     case ErrorKind::Internal:
         return ERRCODE_INTERNAL_ERROR;
     }
@@ -74,6 +78,10 @@ void raise_pending(const PendingError &pending)
 {
     if (pending.pg_data)
         ReThrowError(pending.pg_data);
+    // The core stopped because PostgreSQL asked it to (cancel, statement_timeout, terminate):
+    // let PostgreSQL raise its own error with the right SQLSTATE and message.
+    if (pending.sqlstate == ERRCODE_QUERY_CANCELED)
+        CHECK_FOR_INTERRUPTS();
     ereport(ERROR, (errcode(pending.sqlstate), errmsg("%s", pending.message),
                     pending.detail[0] ? errdetail("%s", pending.detail) : 0,
                     pending.hint[0] ? errhint("%s", pending.hint) : 0));

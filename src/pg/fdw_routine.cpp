@@ -1,30 +1,36 @@
 #include "pg/fdw_routine.hpp"
 
-extern "C" {
-#include "utils/guc.h"
-}
 
 #include "pg/boundary.hpp"
+#include "pg/fdw_plan.hpp"
+#include "pg/fdw_scan.hpp"
 #include "pg/settings.hpp"
+
+extern "C" List *vtj_ImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid server_oid);
 
 namespace vtj::pg {
 
 namespace {
 
-extern "C" void vtj_get_rel_size(PlannerInfo *, RelOptInfo *, Oid)
-{
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("vtj_fdw cannot scan foreign tables yet")));
-}
-
-extern "C" void vtj_get_paths(PlannerInfo *, RelOptInfo *, Oid) {}
+// ANALYZE would have to download a register to sample it: skip it (the planner uses the
+// estimates of fdw_plan.cpp instead).
+extern "C" bool vtj_AnalyzeForeignTable(Relation, AcquireSampleRowsFunc *, BlockNumber *) { return false; }
 
 }  // namespace
 
 FdwRoutine *make_fdw_routine()
 {
     FdwRoutine *routine = makeNode(FdwRoutine);
-    routine->GetForeignRelSize = vtj_get_rel_size;
-    routine->GetForeignPaths = vtj_get_paths;
+    routine->GetForeignRelSize = vtj_GetForeignRelSize;
+    routine->GetForeignPaths = vtj_GetForeignPaths;
+    routine->GetForeignPlan = vtj_GetForeignPlan;
+    routine->BeginForeignScan = vtj_BeginForeignScan;
+    routine->IterateForeignScan = vtj_IterateForeignScan;
+    routine->ReScanForeignScan = vtj_ReScanForeignScan;
+    routine->EndForeignScan = vtj_EndForeignScan;
+    routine->ExplainForeignScan = vtj_ExplainForeignScan;
+    routine->AnalyzeForeignTable = vtj_AnalyzeForeignTable;
+    routine->ImportForeignSchema = vtj_ImportForeignSchema;
     return routine;
 }
 

@@ -1,12 +1,5 @@
 #include "pg/options.hpp"
 
-extern "C" {
-#include "catalog/pg_foreign_server.h"
-#include "catalog/pg_attribute.h"
-#include "catalog/pg_foreign_table.h"
-#include "catalog/pg_user_mapping.h"
-#include "lib/stringinfo.h"
-}
 
 #include <cstdlib>
 #include <cstring>

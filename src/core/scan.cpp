@@ -1,0 +1,216 @@
+#include "core/scan.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace vtj {
+
+struct Scan::Batch {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::int64_t bookmark = 0;   // muutokset: the bookmark to send next
+    long pages = 0;
+    bool done = false;
+    bool up_to_date = false;     // ended with ajanTasalla (not by the upper bound)
+};
+
+namespace {
+
+std::string trimmed_base(const std::string &base)
+{
+    std::string b = base;
+    while (!b.empty() && b.back() == '/')
+        b.pop_back();
+    return b;
+}
+
+}  // namespace
+
+Scan::Scan(HttpClient &http, ScanSpec spec) : http_(http), spec_(std::move(spec))
+{
+    if (spec_.batch_size == 0)
+        spec_.batch_size = 1;
+    if (spec_.parallel == 0)
+        spec_.parallel = 1;
+}
+
+Scan::~Scan() = default;
+
+std::size_t Scan::batch_count() const noexcept
+{
+    return spec_.hetus.empty() ? 0 : (spec_.hetus.size() + spec_.batch_size - 1) / spec_.batch_size;
+}
+
+std::string Scan::url(const char *endpoint) const { return trimmed_base(spec_.base_url) + "/" + endpoint; }
+
+void Scan::start()
+{
+    started_ = true;
+    // An empty hetu list makes no request at all, not even the window resolution.
+    if (spec_.hetus.empty() || spec_.endpoint == Endpoint::Kirjausavain)
+        return;
+
+    sorted_hetus_ = spec_.hetus;
+    std::sort(sorted_hetus_.begin(), sorted_hetus_.end());
+
+    std::int64_t start_bookmark = 0;
+    if (spec_.endpoint == Endpoint::Muutokset) {
+        if (spec_.has_start_day) {
+            start_bookmark = fetch_kirjausavain(http_, spec_.base_url, spec_.start_day);
+            if (spec_.has_start_bookmark)
+                start_bookmark = std::max(start_bookmark, spec_.start_bookmark);
+        } else if (spec_.has_start_bookmark) {
+            start_bookmark = spec_.start_bookmark;
+        } else {
+            throw Error(ErrorKind::Internal, "a muutokset scan started without a window start");
+        }
+        stats_.window_start = start_bookmark;
+        stats_.window_resolved = true;
+    }
+
+    const std::size_t n = batch_count();
+    batches_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        batches_[i].begin = i * spec_.batch_size;
+        batches_[i].end = std::min(spec_.hetus.size(), (i + 1) * spec_.batch_size);
+        batches_[i].bookmark = start_bookmark;
+    }
+    stats_.batches = n;
+    while (next_batch_to_start_ < n && next_batch_to_start_ < spec_.parallel)
+        submit_page(next_batch_to_start_++);
+}
+
+void Scan::submit_page(std::size_t index)
+{
+    const Batch &b = batches_[index];
+    HttpRequest req;
+    req.method = HttpRequest::Method::Post;
+    req.tag = index;
+    if (spec_.endpoint == Endpoint::Muutokset) {
+        req.url = url("muutokset");
+        req.what = "POST /muutokset";
+        req.body = muutokset_request(b.bookmark, spec_.hetus, b.begin, b.end);
+    } else {
+        req.url = url("perustiedot");
+        req.what = "POST /perustiedot";
+        req.body = perustiedot_request(spec_.hetus, b.begin, b.end, spec_.tietoryhmat);
+    }
+    http_.submit(std::move(req));
+}
+
+bool Scan::load_next_page()
+{
+    HttpResult res;
+    if (!http_.next_completed(res))
+        return false;
+    if (res.tag >= batches_.size())
+        throw Error(ErrorKind::Internal, "a response arrived for an unknown batch");
+    Batch &batch = batches_[res.tag];
+    ++stats_.pages;
+    ++batch.pages;
+    body_ = std::move(res.body);
+
+    if (spec_.endpoint == Endpoint::Muutokset) {
+        decoder_.decode_muutokset(body_, muutokset_page_, "POST /muutokset");
+        const MuutoksetPage &page = muutokset_page_;
+        if (!page.ajan_tasalla && page.bookmark <= batch.bookmark)
+            throw Error(ErrorKind::RunawayPaging,
+                        "the change interface did not advance the bookmark while saying more changes remain",
+                        "It answered bookmark " + std::to_string(page.bookmark) + " to a request after bookmark " +
+                            std::to_string(batch.bookmark) + " with ajanTasalla false.",
+                        "This is a fault of the interface; try again later. Nothing was stored.");
+        batch.bookmark = page.bookmark;
+
+        bool beyond_upper = false;
+        if (spec_.has_upper && !page.rows.empty()) {
+            beyond_upper = true;
+            for (const GroupRow &r : page.rows)
+                if (!r.has_muutospv || r.muutospv_unix_us <= spec_.upper_unix_us) {
+                    beyond_upper = false;
+                    break;
+                }
+        }
+        if (page.ajan_tasalla) {
+            batch.done = true;
+            batch.up_to_date = true;
+        } else if (beyond_upper) {
+            batch.done = true;
+        } else if (batch.pages >= spec_.max_pages) {
+            throw Error(ErrorKind::RunawayPaging,
+                        "the change interface was still not up to date after max_pages pages",
+                        "A batch of " + std::to_string(batch.end - batch.begin) + " hetus needed more than " +
+                            std::to_string(spec_.max_pages) + " pages.",
+                        "Raise the server option max_pages, or narrow the window.");
+        } else {
+            submit_page(res.tag);  // keep the pipeline busy while this page is read
+        }
+        rows_ = &muutokset_page_.rows;
+        page_bookmark_ = page.bookmark;
+    } else {
+        decoder_.decode_perustiedot(body_, perustiedot_page_, "POST /perustiedot");
+        batch.done = true;
+        batch.up_to_date = true;
+        rows_ = &perustiedot_page_.rows;
+        page_bookmark_ = 0;
+    }
+    if (batch.done && next_batch_to_start_ < batches_.size())
+        submit_page(next_batch_to_start_++);
+    row_pos_ = 0;
+    return true;
+}
+
+bool Scan::next(ScanRow &row)
+{
+    if (!started_)
+        start();
+    for (;;) {
+        if (rows_ && row_pos_ < rows_->size()) {
+            const GroupRow &g = (*rows_)[row_pos_++];
+            // Only rows of the persons asked for: the local recheck of the hetu condition.
+            if (!std::binary_search(sorted_hetus_.begin(), sorted_hetus_.end(), g.hetu,
+                                    [](const auto &a, const auto &b) { return std::string_view(a) < std::string_view(b); })) {
+                ++stats_.rows_dropped;
+                continue;
+            }
+            row.group = &g;
+            row.page_bookmark = page_bookmark_;
+            row.jarjestys = ++jarjestys_;
+            ++stats_.rows;
+            return true;
+        }
+        rows_ = nullptr;
+        if (!load_next_page())
+            break;
+    }
+    // The end: the scan is complete when every batch ended up to date.
+    if (spec_.endpoint == Endpoint::Muutokset && !batches_.empty()) {
+        bool all = true;
+        std::int64_t least = batches_.front().bookmark;
+        for (const Batch &b : batches_) {
+            all = all && b.up_to_date;
+            least = std::min(least, b.bookmark);
+        }
+        stats_.complete = all;
+        stats_.final_bookmark = least;
+    }
+    return false;
+}
+
+std::int64_t fetch_kirjausavain(HttpClient &http, const std::string &base_url, const std::string &day)
+{
+    HttpRequest req;
+    req.method = HttpRequest::Method::Get;
+    req.url = trimmed_base(base_url) + "/kirjausavain/" + day;
+    req.what = "GET /kirjausavain";
+    req.body.clear();
+    http.submit(std::move(req));
+    HttpResult res;
+    if (!http.next_completed(res))
+        throw Error(ErrorKind::Internal, "GET /kirjausavain returned no response");
+    JsonDecoder decoder;
+    return decoder.decode_kirjausavain(res.body, "GET /kirjausavain");
+}
+
+}  // namespace vtj

@@ -1,0 +1,105 @@
+// One foreign scan of the change interface: splits the hetu list into batches, runs the
+// batches concurrently through HttpClient, pages each /muutokset batch until ajanTasalla, and
+// streams group rows. Memory stays bounded by the pages in flight (parallel_requests), however
+// many persons are asked for.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/http.hpp"
+#include "core/vtj_json.hpp"
+
+namespace vtj {
+
+enum class Endpoint { Kirjausavain, Muutokset, Perustiedot };
+
+struct ScanSpec {
+    Endpoint endpoint = Endpoint::Perustiedot;
+    std::string base_url;                // ends in /api/v1 (a trailing slash is tolerated)
+    std::vector<std::string> hetus;      // validated and deduplicated by the caller
+    std::size_t batch_size = 1000;       // hetus per request
+    std::size_t parallel = 4;            // batches kept in flight (HttpClient caps transfers)
+    long max_pages = 100000;             // per batch (runaway guard)
+    std::vector<std::string> tietoryhmat;  // /perustiedot filter (empty: everything)
+
+    // /muutokset window start: changes after this bookmark (exclusive) ...
+    bool has_start_bookmark = false;
+    std::int64_t start_bookmark = 0;
+    // ... or after the bookmark where this day's changes begin (GET /kirjausavain/{day});
+    // when both are given the later bookmark wins.
+    bool has_start_day = false;
+    std::string start_day;               // YYYY-MM-DD
+
+    // Upper bound on muutospv: a batch stops paging after a page whose changes all lie after
+    // it (the interface pages in registration order; rows are rechecked locally anyway).
+    bool has_upper = false;
+    std::int64_t upper_unix_us = 0;
+};
+
+struct ScanStats {
+    std::uint64_t batches = 0;
+    std::uint64_t pages = 0;
+    std::uint64_t rows = 0;
+    std::uint64_t rows_dropped = 0;      // rows for hetus that were not asked for
+    std::int64_t window_start = 0;       // resolved start bookmark (muutokset)
+    bool window_resolved = false;
+    // The bookmark up to which every batch is known to be up to date: the smallest final
+    // bookmark over batches (vtj.viimeisin_kirjausavain()); valid when `complete`.
+    std::int64_t final_bookmark = 0;
+    bool complete = false;
+};
+
+struct ScanRow {
+    const GroupRow *group = nullptr;
+    std::int64_t page_bookmark = 0;      // muutokset: the bookmark returned with the row's page
+    std::int64_t jarjestys = 0;          // increases in the interface's order within the scan
+};
+
+class Scan {
+public:
+    Scan(HttpClient &http, ScanSpec spec);
+    ~Scan();
+    Scan(const Scan &) = delete;
+    Scan &operator=(const Scan &) = delete;
+
+    // The next row, or false at the end. Throws vtj::Error. Rows stay valid until the next call.
+    bool next(ScanRow &row);
+
+    const ScanStats &stats() const noexcept { return stats_; }
+    std::size_t batch_count() const noexcept;
+
+private:
+    struct Batch;
+    void start();
+    void submit_page(std::size_t batch_index);
+    bool load_next_page();
+    std::string url(const char *endpoint) const;
+
+    HttpClient &http_;
+    ScanSpec spec_;
+    JsonDecoder decoder_;
+    ScanStats stats_;
+    std::vector<Batch> batches_;
+    std::size_t next_batch_to_start_ = 0;
+    bool started_ = false;
+
+    // The page whose rows are being returned, and its body (rows point into it).
+    std::string body_;
+    MuutoksetPage muutokset_page_;
+    PerustiedotPage perustiedot_page_;
+    const std::vector<GroupRow> *rows_ = nullptr;
+    std::size_t row_pos_ = 0;
+    std::int64_t page_bookmark_ = 0;
+    std::int64_t jarjestys_ = 0;
+    std::vector<std::string> sorted_hetus_;  // for the membership check of returned rows
+};
+
+// GET {base}/kirjausavain/{day}: the bookmark where that day's changes begin.
+std::int64_t fetch_kirjausavain(HttpClient &http, const std::string &base_url, const std::string &day);
+
+}  // namespace vtj

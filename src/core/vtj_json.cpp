@@ -1,0 +1,783 @@
+// Decoding of VTJ-muutosrajapinta responses with simdjson On-Demand (vtj_json.hpp).
+//
+// One pass over the body: simdjson's stage 1 (runtime-dispatched SIMD inside libsimdjson)
+// indexes the structure and validates UTF-8 and string contents; the walk below reads the few
+// fields a row needs and validates everything else it steps over (numbers, atoms, escapes,
+// nesting), because On-Demand does not check what it merely skips. A group's `raw` is the
+// text from its '{' to its '}' (the position of the next token after the object, with the
+// whitespace before it trimmed), so it is the exact original text and costs no copy.
+//
+// Strings: a value without backslashes is the text between its quotes in the body; one with
+// escapes is unescaped by simdjson and copied into the page's `unescaped` arena.
+//
+// Error messages name the request, the record/group position and the JSON type found; never a
+// value of the body (they may be hetus or other personal data).
+#include "core/vtj_json.hpp"
+
+#include <simdjson.h>
+
+#include <cstring>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/vtj_json_dates.hpp"
+
+namespace vtj {
+namespace {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+
+// Object/array levels below the value being walked; DVV nests four at most.
+constexpr int max_nesting = 128;
+
+struct Ctx {
+    std::string_view what;           // "POST /muutokset"
+    const char *base = nullptr;      // the body
+    std::size_t size = 0;
+    od::document *doc = nullptr;     // for error positions
+    std::deque<std::string> *arena = nullptr;
+    const char *record_noun = "change record";
+};
+
+const char *type_name(od::json_type t) noexcept
+{
+    switch (t) {
+    case od::json_type::array: return "an array";
+    case od::json_type::object: return "an object";
+    case od::json_type::number: return "a number";
+    case od::json_type::string: return "a string";
+    case od::json_type::boolean: return "a boolean";
+    case od::json_type::null: return "null";
+    }
+    return "an unknown value";
+}
+
+[[noreturn]] void fail(const Ctx &c, std::string message, std::string detail = {}, std::string hint = {})
+{
+    (void)c;
+    throw Error(ErrorKind::BadResponse, std::move(message), std::move(detail), std::move(hint));
+}
+
+[[noreturn]] void fail_json(const Ctx &c, error_code e)
+{
+    std::string detail = "simdjson: ";
+    detail += simdjson::error_message(e);
+    bool located = false;
+    if (c.doc != nullptr) {
+        const char *at = nullptr;
+        const error_code le = c.doc->current_location().get(at);
+        if (!le && at >= c.base && at <= c.base + c.size) {
+            detail += " (near byte " + std::to_string(at - c.base) + " of " + std::to_string(c.size) + ")";
+            located = true;
+        } else if (le == simdjson::OUT_OF_BOUNDS) {
+            detail += " (at the end of the " + std::to_string(c.size) + "-byte body)";
+            located = true;
+        }
+    }
+    if (!located)
+        detail += " (body of " + std::to_string(c.size) + " bytes)";
+    fail(c, "the response to " + std::string(c.what) + " is not valid JSON", std::move(detail),
+         "The body may have been cut off in transit, or come from something other than the interface "
+         "(such as a proxy's error page).");
+}
+
+inline void check(const Ctx &c, error_code e)
+{
+    if (simdjson_unlikely(e != simdjson::SUCCESS))
+        fail_json(c, e);
+}
+
+std::string quoted(std::string_view key) { return "\"" + std::string(key) + "\""; }
+
+[[noreturn]] void fail_top_missing(const Ctx &c, std::string_view key)
+{
+    fail(c, "the response to " + std::string(c.what) + " has no " + quoted(key));
+}
+
+[[noreturn]] void fail_top_invalid(const Ctx &c, std::string_view key, std::string detail)
+{
+    fail(c, "the response to " + std::string(c.what) + " has an invalid " + quoted(key), std::move(detail));
+}
+
+[[noreturn]] void fail_top_duplicate(const Ctx &c, std::string_view key)
+{
+    fail(c, "the response to " + std::string(c.what) + " has " + quoted(key) + " more than once");
+}
+
+std::string record_place(const Ctx &c, std::uint32_t record)
+{
+    return std::string(c.record_noun) + " " + std::to_string(record) + " (counting from 0) in the response to " +
+           std::string(c.what);
+}
+
+std::string group_place(const Ctx &c, std::uint32_t record, std::uint32_t group)
+{
+    return "group " + std::to_string(group) + " of " + record_place(c, record);
+}
+
+inline bool is_ws(char ch) noexcept { return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t'; }
+
+inline std::string_view trim_right(std::string_view s) noexcept
+{
+    while (!s.empty() && is_ws(s.back()))
+        s.remove_suffix(1);
+    return s;
+}
+
+inline od::json_type type_of(const Ctx &c, od::value &v)
+{
+    od::json_type t{};
+    check(c, v.type().get(t));
+    return t;
+}
+
+// The text of a string value (the caller checked the type). Without escapes it points into the
+// body; with escapes it is simdjson's unescaped copy in the parser (valid until the next
+// iterate), and `escaped` is set.
+inline std::string_view string_value(const Ctx &c, od::value &v, bool &escaped)
+{
+    const std::string_view token = trim_right(v.raw_json_token());
+    if (simdjson_unlikely(token.size() < 2 || token.front() != '"' || token.back() != '"'))
+        fail_json(c, simdjson::STRING_ERROR);
+    const std::string_view content = token.substr(1, token.size() - 2);
+    if (std::memchr(content.data(), '\\', content.size()) == nullptr) {
+        escaped = false;
+        return content;
+    }
+    escaped = true;
+    std::string_view out;
+    check(c, v.get_string().get(out));
+    return out;
+}
+
+// A string value the row keeps: escaped ones move into the page's arena.
+inline std::string_view kept_string(const Ctx &c, od::value &v)
+{
+    bool escaped = false;
+    const std::string_view s = string_value(c, v, escaped);
+    if (!escaped)
+        return s;
+    c.arena->emplace_back(s);
+    return c.arena->back();
+}
+
+// A key, unescaped (simdjson leaves keys raw).
+inline std::string_view key_of(const Ctx &c, od::field &f)
+{
+    const char *const k = f.key().raw();
+    const char *p = k;
+    while (*p != '"' && *p != '\\')  // stage 1 guarantees the closing quote
+        ++p;
+    if (*p == '"')
+        return std::string_view(k, std::size_t(p - k));
+    std::string_view out;
+    check(c, f.unescaped_key().get(out));
+    return out;
+}
+
+bool valid_number(std::string_view s) noexcept
+{
+    std::size_t i = 0;
+    const std::size_t n = s.size();
+    auto digit = [&](std::size_t j) { return j < n && s[j] >= '0' && s[j] <= '9'; };
+    if (i < n && s[i] == '-')
+        ++i;
+    if (!digit(i))
+        return false;
+    if (s[i] == '0')
+        ++i;
+    else
+        while (digit(i))
+            ++i;
+    if (i < n && s[i] == '.') {
+        ++i;
+        if (!digit(i))
+            return false;
+        while (digit(i))
+            ++i;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            ++i;
+        if (!digit(i))
+            return false;
+        while (digit(i))
+            ++i;
+    }
+    return i == n;
+}
+
+// Validates a value the decoder does not otherwise read (it stays in `raw`).
+void validate(const Ctx &c, od::value &v, int depth)
+{
+    switch (type_of(c, v)) {
+    case od::json_type::object: {
+        if (depth >= max_nesting)
+            fail(c, "the response to " + std::string(c.what) + " nests JSON more than " +
+                        std::to_string(max_nesting) + " levels deep");
+        od::object o;
+        check(c, v.get_object().get(o));
+        for (auto fr : o) {
+            od::field f;
+            check(c, std::move(fr).get(f));
+            key_of(c, f);
+            validate(c, f.value(), depth + 1);
+        }
+        break;
+    }
+    case od::json_type::array: {
+        if (depth >= max_nesting)
+            fail(c, "the response to " + std::string(c.what) + " nests JSON more than " +
+                        std::to_string(max_nesting) + " levels deep");
+        od::array a;
+        check(c, v.get_array().get(a));
+        for (auto er : a) {
+            od::value e;
+            check(c, std::move(er).get(e));
+            validate(c, e, depth + 1);
+        }
+        break;
+    }
+    case od::json_type::string: {
+        bool escaped;
+        string_value(c, v, escaped);
+        break;
+    }
+    case od::json_type::number:
+        if (!valid_number(trim_right(v.raw_json_token())))
+            fail_json(c, simdjson::NUMBER_ERROR);
+        break;
+    case od::json_type::boolean: {
+        const std::string_view t = trim_right(v.raw_json_token());
+        if (t != "true" && t != "false")
+            fail_json(c, t.empty() || t[0] == 't' ? simdjson::T_ATOM_ERROR : simdjson::F_ATOM_ERROR);
+        break;
+    }
+    case od::json_type::null:
+        if (trim_right(v.raw_json_token()) != "null")
+            fail_json(c, simdjson::N_ATOM_ERROR);
+        break;
+    }
+}
+
+// ---- keys ----------------------------------------------------------------------------------
+
+enum class Key {
+    Other,
+    // top level
+    Bookmark,      // viimeisinKirjausavain
+    Muutokset,     // muutokset
+    Perustiedot,   // perustiedot
+    AjanTasalla,   // ajanTasalla
+    // record
+    Hetu,          // henkilotunnus
+    Muutospv,      // muutospv
+    Tietoryhmat,   // tietoryhmat
+    // group
+    Tietoryhma,    // tietoryhma
+    Attribute,     // muutosattribuutti
+    Alkupv,        // alkupv
+    Loppupv,       // loppupv
+    Censored,      // turvakiellonAlaisetKentat
+    // date object
+    Arvo,          // arvo
+    Tarkkuus       // tarkkuus
+};
+
+inline Key top_key(std::string_view k) noexcept
+{
+    if (k == "viimeisinKirjausavain")
+        return Key::Bookmark;
+    if (k == "muutokset")
+        return Key::Muutokset;
+    if (k == "perustiedot")
+        return Key::Perustiedot;
+    if (k == "ajanTasalla")
+        return Key::AjanTasalla;
+    return Key::Other;
+}
+
+inline Key record_key(std::string_view k) noexcept
+{
+    if (k == "tietoryhmat")
+        return Key::Tietoryhmat;
+    if (k == "henkilotunnus")
+        return Key::Hetu;
+    if (k == "muutospv")
+        return Key::Muutospv;
+    return Key::Other;
+}
+
+inline Key group_key(std::string_view k) noexcept
+{
+    // Dispatch on the length first: most keys of a group are none of these.
+    switch (k.size()) {
+    case 6: return k == "alkupv" ? Key::Alkupv : Key::Other;
+    case 7: return k == "loppupv" ? Key::Loppupv : Key::Other;
+    case 10: return k == "tietoryhma" ? Key::Tietoryhma : Key::Other;
+    case 17: return k == "muutosattribuutti" ? Key::Attribute : Key::Other;
+    case 25: return k == "turvakiellonAlaisetKentat" ? Key::Censored : Key::Other;
+    default: return Key::Other;
+    }
+}
+
+// ---- groups --------------------------------------------------------------------------------
+
+OptionalDate read_date(const Ctx &c, od::value &v)
+{
+    OptionalDate date;
+    const od::json_type t = type_of(c, v);
+    if (t == od::json_type::string) {
+        bool escaped;
+        date.present = parse_date(string_value(c, v, escaped), date.days_since_unix_epoch);
+        return date;
+    }
+    if (t != od::json_type::object) {
+        validate(c, v, 1);
+        return date;
+    }
+    od::object o;
+    check(c, v.get_object().get(o));
+    std::string_view arvo, tarkkuus;
+    bool has_arvo = false;
+    for (auto fr : o) {
+        od::field f;
+        check(c, std::move(fr).get(f));
+        const std::string_view k = key_of(c, f);
+        od::value &fv = f.value();
+        const bool is_arvo = k == "arvo", is_tarkkuus = !is_arvo && k == "tarkkuus";
+        if ((is_arvo || is_tarkkuus) && type_of(c, fv) == od::json_type::string) {
+            bool escaped;
+            // Escaped copies live in the parser's buffer until the next page: long enough.
+            (is_arvo ? arvo : tarkkuus) = string_value(c, fv, escaped);
+            has_arvo = has_arvo || is_arvo;
+        } else {
+            if (is_arvo)
+                has_arvo = false;
+            validate(c, fv, 2);
+        }
+    }
+    if (has_arvo)
+        date.present = json_detail::parse_date_with_precision(arvo, json_detail::date_precision(tarkkuus),
+                                                              date.days_since_unix_epoch);
+    return date;
+}
+
+// "turvakiellonAlaisetKentat": the key's presence censors the group, whatever its value (fail
+// closed); string entries are listed, anything else is only validated.
+void read_censored(const Ctx &c, od::value &v, std::vector<std::string_view> &fields)
+{
+    if (type_of(c, v) != od::json_type::array) {
+        validate(c, v, 1);
+        return;
+    }
+    od::array a;
+    check(c, v.get_array().get(a));
+    for (auto er : a) {
+        od::value e;
+        check(c, std::move(er).get(e));
+        if (type_of(c, e) == od::json_type::string)
+            fields.push_back(kept_string(c, e));
+        else
+            validate(c, e, 2);
+    }
+}
+
+// A string field of a group that may be missing or null.
+std::string_view optional_string(const Ctx &c, od::value &v, std::string_view key, std::uint32_t record,
+                                 std::uint32_t group)
+{
+    const od::json_type t = type_of(c, v);
+    if (t == od::json_type::string)
+        return kept_string(c, v);
+    if (t == od::json_type::null) {
+        validate(c, v, 1);
+        return {};
+    }
+    fail(c, group_place(c, record, group) + " has an invalid " + quoted(key),
+         std::string("expected a string, found ") + type_name(t));
+}
+
+void decode_group(const Ctx &c, od::value &gv, GroupRow &row)
+{
+    const od::json_type t = type_of(c, gv);
+    if (t != od::json_type::object)
+        fail(c, group_place(c, row.record_index, row.group_index) + " is not a JSON object",
+             std::string("found ") + type_name(t));
+    const char *const start = gv.raw_json_token().data();
+    od::object o;
+    check(c, gv.get_object().get(o));
+    for (auto fr : o) {
+        od::field f;
+        check(c, std::move(fr).get(f));
+        const std::string_view k = key_of(c, f);
+        od::value &v = f.value();
+        switch (group_key(k)) {
+        case Key::Tietoryhma:
+            row.tietoryhma = optional_string(c, v, k, row.record_index, row.group_index);
+            break;
+        case Key::Attribute:
+            row.muutosattribuutti = optional_string(c, v, k, row.record_index, row.group_index);
+            break;
+        case Key::Alkupv:
+            row.alkupv = read_date(c, v);
+            break;
+        case Key::Loppupv:
+            row.loppupv = read_date(c, v);
+            break;
+        case Key::Censored:
+            row.has_censored = true;
+            read_censored(c, v, row.censored_fields);
+            break;
+        default:
+            validate(c, v, 1);
+        }
+    }
+    // The object is consumed: the iterator is at the token after its '}'.
+    const char *end = nullptr;
+    check(c, gv.current_location().get(end));
+    const std::string_view raw = trim_right(std::string_view(start, std::size_t(end - start)));
+    if (simdjson_unlikely(raw.empty() || raw.back() != '}' || end > c.base + c.size))
+        fail_json(c, simdjson::TAPE_ERROR);
+    row.raw = raw;
+}
+
+// Rows are reused from the page's previous contents; a fresh page first reserves for a typical
+// group size (about 150 bytes in /perustiedot), so it grows at most once or twice.
+void reserve_rows(std::vector<GroupRow> &rows, std::size_t body_size)
+{
+    const std::size_t estimate = body_size / 192 + 16;
+    if (rows.capacity() < estimate)
+        rows.reserve(estimate);
+}
+
+GroupRow &next_row(std::vector<GroupRow> &rows, std::size_t &n)
+{
+    if (n < rows.size()) {
+        GroupRow &r = rows[n++];
+        std::vector<std::string_view> censored = std::move(r.censored_fields);
+        censored.clear();
+        r = GroupRow{};
+        r.censored_fields = std::move(censored);  // keeps its capacity for the next censored group
+        return r;
+    }
+    rows.emplace_back();
+    return rows[n++];
+}
+
+// ---- records -------------------------------------------------------------------------------
+
+// The change records (or persons) of `muutokset` (or `perustiedot`).
+std::size_t decode_records(const Ctx &c, od::value &list, std::string_view list_key, bool with_muutospv,
+                           std::vector<GroupRow> &rows, std::size_t &n,
+                           std::vector<std::string_view> *person_hetus)
+{
+    const od::json_type lt = type_of(c, list);
+    if (lt != od::json_type::array)
+        fail_top_invalid(c, list_key, std::string("expected an array, found ") + type_name(lt));
+    od::array records;
+    check(c, list.get_array().get(records));
+    std::uint32_t ri = 0;
+    for (auto rr : records) {
+        od::value rv;
+        check(c, std::move(rr).get(rv));
+        const od::json_type rt = type_of(c, rv);
+        if (rt != od::json_type::object)
+            fail(c, record_place(c, ri) + " is not a JSON object", std::string("found ") + type_name(rt));
+        od::object record;
+        check(c, rv.get_object().get(record));
+        const std::size_t first = n;
+        std::string_view hetu;
+        bool has_hetu = false, has_groups = false, has_muutospv = false;
+        std::int64_t muutospv = 0;
+        for (auto fr : record) {
+            od::field f;
+            check(c, std::move(fr).get(f));
+            const std::string_view k = key_of(c, f);
+            od::value &v = f.value();
+            Key key = record_key(k);
+            if (key == Key::Muutospv && !with_muutospv)
+                key = Key::Other;
+            switch (key) {
+            case Key::Hetu: {
+                if (has_hetu)
+                    fail(c, record_place(c, ri) + " has \"henkilotunnus\" more than once");
+                const od::json_type t = type_of(c, v);
+                if (t != od::json_type::string)
+                    fail(c, record_place(c, ri) + " has an invalid \"henkilotunnus\"",
+                         std::string("expected a string, found ") + type_name(t));
+                hetu = kept_string(c, v);
+                has_hetu = true;
+                break;
+            }
+            case Key::Muutospv:
+                if (type_of(c, v) == od::json_type::string) {
+                    bool escaped;
+                    has_muutospv = parse_instant(string_value(c, v, escaped), muutospv);
+                } else {
+                    has_muutospv = false;
+                    validate(c, v, 1);
+                }
+                break;
+            case Key::Tietoryhmat: {
+                if (has_groups)
+                    fail(c, record_place(c, ri) + " has \"tietoryhmat\" more than once");
+                const od::json_type t = type_of(c, v);
+                if (t != od::json_type::array)
+                    fail(c, record_place(c, ri) + " has an invalid \"tietoryhmat\"",
+                         std::string("expected an array, found ") + type_name(t));
+                has_groups = true;
+                od::array groups;
+                check(c, v.get_array().get(groups));
+                std::uint32_t gi = 0;
+                for (auto gr : groups) {
+                    od::value gv;
+                    check(c, std::move(gr).get(gv));
+                    GroupRow &row = next_row(rows, n);
+                    row.record_index = ri;
+                    row.group_index = gi++;
+                    decode_group(c, gv, row);
+                }
+                break;
+            }
+            default:
+                validate(c, v, 1);
+            }
+        }
+        if (!has_hetu)
+            fail(c, record_place(c, ri) + " has no \"henkilotunnus\"");
+        if (!has_groups)
+            fail(c, record_place(c, ri) + " has no \"tietoryhmat\"",
+                 "The interface sent a broken record (\"rikkinainen tietue\"); the page is rejected as a whole.",
+                 "Retry later; if it persists, report the bookmark and time to DVV.");
+        for (std::size_t i = first; i < n; ++i) {
+            rows[i].hetu = hetu;
+            rows[i].has_muutospv = has_muutospv;
+            rows[i].muutospv_unix_us = muutospv;
+        }
+        if (person_hetus != nullptr)
+            person_hetus->push_back(hetu);
+        ++ri;
+    }
+    return ri;
+}
+
+std::int64_t read_bookmark(const Ctx &c, od::value &v)
+{
+    const od::json_type t = type_of(c, v);
+    if (t != od::json_type::number)
+        fail_top_invalid(c, "viimeisinKirjausavain", std::string("expected an integer, found ") + type_name(t));
+    std::int64_t bookmark = 0;
+    if (v.get_int64().get(bookmark) != simdjson::SUCCESS ||
+        !valid_number(trim_right(v.raw_json_token())))
+        fail_top_invalid(c, "viimeisinKirjausavain",
+                         "expected a 64-bit integer, found a number with a fraction or an exponent, or out of range");
+    return bookmark;
+}
+
+bool read_bool(const Ctx &c, od::value &v, std::string_view key)
+{
+    const od::json_type t = type_of(c, v);
+    if (t != od::json_type::boolean)
+        fail_top_invalid(c, key, std::string("expected a boolean, found ") + type_name(t));
+    bool b = false;
+    check(c, v.get_bool().get(b));
+    return b;
+}
+
+// After the top-level object: nothing may follow.
+void finish(const Ctx &c, od::document &doc)
+{
+    const char *at = nullptr;
+    const error_code e = doc.current_location().get(at);
+    if (e == simdjson::OUT_OF_BOUNDS)
+        return;
+    check(c, e);
+    fail_json(c, simdjson::TRAILING_CONTENT);
+}
+
+}  // namespace
+
+struct JsonDecoder::Impl {
+    od::parser parser;  // reused across pages: its buffers grow to the largest body seen
+};
+
+namespace {
+
+// The top-level object of a document (document is not an od::value; handled here).
+od::object top_object(const Ctx &c, od::document &doc)
+{
+    od::json_type t{};
+    check(c, doc.type().get(t));
+    if (t != od::json_type::object)
+        fail(c, "the response to " + std::string(c.what) + " is not a JSON object",
+             std::string("found ") + type_name(t));
+    od::object o;
+    check(c, doc.get_object().get(o));
+    return o;
+}
+
+od::document begin(od::parser &parser, Ctx &c, std::string &body)
+{
+    const std::size_t size = body.size();
+    if (body.capacity() < size + simdjson::SIMDJSON_PADDING)
+        body.reserve(size + simdjson::SIMDJSON_PADDING);
+    // Initialise the padding (simdjson may read it) without changing the contents.
+    body.append(simdjson::SIMDJSON_PADDING, ' ');
+    body.resize(size);
+    c.base = body.data();
+    c.size = size;
+    c.doc = nullptr;
+    od::document doc;
+    check(c, parser.iterate(simdjson::padded_string_view(body.data(), size, body.capacity())).get(doc));
+    return doc;
+}
+
+}  // namespace
+
+JsonDecoder::JsonDecoder() : impl_(std::make_unique<Impl>()) {}
+
+JsonDecoder::~JsonDecoder() = default;
+
+void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::string_view what)
+{
+    out.bookmark = 0;
+    out.ajan_tasalla = false;
+    out.records = 0;
+    out.unescaped.clear();
+    std::size_t n = 0;
+    try {
+        Ctx c;
+        c.what = what;
+        c.arena = &out.unescaped;
+        c.record_noun = "change record";
+        od::document doc = begin(impl_->parser, c, body);
+        c.doc = &doc;
+        reserve_rows(out.rows, body.size());
+        bool has_bookmark = false, has_list = false, has_up_to_date = false;
+        for (auto fr : top_object(c, doc)) {
+            od::field f;
+            check(c, std::move(fr).get(f));
+            const std::string_view k = key_of(c, f);
+            od::value &v = f.value();
+            switch (top_key(k)) {
+            case Key::Bookmark:
+                if (has_bookmark)
+                    fail_top_duplicate(c, k);
+                out.bookmark = read_bookmark(c, v);
+                has_bookmark = true;
+                break;
+            case Key::Muutokset:
+                if (has_list)
+                    fail_top_duplicate(c, k);
+                out.records = decode_records(c, v, k, true, out.rows, n, nullptr);
+                has_list = true;
+                break;
+            case Key::AjanTasalla:
+                if (has_up_to_date)
+                    fail_top_duplicate(c, k);
+                out.ajan_tasalla = read_bool(c, v, k);
+                has_up_to_date = true;
+                break;
+            default:
+                validate(c, v, 1);
+            }
+        }
+        finish(c, doc);
+        if (!has_bookmark)
+            fail_top_missing(c, "viimeisinKirjausavain");
+        if (!has_list)
+            fail_top_missing(c, "muutokset");
+        if (!has_up_to_date)
+            fail_top_missing(c, "ajanTasalla");
+        out.rows.resize(n);
+    } catch (...) {
+        out.rows.clear();
+        out.records = 0;
+        out.unescaped.clear();
+        throw;
+    }
+}
+
+void JsonDecoder::decode_perustiedot(std::string &body, PerustiedotPage &out, std::string_view what)
+{
+    out.ajan_tasalla = true;  // optional in /perustiedot
+    out.persons = 0;
+    out.person_hetus.clear();
+    out.unescaped.clear();
+    std::size_t n = 0;
+    try {
+        Ctx c;
+        c.what = what;
+        c.arena = &out.unescaped;
+        c.record_noun = "person";
+        od::document doc = begin(impl_->parser, c, body);
+        c.doc = &doc;
+        reserve_rows(out.rows, body.size());
+        bool has_list = false, has_up_to_date = false;
+        for (auto fr : top_object(c, doc)) {
+            od::field f;
+            check(c, std::move(fr).get(f));
+            const std::string_view k = key_of(c, f);
+            od::value &v = f.value();
+            switch (top_key(k)) {
+            case Key::Perustiedot:
+                if (has_list)
+                    fail_top_duplicate(c, k);
+                out.persons = decode_records(c, v, k, false, out.rows, n, &out.person_hetus);
+                has_list = true;
+                break;
+            case Key::AjanTasalla:
+                if (has_up_to_date)
+                    fail_top_duplicate(c, k);
+                out.ajan_tasalla = read_bool(c, v, k);
+                has_up_to_date = true;
+                break;
+            default:
+                validate(c, v, 1);
+            }
+        }
+        finish(c, doc);
+        if (!has_list)
+            fail_top_missing(c, "perustiedot");
+        out.rows.resize(n);
+    } catch (...) {
+        out.rows.clear();
+        out.person_hetus.clear();
+        out.persons = 0;
+        out.unescaped.clear();
+        throw;
+    }
+}
+
+std::int64_t JsonDecoder::decode_kirjausavain(std::string &body, std::string_view what)
+{
+    Ctx c;
+    c.what = what;
+    od::document doc = begin(impl_->parser, c, body);
+    c.doc = &doc;
+    std::int64_t bookmark = 0;
+    bool has_bookmark = false;
+    for (auto fr : top_object(c, doc)) {
+        od::field f;
+        check(c, std::move(fr).get(f));
+        const std::string_view k = key_of(c, f);
+        od::value &v = f.value();
+        if (top_key(k) == Key::Bookmark) {
+            if (has_bookmark)
+                fail_top_duplicate(c, k);
+            bookmark = read_bookmark(c, v);
+            has_bookmark = true;
+        } else {
+            validate(c, v, 1);
+        }
+    }
+    finish(c, doc);
+    if (!has_bookmark)
+        fail_top_missing(c, "viimeisinKirjausavain");
+    return bookmark;
+}
+
+}  // namespace vtj

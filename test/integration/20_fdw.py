@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Foreign tables against the mock: results equal what the interface serves (a plain client's
+view), batching and de-duplication in the request log, parameters, generic plans, joins,
+window starts, the last bookmark, connection functions, privileges and secrets."""
+import json
+import math
+import os
+
+from taplib import (clear_requests, done, eq, fresh_db, mock, mockclient, ok, pg_array, requests, sql,
+                    sql_error, value)
+
+PASSWORD = os.environ["VTJ_MOCK_PASSWORD"]
+URL = os.environ["VTJ_MOCK_URL"]
+fresh_db("vtj_it_fdw")
+sql("CREATE EXTENSION vtj_fdw")
+sql(f"""CREATE SERVER mock FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url '{URL}', perustiedot_batch_size '40',
+        muutokset_batch_size '50', parallel_requests '3');
+        CREATE USER MAPPING FOR CURRENT_USER SERVER mock OPTIONS (username 'mutpT1', password '{PASSWORD}');
+        CREATE SCHEMA v; IMPORT FOREIGN SCHEMA muutosrajapinta FROM SERVER mock INTO v;""")
+
+hetus = mockclient.hetut(100)
+eq(len(hetus), 100, "the mock lists 100 hetus")
+arr = pg_array(hetus)
+
+# EXPLAIN without ANALYZE makes no request.
+clear_requests()
+sql(f"EXPLAIN (VERBOSE) SELECT * FROM v.perustiedot WHERE hetu = ANY({arr})")
+eq(len(requests()), 0, "EXPLAIN without ANALYZE sends no request")
+
+# perustiedot equals the interface, row for row.
+clear_requests()
+rows = sql(f"SELECT hetu, jarjestys, tietoryhma, alkupv, loppupv, turvakiellon_alaiset_kentat, tiedot::text "
+           f"FROM v.perustiedot WHERE hetu = ANY({arr}) ORDER BY jarjestys")
+want = mockclient.perustiedot("mutpT1", hetus)
+eq(len(rows), len(want), "perustiedot returns as many rows as the interface serves")
+eq(len({r[0] for r in rows}), len({w["hetu"] for w in want}), "… for the same persons")
+by_hetu_got, by_hetu_want = {}, {}
+for r in rows:
+    by_hetu_got.setdefault(r[0], []).append(json.loads(r[6]))
+for w in want:
+    by_hetu_want.setdefault(w["hetu"], []).append(w["tiedot"])
+eq(by_hetu_got, by_hetu_want, "tiedot is every group object as served, in the interface's order, person by person")
+typed_ok = True
+for r in rows:
+    g = json.loads(r[6])
+    if r[2] != g.get("tietoryhma"):
+        typed_ok = False
+    a = g.get("alkupv")
+    if isinstance(a, dict) and a.get("tarkkuus", "PAIVA") == "PAIVA" and r[3] != a.get("arvo"):
+        typed_ok = False
+    if a is None and r[3] is not None:
+        typed_ok = False
+ok(typed_ok, "typed columns tietoryhma and alkupv agree with tiedot")
+seq = [int(r[1]) for r in rows]
+ok(seq == sorted(seq) and len(set(seq)) == len(seq), "jarjestys increases")
+
+log = requests("perustiedot")
+eq(sorted(r["hetus"] for r in log), [20, 40, 40], "100 hetus in batches of 40: three requests (40, 40, 20)")
+
+# Duplicates are sent once; NULLs are ignored.
+clear_requests()
+dup = pg_array(hetus[:30] + hetus[:30])
+n = value(f"SELECT count(DISTINCT hetu) FROM v.perustiedot WHERE hetu = ANY({dup})")
+eq(n, "30", "duplicated hetus give each person once")
+eq([r["hetus"] for r in requests("perustiedot")], [30], "… and are sent once")
+clear_requests()
+eq(value(f"SELECT count(*) FROM v.perustiedot WHERE hetu = ANY(ARRAY['{hetus[0]}', NULL])") != "0", True,
+   "a NULL in the array is skipped")
+
+# Empty and NULL restrictions: no request at all.
+clear_requests()
+eq(value("SELECT count(*) FROM v.perustiedot WHERE hetu = ANY('{}'::text[])"), "0", "an empty array returns nothing")
+eq(value("SELECT count(*) FROM v.perustiedot WHERE hetu = NULL::text"), "0", "hetu = NULL returns nothing")
+eq(value("SELECT count(*) FROM v.muutokset WHERE hetu = ANY('{}'::text[]) AND muutospv >= '2026-01-01'"), "0",
+   "an empty array on muutokset returns nothing")
+eq(len(requests()), 0, "… and none of them sends a request (not even GET /kirjausavain)")
+
+# Invalid hetus: an error with count and positions, no values, no request.
+clear_requests()
+bad = pg_array([hetus[0], "131052-308U", hetus[1], "xx"])
+e = sql_error(f"SELECT count(*) FROM v.perustiedot WHERE hetu = ANY({bad})")
+ok(e is not None and e.sqlstate == "22P02", "invalid hetus are refused with SQLSTATE 22P02", e and e.text)
+ok(e is not None and "2 of 4 hetus are invalid, at positions 2, 4" in e.text, "the error gives count and positions",
+   e and e.text)
+ok(e is not None and "131052-308U" not in e.text and hetus[0] not in e.text, "the error prints no hetu", e and e.text)
+eq(len(requests()), 0, "no request was sent")
+
+# Parameters and generic plans: a PL/pgSQL loop past the plan cache's five custom plans.
+sql("""CREATE FUNCTION ryhmia(h text[]) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE total bigint := 0; x text; c bigint;
+BEGIN
+  FOREACH x IN ARRAY h LOOP
+    SELECT count(*) INTO c FROM v.perustiedot WHERE hetu = x;
+    total := total + c;
+  END LOOP;
+  RETURN total;
+END $$""")
+clear_requests()
+eight = hetus[:8]
+got = value(f"SELECT ryhmia({pg_array(eight)})", settings=["plan_cache_mode = force_generic_plan"])
+want8 = sum(1 for w in want if w["hetu"] in set(eight))
+eq(got, str(want8), "a PL/pgSQL variable pushes down under force_generic_plan (counts)")
+eq(len(requests("perustiedot")), 8, "… one request per iteration, each for one hetu")
+ok(all(r["hetus"] == 1 for r in requests("perustiedot")), "… never a scan without the hetu")
+
+clear_requests()
+sql(f"PREPARE q(text[]) AS SELECT count(*) FROM v.perustiedot WHERE hetu = ANY($1)")
+got = sql(f"PREPARE q(text[]) AS SELECT count(*) FROM v.perustiedot WHERE hetu = ANY($1); "
+          f"SET plan_cache_mode = force_generic_plan; EXECUTE q({pg_array(hetus[:50])})")
+want50 = sum(1 for w in want if w["hetu"] in set(hetus[:50]))
+eq(got[0][0], str(want50), "a prepared statement's array parameter pushes down under a generic plan")
+eq(sorted(r["hetus"] for r in requests("perustiedot")), [10, 40], "… batched 40 + 10")
+
+# ARRAY(SELECT …) sub-plan and a join on hetu.
+sql(f"CREATE TABLE jasen (hetu text PRIMARY KEY); INSERT INTO jasen SELECT unnest({pg_array(hetus[:12])}); ANALYZE jasen")
+clear_requests()
+got = value("SELECT count(*) FROM v.perustiedot WHERE hetu = ANY(ARRAY(SELECT hetu FROM jasen))")
+want12 = sum(1 for w in want if w["hetu"] in set(hetus[:12]))
+eq(got, str(want12), "hetu = ANY(ARRAY(SELECT …)) returns the members' rows")
+eq([r["hetus"] for r in requests("perustiedot")], [12], "… in one request of 12 hetus")
+clear_requests()
+plan = "\n".join(r[0] for r in sql("EXPLAIN SELECT j.hetu, p.tietoryhma FROM jasen j JOIN v.perustiedot p ON p.hetu = j.hetu"))
+got = value("SELECT count(*) FROM jasen j JOIN v.perustiedot p ON p.hetu = j.hetu")
+eq(got, str(want12), "a join on hetu returns the members' rows")
+ok("Nested Loop" in plan, "… through a nested loop with a parameterized foreign scan", plan)
+eq(len(requests("perustiedot")), 12, "… one request per member")
+
+# muutokset: advance the mock a month and compare with a plain client's paging.
+state = mock("GET", "/_control/state")
+start_day = state["history_start"]
+b0 = int(value(f"SELECT kirjausavain FROM v.kirjausavain WHERE paiva = '{start_day}'"))
+eq(b0, mockclient.call("GET", f"/api/v1/kirjausavain/{start_day}", account="mutpT1")["viimeisinKirjausavain"],
+   "kirjausavain equals GET /kirjausavain/{date}")
+mock("POST", "/_control/advance", {"days": 30})
+changed = mockclient.hetut(120, "changed")
+ok(len(changed) > 0, "the mock has persons with changes")
+carr = pg_array(changed)
+clear_requests()
+rows = sql(f"SELECT hetu, kirjausavain, jarjestys, tietoryhma, muutosattribuutti, tiedot::text, muutospv "
+           f"FROM v.muutokset WHERE hetu = ANY({carr}) AND kirjausavain > {b0} ORDER BY jarjestys")
+direct = mockclient.muutokset("mutpT1", b0, changed)
+eq(len(rows), len(direct["rows"]), "muutokset returns as many group rows as the interface serves")
+got_seq = {}
+for r in rows:
+    got_seq.setdefault(r[0], []).append((r[3], r[4], json.loads(r[5])))
+want_seq = {}
+for d in direct["rows"]:
+    want_seq.setdefault(d["hetu"], []).append((d["tiedot"].get("tietoryhma"), d["tiedot"].get("muutosattribuutti"), d["tiedot"]))
+eq(got_seq, want_seq, "per person, the same groups in the interface's order (KORJATTAVA before its KORJATTU)")
+nb = math.ceil(len(changed) / 50)
+ok(len({r["hetus"] for r in requests("muutokset")}) >= 1 and
+   sum(1 for r in requests("muutokset")) >= nb, f"{len(changed)} hetus → at least {nb} batches of ≤ 50",
+   requests("muutokset"))
+ok(all(r["hetus"] <= 50 for r in requests("muutokset")), "no muutokset request carries more than 50 hetus")
+both = sql(f"SELECT count(*) FROM v.muutokset WHERE hetu = ANY({carr}) AND kirjausavain > {b0}; "
+           f"SELECT vtj.viimeisin_kirjausavain()")
+eq(int(both[-1][0]), direct["final"], "vtj.viimeisin_kirjausavain() is the final bookmark (ajanTasalla), same session")
+eq(value("SELECT vtj.viimeisin_kirjausavain()"), None, "… and NULL in a session that scanned nothing")
+ok(all(int(r[1]) > b0 for r in rows), "every row's kirjausavain is after the window start")
+
+# muutospv >= t resolves the window through GET /kirjausavain/{date}; the recheck is exact.
+mid = sorted(d["muutospv"] for d in direct["rows"])[len(direct["rows"]) // 2] if direct["rows"] else None
+if mid:
+    clear_requests()
+    got = value(f"SELECT count(*) FROM v.muutokset WHERE hetu = ANY({carr}) AND muutospv >= '{mid}'")
+    want_n = sum(1 for d in direct["rows"] if d["muutospv"] >= mid)
+    eq(got, str(want_n), "muutospv >= t returns exactly the changes from t on")
+    eq(len(requests("kirjausavain")), 1, "… after one GET /kirjausavain/{date}")
+    got = value(f"SELECT count(*) FROM v.muutokset WHERE hetu = ANY({carr}) AND kirjausavain > {b0} AND muutospv < '{mid}'")
+    want_n = sum(1 for d in direct["rows"] if d["muutospv"] < mid)
+    eq(got, str(want_n), "an upper bound on muutospv returns exactly the changes before it")
+
+# Connections: cached per user mapping, listed and closed (one session: the cache is per backend).
+out = sql(f"SELECT count(*) FROM v.perustiedot WHERE hetu = '{hetus[0]}'; "
+          "SELECT palvelin, kayttaja, vapaita, kaytossa, pyyntoja > 0, voimassa FROM vtj.yhteydet(); "
+          "SELECT vtj.katkaise(); "
+          "SELECT vapaita FROM vtj.yhteydet()")
+eq(out[1], ["mock", "postgres", "1", "0", "t", "t"], "vtj.yhteydet() lists the mapping's idle client")
+eq(out[2], ["1"], "vtj.katkaise() closes it")
+eq(out[3], ["0"], "… and none is left idle")
+out = sql(f"SELECT count(*) FROM v.perustiedot WHERE hetu = '{hetus[0]}'; "
+          "ALTER SERVER mock OPTIONS (SET parallel_requests '2'); "
+          "SELECT voimassa, vapaita FROM vtj.yhteydet(); "
+          f"SELECT count(*) FROM v.perustiedot WHERE hetu = '{hetus[0]}'; "
+          "SELECT voimassa, vapaita FROM vtj.yhteydet()")
+eq(out[1], ["f", "1"], "ALTER SERVER invalidates the cached connection")
+eq(out[3], ["t", "1"], "… and the next scan builds a new one")
+
+# Privileges: a non-superuser needs a password in their own mapping; credentials never leak.
+sql("CREATE ROLE regress_vtj_reader; GRANT USAGE ON SCHEMA v TO regress_vtj_reader; "
+    "GRANT SELECT ON ALL TABLES IN SCHEMA v TO regress_vtj_reader; "
+    "CREATE USER MAPPING FOR regress_vtj_reader SERVER mock OPTIONS (username 'mutpT1')")
+e = sql_error(f"SELECT count(*) FROM v.perustiedot WHERE hetu = '{hetus[0]}'", role="regress_vtj_reader")
+ok(e is not None and e.sqlstate == "2F003" and "password is required" in e.text,
+   "a non-superuser's mapping without a password is refused (2F003)", e and e.text)
+sql("DROP USER MAPPING FOR regress_vtj_reader SERVER mock")
+e = sql_error(f"SELECT count(*) FROM v.perustiedot WHERE hetu = '{hetus[0]}'", role="regress_vtj_reader")
+ok(e is not None and "user mapping not found" in e.text, "a user without a mapping gets no one else's", e and e.text)
+sql(f"CREATE USER MAPPING FOR regress_vtj_reader SERVER mock OPTIONS (username 'mutpT1x', password '{PASSWORD}')")
+ok(int(value(f"SELECT count(*) FROM v.perustiedot WHERE hetu = '{hetus[0]}'", role="regress_vtj_reader")) > 0,
+   "with their own mapping and password, a non-superuser can scan")
+plan = "\n".join(r[0] for r in sql(f"EXPLAIN (ANALYZE, VERBOSE) SELECT * FROM v.perustiedot WHERE hetu = ANY({arr})"))
+ok(PASSWORD not in plan and "mutpT1" not in plan, "EXPLAIN ANALYZE VERBOSE shows no credential", plan)
+ok(not any(h in plan for h in hetus), "EXPLAIN ANALYZE VERBOSE shows no hetu", plan)
+ok("VTJ Requests: 3" in plan and "VTJ Endpoint: POST /perustiedot" in plan, "EXPLAIN ANALYZE counts the requests", plan)
+
+sql("DROP USER MAPPING FOR regress_vtj_reader SERVER mock; DROP OWNED BY regress_vtj_reader; DROP ROLE regress_vtj_reader")
+sql("DROP DATABASE vtj_it_fdw", db="postgres")
+done()
