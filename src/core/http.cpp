@@ -11,6 +11,9 @@
 //    between slices and from the progress callback, so a cancel is noticed well within a second,
 //    also during a retry's backoff or while a server is silent.
 //
+// One HttpClient is used by one thread at a time (a backend); it starts no threads itself
+// (libcurl's threaded resolver aside).
+//
 // Connection reuse: the multi handle owns libcurl's connection cache, so it lives as long as the
 // client (close_connections() replaces it); easy handles are pooled and curl_easy_reset() between
 // attempts (which keeps their DNS and TLS session caches).
@@ -22,6 +25,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <optional>
 #include <random>
