@@ -1,0 +1,134 @@
+// VTJkysely look-ups over HTTP (kysely.hpp: fetch_answers) and the errors shared with the parser
+// (kysely_detail.hpp).
+#include "core/kysely.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/error.hpp"
+#include "core/http_errors.hpp"
+#include "core/kysely_detail.hpp"
+
+namespace vtj::kysely {
+
+namespace detail {
+
+std::string clean(std::string_view text, const std::vector<std::string> &secrets, std::size_t max)
+{
+    return http_detail::sanitize_text(http_detail::scrub_secrets(redact_hetus(std::string(text)), secrets), max);
+}
+
+bool looks_like_auth_failure(std::string_view text) noexcept
+{
+    static const char *const kWords[] = {"auth", "salasana", "tunnussana", "kayttajatunnus", "käyttäjätunnus",
+                                         "password", "credential", "login", "unauthori", "-1500"};
+    std::string lower(text.size(), '\0');
+    std::transform(text.begin(), text.end(), lower.begin(),
+                   [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    for (const char *w : kWords)
+        if (lower.find(w) != std::string::npos)
+            return true;
+    return false;
+}
+
+Error fault_error(std::string_view fault, const std::vector<std::string> &secrets)
+{
+    const std::string text = clean(fault, secrets, 1000);
+    if (looks_like_auth_failure(fault))
+        return Error(ErrorKind::HttpStatus, "VTJkysely refused the credentials (SOAP fault)", text,
+                     "Check the username and password of the user mapping for this server: VTJkysely receives them "
+                     "as Kayttajatunnus and Salasana.");
+    return Error(ErrorKind::HttpStatus, "VTJkysely answered the look-up with a SOAP fault", text,
+                 "The fault came from VTJkysely or from the X-Road security server; DETAIL has its faultcode and faultstring.");
+}
+
+Error paluukoodi_error(std::string_view koodi, std::string_view text, const std::vector<std::string> &secrets)
+{
+    std::string message = "VTJkysely did not answer the look-up: Paluukoodi " + clean(koodi, secrets, 40);
+    if (!text.empty())
+        message += " (" + clean(text, secrets, 400) + ")";
+    std::string hint;
+    if (koodi == "0003" || koodi == "0004" || koodi == "-1500" || looks_like_auth_failure(text))
+        hint = "Check the username and password of the user mapping for this server: VTJkysely receives them as "
+               "Kayttajatunnus and Salasana.";
+    else if (koodi == "-1904")
+        hint = "Set vtj.loppukayttaja to the end user on whose behalf the look-up is made.";
+    else if (koodi == "-1900" || koodi == "-1901")
+        hint = "Check the server option soso_nimi (the VTJkysely product, default 'Perussanoma 3') and what DVV has granted.";
+    else
+        hint = "Paluukoodi values are listed in DVV's VTJHenkilotiedotKatalogi.xsd (PaluukoodiTekstiTyyppi).";
+    return Error(ErrorKind::HttpStatus, message, {}, hint);
+}
+
+}  // namespace detail
+
+namespace {
+
+std::vector<std::string> secrets_of(const RequestSettings &s)
+{
+    std::vector<std::string> out;
+    if (!s.password.empty())
+        out.push_back(s.password);
+    if (!s.username.empty())
+        out.push_back(s.username);
+    std::sort(out.begin(), out.end(), [](const std::string &a, const std::string &b) { return a.size() > b.size(); });
+    return out;
+}
+
+// The HTTP client's error, in VTJkysely's terms and with the SOAP body's credentials scrubbed
+// (the client scrubs only HTTP credentials, and this client has none).
+Error translate(const Error &e, const std::vector<std::string> &secrets)
+{
+    static const std::string kSoapFault = "SOAP fault ";
+    if (e.http_status() >= 400 && e.detail().compare(0, kSoapFault.size(), kSoapFault) == 0) {
+        Error f = detail::fault_error(std::string_view(e.detail()).substr(kSoapFault.size()), secrets);
+        f.with_status(e.http_status());
+        return f;
+    }
+    std::string hint = e.hint();
+    if (e.kind() == ErrorKind::ResponseTooLarge)
+        hint = "One person's answer is about 10 KB; check that kysely_url points to VTJkysely.";
+    else if (e.kind() == ErrorKind::HttpStatus && e.http_status() == 404)
+        hint = "Check the server option kysely_url (the VTJkysely SOAP endpoint of your X-Road security server).";
+    Error out(e.kind(), detail::clean(e.what(), secrets), detail::clean(e.detail(), secrets, 1100),
+              detail::clean(hint, secrets));
+    if (e.http_status())
+        out.with_status(e.http_status());
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> fetch_answers(HttpClient &client, const RequestSettings &settings,
+                                       const std::vector<std::string> &hetus)
+{
+    std::vector<std::string> answers(hetus.size());
+    if (hetus.empty())
+        return answers;
+    const std::vector<std::string> secrets = secrets_of(settings);
+    try {
+        for (std::size_t i = 0; i < hetus.size(); ++i)
+            client.submit(build_request(settings, hetus[i], static_cast<std::uint64_t>(i)));
+        HttpResult r;
+        std::size_t received = 0;
+        while (client.next_completed(r)) {
+            if (r.tag < answers.size()) {
+                answers[r.tag] = std::move(r.body);
+                ++received;
+            }
+        }
+        if (received != hetus.size())
+            throw Error(ErrorKind::Internal, "VTJkysely look-ups ended without every answer");
+    } catch (const Error &e) {
+        client.cancel_all();
+        if (e.kind() == ErrorKind::Cancelled || e.kind() == ErrorKind::Internal)
+            throw;
+        throw translate(e, secrets);
+    } catch (...) {
+        client.cancel_all();
+        throw;
+    }
+    return answers;
+}
+
+}  // namespace vtj::kysely
