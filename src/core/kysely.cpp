@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 #include "core/error.hpp"
 #include "core/http_errors.hpp"
@@ -97,38 +99,109 @@ Error translate(const Error &e, const std::vector<std::string> &secrets)
     return out;
 }
 
+bool is_soap_fault(const Error &e)
+{
+    return e.detail().compare(0, 11, "SOAP fault ") == 0;
+}
+
+// An attempt that produced no answer from VTJkysely: worth another round.
+bool retryable(const Error &e)
+{
+    switch (e.kind()) {
+    case ErrorKind::UnableToConnect:
+        return std::string(e.what()).compare(0, 9, "TLS with ") != 0;  // a certificate does not heal
+    case ErrorKind::Timeout:
+        return true;
+    case ErrorKind::HttpStatus: {
+        const long st = e.http_status();
+        return st == 429 || st == 502 || st == 503 || st == 504 || (st == 500 && !is_soap_fault(e));
+    }
+    default:
+        return false;
+    }
+}
+
+// Waits `ms`, in slices, stopping early with Cancelled when asked to.
+void backoff_wait(long ms, InterruptCheck interrupted)
+{
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until) {
+        if (interrupted && interrupted())
+            throw Error(ErrorKind::Cancelled, "VTJkysely look-ups were cancelled");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (interrupted && interrupted())
+        throw Error(ErrorKind::Cancelled, "VTJkysely look-ups were cancelled");
+}
+
 }  // namespace
 
+HttpConfig http_config(const HttpConfig &server)
+{
+    HttpConfig c = server;
+    c.auth = AuthScheme::None;  // Kayttajatunnus/Salasana go in the SOAP body
+    c.username.clear();
+    c.password.clear();
+    c.xroad_client.clear();     // the X-Road ids go in the SOAP header
+    c.max_retries = 0;          // fetch_answers() decides (RetryPolicy)
+    if (c.max_response_bytes == 0 || c.max_response_bytes > kMaxAnswerBytes)
+        c.max_response_bytes = kMaxAnswerBytes;
+    return c;
+}
+
+RetryPolicy retry_policy(const HttpConfig &server, InterruptCheck interrupted)
+{
+    RetryPolicy r;
+    r.max_retries = server.max_retries < 0 ? 0 : server.max_retries;
+    r.backoff_base_ms = server.backoff_base_ms;
+    r.backoff_cap_ms = server.backoff_cap_ms;
+    r.interrupted = interrupted;
+    return r;
+}
+
 std::vector<std::string> fetch_answers(HttpClient &client, const RequestSettings &settings,
-                                       const std::vector<std::string> &hetus)
+                                       const std::vector<std::string> &hetus, const RetryPolicy &retry,
+                                       std::uint64_t *retries)
 {
     std::vector<std::string> answers(hetus.size());
+    std::vector<char> have(hetus.size(), 0);
     if (hetus.empty())
         return answers;
     const std::vector<std::string> secrets = secrets_of(settings);
-    try {
-        for (std::size_t i = 0; i < hetus.size(); ++i)
-            client.submit(build_request(settings, hetus[i], static_cast<std::uint64_t>(i)));
-        HttpResult r;
-        std::size_t received = 0;
-        while (client.next_completed(r)) {
-            if (r.tag < answers.size()) {
-                answers[r.tag] = std::move(r.body);
-                ++received;
+    std::size_t received = 0;
+    for (int round = 0;; ++round) {
+        try {
+            for (std::size_t i = 0; i < hetus.size(); ++i)
+                if (!have[i])
+                    client.submit(build_request(settings, hetus[i], static_cast<std::uint64_t>(i)));
+            HttpResult r;
+            while (client.next_completed(r)) {
+                if (r.tag < answers.size() && !have[r.tag]) {
+                    answers[r.tag] = std::move(r.body);
+                    have[r.tag] = 1;
+                    ++received;
+                }
             }
-        }
-        if (received != hetus.size())
-            throw Error(ErrorKind::Internal, "VTJkysely look-ups ended without every answer");
-    } catch (const Error &e) {
-        client.cancel_all();
-        if (e.kind() == ErrorKind::Cancelled || e.kind() == ErrorKind::Internal)
+            if (received != hetus.size())
+                throw Error(ErrorKind::Internal, "VTJkysely look-ups ended without every answer");
+            return answers;
+        } catch (const Error &e) {
+            client.cancel_all();
+            if (e.kind() == ErrorKind::Cancelled || e.kind() == ErrorKind::Internal)
+                throw;
+            if (!retryable(e) || round >= retry.max_retries)
+                throw translate(e, secrets);
+        } catch (...) {
+            client.cancel_all();
             throw;
-        throw translate(e, secrets);
-    } catch (...) {
-        client.cancel_all();
-        throw;
+        }
+        // Another round for the look-ups without an answer (also those cut off in flight).
+        if (retries)
+            *retries += hetus.size() - received;
+        double ms = static_cast<double>(std::max(0L, retry.backoff_base_ms)) * static_cast<double>(1ULL << std::min(round, 30));
+        ms = std::min(ms, static_cast<double>(std::max(0L, retry.backoff_cap_ms)));
+        backoff_wait(static_cast<long>(ms), retry.interrupted);
     }
-    return answers;
 }
 
 }  // namespace vtj::kysely

@@ -75,15 +75,32 @@ HttpRequest build_request(const RequestSettings &settings, std::string_view hetu
 
 // The HTTP configuration of the VTJkysely client, from the server's: the credentials travel in
 // the SOAP body, so no HTTP authentication and no X-Road-Client header; the response size is
-// bounded by the smaller of max_response_mb and kMaxAnswerBytes.
+// bounded by the smaller of max_response_mb and kMaxAnswerBytes; no retries inside the client
+// (fetch_answers() retries itself, see RetryPolicy).
 HttpConfig http_config(const HttpConfig &server);
 
-// Sends one look-up per hetu through `client` (up to its max_parallel at once) and returns the
-// raw answers in the order of `hetus`. Transport errors are the client's (hetus redacted); a
-// SOAP fault answered with an HTTP error status becomes the same error parse_answer() raises for
-// one; the credentials are scrubbed from every message.
+// Retries of look-ups. SOAP answers with HTTP 500 for a fault, and a fault is VTJkysely's final
+// word (a refused password above all: repeating it could lock the account), so the HTTP
+// client's retry of 500 cannot be used. fetch_answers() retries only what did not produce an
+// answer: connection failures, timeouts, 429/502/503/504, and a 500 whose body is not a SOAP
+// fault; up to max_retries rounds with capped exponential backoff, waiting in slices so that an
+// interrupt is noticed.
+struct RetryPolicy {
+    int max_retries = 0;
+    long backoff_base_ms = 500;
+    long backoff_cap_ms = 30000;
+    InterruptCheck interrupted = nullptr;  // true: stop waiting, throw ErrorKind::Cancelled
+};
+RetryPolicy retry_policy(const HttpConfig &server, InterruptCheck interrupted);
+
+// Sends one look-up per hetu through `client` (a client made with http_config(), up to its
+// max_parallel at once) and returns the raw answers in the order of `hetus`. Transport errors
+// are the client's (hetus redacted); a SOAP fault answered with an HTTP error status becomes the
+// same error parse_answer() raises for one; the credentials are scrubbed from every message.
+// `retries` (when given) receives the number of requests sent again.
 std::vector<std::string> fetch_answers(HttpClient &client, const RequestSettings &settings,
-                                       const std::vector<std::string> &hetus);
+                                       const std::vector<std::string> &hetus, const RetryPolicy &retry = {},
+                                       std::uint64_t *retries = nullptr);
 
 // YYYYMMDD as days since 1970-01-01. False for "" and for anything that is not a complete,
 // real calendar date (VTJ writes unknown parts as 00).

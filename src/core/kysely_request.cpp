@@ -222,16 +222,4 @@ HttpRequest build_request(const RequestSettings &s, std::string_view hetu, std::
     return r;
 }
 
-HttpConfig http_config(const HttpConfig &server)
-{
-    HttpConfig c = server;
-    c.auth = AuthScheme::None;  // Kayttajatunnus/Salasana go in the SOAP body
-    c.username.clear();
-    c.password.clear();
-    c.xroad_client.clear();     // the X-Road ids go in the SOAP header
-    if (c.max_response_bytes == 0 || c.max_response_bytes > kMaxAnswerBytes)
-        c.max_response_bytes = kMaxAnswerBytes;
-    return c;
-}
-
 }  // namespace vtj::kysely

@@ -3,6 +3,7 @@
 // every Paluukoodi case, SOAP faults, dates and flags, turvakielto censorship, DTD refusal.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <regex>
 #include <set>
@@ -279,13 +280,16 @@ TEST(KyselyRequest, HttpRequestAndConfig)
     server.xroad_client = "FI/MUN/1/x";
     server.max_response_bytes = 256u << 20;
     server.max_parallel = 3;
+    server.max_retries = 4;
     vtj::HttpConfig c = k::http_config(server);
+    EXPECT_EQ(k::retry_policy(server, nullptr).max_retries, 4);
     EXPECT_EQ(c.auth, vtj::AuthScheme::None);
     EXPECT_TRUE(c.username.empty());
     EXPECT_TRUE(c.password.empty());
     EXPECT_TRUE(c.xroad_client.empty());
     EXPECT_EQ(c.max_response_bytes, k::kMaxAnswerBytes);
     EXPECT_EQ(c.max_parallel, 3);
+    EXPECT_EQ(c.max_retries, 0);  // fetch_answers() retries, never a SOAP fault
     server.max_response_bytes = 1u << 20;
     EXPECT_EQ(k::http_config(server).max_response_bytes, 1u << 20);
 }
@@ -704,13 +708,77 @@ TEST(KyselyFetch, SoapFaultWithHttp500IsTheSameClearError)
     k::RequestSettings s = settings();
     s.url = server.url("/vtjkysely");
     vtj::HttpConfig c;
-    c.max_retries = 0;
+    c.max_retries = 3;
+    c.backoff_base_ms = 10;
     vtj::HttpClient client(k::http_config(c));
-    Error e = expect_error([&] { k::fetch_answers(client, s, {kHetu}); });
+    Error e = expect_error([&] { k::fetch_answers(client, s, {kHetu}, k::retry_policy(c, nullptr)); });
     EXPECT_EQ(e.kind(), ErrorKind::HttpStatus);
+    EXPECT_EQ(e.http_status(), 500);
+    EXPECT_EQ(server.request_count(), 1);  // a fault is final: a refused password is never repeated
     EXPECT_NE(std::string(e.what()).find("refused the credentials"), std::string::npos) << e.what();
     EXPECT_NE(e.detail().find("Authentication failed"), std::string::npos) << e.detail();
     EXPECT_NE(e.hint().find("user mapping"), std::string::npos);
+}
+
+TEST(KyselyFetch, TransientFailuresAreRetriedAndFaultsAreNot)
+{
+    std::atomic<int> calls{0};
+    vtj_test::TestHttpServer server([&calls](const vtj_test::ReceivedRequest &r) {
+        vtj_test::Reply reply;
+        const int n = calls++;
+        if (n < 2) {
+            reply.status = n == 0 ? 503 : 502;
+            reply.body = "<html><title>busy</title></html>";
+            reply.headers = {"Content-Type: text/html"};
+        } else {
+            reply.body = "<answer>" + xml_text(r.body, "Henkilotunnus") + "</answer>";
+        }
+        return reply;
+    });
+    k::RequestSettings s = settings();
+    s.url = server.url("/vtjkysely");
+    vtj::HttpConfig c;
+    c.max_retries = 3;
+    c.backoff_base_ms = 10;
+    c.max_parallel = 1;
+    vtj::HttpClient client(k::http_config(c));
+    std::uint64_t retries = 0;
+    const std::vector<std::string> hetus = test_hetus(3);
+    std::vector<std::string> got = k::fetch_answers(client, s, hetus, k::retry_policy(c, nullptr), &retries);
+    for (std::size_t i = 0; i < hetus.size(); ++i)
+        EXPECT_EQ(got[i], "<answer>" + hetus[i] + "</answer>");
+    EXPECT_EQ(server.request_count(), 5);  // two failed attempts of the first look-up, then three answers
+    EXPECT_EQ(retries, 6u);                // every look-up without an answer is sent again, twice
+
+    // Exhausted retries: the last failure, in VTJkysely's words.
+    calls = -100;
+    vtj::HttpClient client2(k::http_config(c));
+    Error e = expect_error([&] { k::fetch_answers(client2, s, {kHetu}, k::retry_policy(c, nullptr)); });
+    EXPECT_EQ(e.http_status(), 502);
+    EXPECT_EQ(server.request_count(), 5 + 4);  // the first attempt and three retries
+}
+
+TEST(KyselyFetch, BackoffNoticesAnInterrupt)
+{
+    vtj_test::TestHttpServer server([](const vtj_test::ReceivedRequest &) {
+        vtj_test::Reply reply;
+        reply.status = 503;
+        return reply;
+    });
+    k::RequestSettings s = settings();
+    s.url = server.url("/vtjkysely");
+    vtj::HttpConfig c;
+    c.max_retries = 5;
+    c.backoff_base_ms = 60000;
+    vtj::HttpClient client(k::http_config(c));
+    static std::atomic<int> asked{0};
+    asked = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    Error e = expect_error([&] {
+        k::fetch_answers(client, s, {kHetu}, k::retry_policy(c, []() noexcept { return ++asked > 5; }));
+    });
+    EXPECT_EQ(e.kind(), ErrorKind::Cancelled);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
 }
 
 TEST(KyselyFetch, CredentialsEchoedInAnErrorPageAreScrubbed)
