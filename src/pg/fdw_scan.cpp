@@ -20,6 +20,7 @@
 #include "pg/boundary.hpp"
 #include "pg/connection_cache.hpp"
 #include "pg/fdw_plan.hpp"
+#include "pg/kysely_scan.hpp"  // VTJkysely: henkilo scans are handed to kysely_scan.cpp
 #include "pg/server_config.hpp"
 
 namespace vtj::pg {
@@ -537,19 +538,37 @@ bool last_final_bookmark(std::int64_t *bookmark)
     return g_final_valid;
 }
 
+// VTJkysely dispatch: a henkilo scan (TableKind::Henkilo in the plan) is run by
+// kysely_scan.cpp; its state's first field is the TableKind too, so is_kysely_state() tells the
+// two states apart in the later callbacks.
 extern "C" void vtj_BeginForeignScan(ForeignScanState *node, int eflags)
 {
-    run_guarded([&] { begin_scan(node, eflags); });
+    run_guarded([&] {
+        const List *priv = ((ForeignScan *)node->ss.ps.plan)->fdw_private;
+        if ((TableKind)intVal(list_nth(priv, kPrivTable)) == TableKind::Henkilo) {
+            kysely_begin(node, eflags);  // VTJkysely
+            return;
+        }
+        begin_scan(node, eflags);
+    });
 }
 
 extern "C" TupleTableSlot *vtj_IterateForeignScan(ForeignScanState *node)
 {
-    return run_guarded([&] { return iterate_scan(node); });
+    return run_guarded([&] {
+        if (is_kysely_state(node->fdw_state))
+            return kysely_iterate(node);  // VTJkysely
+        return iterate_scan(node);
+    });
 }
 
 extern "C" void vtj_ReScanForeignScan(ForeignScanState *node)
 {
     run_guarded([&] {
+        if (is_kysely_state(node->fdw_state)) {
+            kysely_rescan(node);  // VTJkysely
+            return;
+        }
         ScanExec *s = (ScanExec *)node->fdw_state;
         if (s->cpp)
             s->cpp->release();
@@ -561,6 +580,10 @@ extern "C" void vtj_ReScanForeignScan(ForeignScanState *node)
 extern "C" void vtj_EndForeignScan(ForeignScanState *node)
 {
     run_guarded([&] {
+        if (is_kysely_state(node->fdw_state)) {
+            kysely_end(node);  // VTJkysely
+            return;
+        }
         ScanExec *s = (ScanExec *)node->fdw_state;
         if (s && s->cpp)
             s->cpp->release();  // statistics stay for EXPLAIN ANALYZE; the object goes with the context
@@ -570,6 +593,10 @@ extern "C" void vtj_EndForeignScan(ForeignScanState *node)
 extern "C" void vtj_ExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
     run_guarded([&] {
+        if (is_kysely_state(node->fdw_state)) {
+            kysely_explain(node, es);  // VTJkysely
+            return;
+        }
         ScanExec *s = (ScanExec *)node->fdw_state;
         if (!s)
             return;

@@ -1,0 +1,598 @@
+// Executing a scan of vtjkysely.henkilo (kysely_scan.hpp).
+//
+// On the first row of a (re)scan: evaluate the pushed hetu condition (constants, parameters,
+// sub-plans), validate and de-duplicate the hetus, refuse bulk use (more than kysely_max_hetut
+// look-ups in this scan, rescans included) before any request, send one HenkilonTunnusKysely
+// per hetu concurrently, read every answer with libxml2 between pg_xml_init and pg_xml_done,
+// and write one row per look-up to vtj.kyselyloki (found or not) through SPI, in the query's
+// transaction: a look-up whose statement fails leaves no log row, exactly as it leaves no
+// result. Then the rows are returned (no row for Paluukoodi 0001).
+//
+// Lifetime and the error boundary as in fdw_scan.cpp: the C++ state (KyselyCpp) is owned by a
+// reset callback on the query's memory context; the functions marked "C zone" have no C++
+// object with a destructor on their stack (PostgreSQL errors may unwind through them), the
+// others call PostgreSQL only through pg_guard.
+#include "pg/kysely_scan.hpp"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wregister"
+extern "C" {
+#include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "utils/xml.h"
+}
+#pragma GCC diagnostic pop
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "core/hetu.hpp"
+#include "core/kysely.hpp"
+#include "pg/boundary.hpp"
+#include "pg/fdw_plan.hpp"
+#include "pg/server_config.hpp"
+#include "pg/settings.hpp"
+
+namespace vtj::pg {
+
+namespace {
+
+namespace k = vtj::kysely;
+
+constexpr int32 kUnixToPgDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;  // 10957
+
+enum class HCol {
+    Unknown = 0,
+    Hetu,
+    Paluukoodi,
+    HetuVoimassa,
+    Sukunimi,
+    Etunimet,
+    Aidinkieli,
+    Kuollut,
+    Kuolinpv,
+    Turvakielto,
+    TurvakieltoLoppupv,
+    Kotikunta,
+    KotikuntaNimi,
+    Lahiosoite,
+    Postinumero,
+    Postitoimipaikka,
+    Postiosoite,
+    Vastaus,
+};
+
+const struct {
+    const char *name;
+    HCol col;
+    Oid type;
+} kColumns[] = {
+    {"hetu", HCol::Hetu, TEXTOID},
+    {"paluukoodi", HCol::Paluukoodi, TEXTOID},
+    {"hetu_voimassa", HCol::HetuVoimassa, BOOLOID},
+    {"sukunimi", HCol::Sukunimi, TEXTOID},
+    {"etunimet", HCol::Etunimet, TEXTOID},
+    {"aidinkieli", HCol::Aidinkieli, TEXTOID},
+    {"kuollut", HCol::Kuollut, BOOLOID},
+    {"kuolinpv", HCol::Kuolinpv, DATEOID},
+    {"turvakielto", HCol::Turvakielto, BOOLOID},
+    {"turvakielto_loppupv", HCol::TurvakieltoLoppupv, DATEOID},
+    {"kotikunta", HCol::Kotikunta, TEXTOID},
+    {"kotikunta_nimi", HCol::KotikuntaNimi, TEXTOID},
+    {"lahiosoite", HCol::Lahiosoite, TEXTOID},
+    {"postinumero", HCol::Postinumero, TEXTOID},
+    {"postitoimipaikka", HCol::Postitoimipaikka, TEXTOID},
+    {"postiosoite", HCol::Postiosoite, TEXTOID},
+    {"vastaus", HCol::Vastaus, XMLOID},
+};
+
+// The C++ half of the state.
+struct KyselyCpp {
+    ServerSettings settings;
+    std::unique_ptr<vtj::HttpClient> client;  // this scan's own: VTJkysely carries no HTTP credentials
+    std::vector<std::string> hetus;           // the current (re)scan's, de-duplicated, in order
+    std::vector<k::Answer> answers;           // parallel to hetus
+    std::size_t next = 0;                     // the next answer to return
+    // Over rescans: the bulk guard and EXPLAIN ANALYZE.
+    std::uint64_t lookups = 0, found = 0, not_found = 0, passivated = 0;
+    std::uint64_t requests = 0, retries = 0, bytes = 0;
+
+    void fold_client() noexcept
+    {
+        if (client) {
+            requests += client->stats().requests;
+            bytes += client->stats().bytes_received;
+            client->reset_stats();
+        }
+    }
+    void release() noexcept
+    {
+        fold_client();
+        client.reset();
+        hetus.clear();
+        answers.clear();
+        next = 0;
+    }
+};
+
+// The C half, palloc'd in the query's context.
+struct KyselyExec {
+    TableKind table;  // first, as in fdw_scan.cpp's ScanExec: always TableKind::Henkilo here
+    List *kinds;
+    List *exprstates;
+    int natts;
+    HCol *columns;
+    bool *needed;
+    Oid *types;
+    long known_hetus;
+    const char *description;
+    long max_hetut;
+    long parallel;
+    MemoryContext row_cxt;
+    MemoryContext cond_cxt;
+    KyselyCpp *cpp;
+    MemoryContextCallback callback;
+    bool started;
+};
+
+// What the first row of a (re)scan needs from PostgreSQL, gathered in a C zone.
+struct Inputs {
+    bool empty;          // hetu = NULL, an empty or all-NULL array: no look-up at all
+    int nhetus;
+    text **hetus;
+    const char *loppukayttaja;    // in the database's encoding, for the log
+    const char *kayttotarkoitus;  // NULL when unset
+    // UTF-8 (the SOAP request's encoding) forms of what the request carries.
+    const char *loppukayttaja_utf8;
+    const char *username_utf8;
+    const char *password_utf8;
+    const char *soso_nimi_utf8;
+};
+
+void release_cpp(void *arg)
+{
+    KyselyExec *s = static_cast<KyselyExec *>(arg);
+    KyselyCpp *cpp = s->cpp;
+    s->cpp = nullptr;
+    delete cpp;  // noexcept
+}
+
+bool interrupt_pending() noexcept { return QueryCancelPending || ProcDiePending; }
+
+// C zone: column kinds and types, checked once per scan.
+void describe_columns(KyselyExec *s, TupleDesc desc, List *needed)
+{
+    s->natts = desc->natts;
+    s->columns = (HCol *)palloc0(sizeof(HCol) * (desc->natts + 1));
+    s->needed = (bool *)palloc0(sizeof(bool) * (desc->natts + 1));
+    s->types = (Oid *)palloc0(sizeof(Oid) * (desc->natts + 1));
+    bool all = false;
+    ListCell *lc;
+    foreach (lc, needed) {
+        const int attno = intVal(lfirst(lc));
+        if (attno == 0)
+            all = true;
+        else if (attno <= desc->natts)
+            s->needed[attno - 1] = true;
+    }
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        if (att->attisdropped) {
+            s->needed[i] = false;
+            continue;
+        }
+        if (all)
+            s->needed[i] = true;
+        s->types[i] = att->atttypid;
+        Oid want = InvalidOid;
+        for (const auto &c : kColumns)
+            if (strcmp(c.name, NameStr(att->attname)) == 0) {
+                s->columns[i] = c.col;
+                want = c.type;
+            }
+        const bool ok = want == InvalidOid || att->atttypid == want ||
+                        (s->columns[i] == HCol::Vastaus && att->atttypid == TEXTOID);
+        if (!ok)
+            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+                            errmsg("column \"%s\" of a vtj_fdw table must have type %s", NameStr(att->attname),
+                                   format_type_be(want)),
+                            errhint("Create the table with IMPORT FOREIGN SCHEMA vtjkysely.")));
+    }
+}
+
+// C zone: a copy in UTF-8 of text in the database's encoding.
+const char *to_utf8(const char *s)
+{
+    char *conv = pg_server_to_any(s, static_cast<int>(strlen(s)), PG_UTF8);
+    return conv == s ? pstrdup(s) : conv;
+}
+
+// C zone: the pushed hetu condition's values, the settings and the session user.
+void gather_inputs(ForeignScanState *node, KyselyExec *s, Inputs *in)
+{
+    memset(in, 0, sizeof(*in));
+    MemoryContextReset(s->cond_cxt);
+    ExprContext *econtext = node->ss.ps.ps_ExprContext;
+    MemoryContext old = MemoryContextSwitchTo(s->cond_cxt);
+    ListCell *lk, *le;
+    forboth (lk, s->kinds, le, s->exprstates) {
+        const Pushed kind = (Pushed)intVal(lfirst(lk));
+        ExprState *es = (ExprState *)lfirst(le);
+        bool isnull = false;
+        Datum v = ExecEvalExpr(es, econtext, &isnull);
+        if (isnull) {
+            in->empty = true;
+            continue;
+        }
+        if (kind == Pushed::HetuEq) {
+            in->nhetus = 1;
+            in->hetus = (text **)palloc(sizeof(text *));
+            in->hetus[0] = DatumGetTextPCopy(v);
+        } else if (kind == Pushed::HetuAny) {
+            ArrayType *a = DatumGetArrayTypePCopy(v);
+            Datum *elems;
+            bool *nulls;
+            int n;
+            deconstruct_array(a, ARR_ELEMTYPE(a), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+            in->hetus = (text **)palloc(sizeof(text *) * (n > 0 ? n : 1));
+            in->nhetus = 0;
+            for (int i = 0; i < n; ++i)
+                if (!nulls[i])
+                    in->hetus[in->nhetus++] = DatumGetTextPP(elems[i]);
+        }
+    }
+    if (in->nhetus == 0)
+        in->empty = true;
+    // Loppukayttaja: vtj.loppukayttaja, or the session user (who logged in, not a SET ROLE).
+    if (setting_loppukayttaja && setting_loppukayttaja[0])
+        in->loppukayttaja = pstrdup(setting_loppukayttaja);
+    else
+        in->loppukayttaja = GetUserNameFromId(GetSessionUserId(), false);
+    in->kayttotarkoitus = setting_kayttotarkoitus && setting_kayttotarkoitus[0] ? pstrdup(setting_kayttotarkoitus) : nullptr;
+    in->loppukayttaja_utf8 = to_utf8(in->loppukayttaja);
+    in->username_utf8 = to_utf8(s->cpp->settings.http.username.c_str());
+    in->password_utf8 = to_utf8(s->cpp->settings.http.password.c_str());
+    in->soso_nimi_utf8 = to_utf8(s->cpp->settings.soso_nimi.c_str());
+    MemoryContextSwitchTo(old);
+}
+
+// Reads one answer between pg_xml_init and pg_xml_done (PostgreSQL's own libxml2 set-up:
+// its error handler and its entity loader, which refuses external entities).
+k::Answer parse_in_backend(const std::string &body, const std::vector<std::string> &secrets)
+{
+    PgXmlErrorContext *xcxt = pg_guard([] { return pg_xml_init(PG_XML_STRICTNESS_ALL); });
+    try {
+        k::Answer a = k::parse_answer(body, secrets);
+        pg_guard([xcxt] { pg_xml_done(xcxt, false); });
+        return a;
+    } catch (...) {
+        pg_xml_done(xcxt, true);  // restores libxml2's handlers; frees only
+        throw;
+    }
+}
+
+// C++: validates the hetus, refuses bulk use, runs the look-ups and reads the answers into
+// s->cpp. Returns with no C++ object alive.
+void look_up(KyselyExec *s, const Inputs *in)
+{
+    KyselyCpp &cpp = *s->cpp;
+    cpp.hetus.clear();
+    cpp.answers.clear();
+    cpp.next = 0;
+    if (in->empty)
+        return;  // no request, no log row
+
+    std::vector<std::string> raw;
+    raw.reserve(static_cast<std::size_t>(in->nhetus));
+    for (int i = 0; i < in->nhetus; ++i)
+        raw.emplace_back(VARDATA_ANY(in->hetus[i]), VARSIZE_ANY_EXHDR(in->hetus[i]));
+    const std::vector<std::size_t> bad = vtj::invalid_hetu_positions(raw);
+    if (!bad.empty())
+        throw vtj::Error(vtj::ErrorKind::InvalidHetu, vtj::describe_invalid_positions(bad, raw.size()),
+                         "No request was sent.",
+                         "Check the values with vtj.hetu_kelpaa(); the code is strict: 11 characters, uppercase, no spaces.");
+    std::vector<std::string> hetus;
+    {
+        std::unordered_set<std::string_view> seen;
+        seen.reserve(raw.size() * 2);
+        for (const std::string &h : raw)
+            if (seen.insert(h).second)
+                hetus.push_back(h);
+    }
+    const std::uint64_t total = cpp.lookups + hetus.size();
+    if (total > static_cast<std::uint64_t>(cpp.settings.kysely_max_hetut)) {
+        std::string message = "VTJkysely is for looking up single persons, not for bulk use: this scan would look up " +
+                              std::to_string(total) + " persons";
+        if (cpp.lookups > 0)
+            message += " over its rescans";
+        message += ", more than kysely_max_hetut (" + std::to_string(cpp.settings.kysely_max_hetut) + ")";
+        throw vtj::Error(vtj::ErrorKind::TooManyRows, message, "No request was sent.",
+                         "Keep a register current with the change interface (the perustiedot and muutokset tables, "
+                         "vtj.paivita) instead of VTJkysely; kysely_max_hetut is a server option.");
+    }
+
+    k::RequestSettings rs;
+    rs.url = cpp.settings.kysely_url;
+    rs.palvelu = cpp.settings.kysely_palvelu;
+    rs.xroad_client = cpp.settings.http.xroad_client;
+    rs.soso_nimi = in->soso_nimi_utf8;
+    rs.username = in->username_utf8;
+    rs.password = in->password_utf8;
+    rs.loppukayttaja = in->loppukayttaja_utf8;
+    k::validate(rs);
+
+    if (!cpp.client) {
+        cpp.client = std::make_unique<vtj::HttpClient>(k::http_config(cpp.settings.http));
+        cpp.client->set_interrupt_check(&interrupt_pending);
+    }
+    cpp.lookups += hetus.size();  // counted once sent, even if the statement fails later
+    std::vector<std::string> bodies =
+        k::fetch_answers(*cpp.client, rs, hetus, k::retry_policy(cpp.settings.http, &interrupt_pending), &cpp.retries);
+
+    const std::vector<std::string> secrets = {rs.password, rs.username};
+    std::vector<k::Answer> answers;
+    answers.reserve(bodies.size());
+    for (const std::string &b : bodies) {
+        answers.push_back(parse_in_backend(b, secrets));
+        switch (answers.back().outcome) {
+        case k::Outcome::Found: ++cpp.found; break;
+        case k::Outcome::NotFound: ++cpp.not_found; break;
+        case k::Outcome::Passivated: ++cpp.passivated; break;
+        }
+    }
+    cpp.hetus = std::move(hetus);
+    cpp.answers = std::move(answers);
+}
+
+// C zone: one vtj.kyselyloki row per look-up, through SPI, as the owner of the logging
+// function (which alone may write the log: EXECUTE is revoked from PUBLIC, so no user can
+// forge, alter or delete rows).
+void write_log(KyselyExec *s, const Inputs *in)
+{
+    KyselyCpp *cpp = s->cpp;
+    if (cpp->answers.empty())
+        return;
+    Oid argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+    const Oid nsp = get_namespace_oid("vtj", false);
+    const Oid fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("kyselyloki_kirjaa"),
+                                   PointerGetDatum(buildoidvector(argtypes, 4)), ObjectIdGetDatum(nsp));
+    if (!OidIsValid(fn))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+                        errmsg("vtj_fdw's look-up log function vtj.kyselyloki_kirjaa is missing"),
+                        errdetail("VTJkysely look-ups are not made without writing them to vtj.kyselyloki."),
+                        errhint("Reinstall or update the extension vtj_fdw.")));
+    HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+    if (!HeapTupleIsValid(tup))
+        elog(ERROR, "cache lookup failed for function %u", fn);
+    const Oid owner = ((Form_pg_proc)GETSTRUCT(tup))->proowner;
+    ReleaseSysCache(tup);
+
+    Oid save_user;
+    int save_sec;
+    GetUserIdAndSecContext(&save_user, &save_sec);
+    // An error below aborts the (sub)transaction, which restores the user id itself.
+    SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "SPI_connect failed");
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT %s.kyselyloki_kirjaa($1, $2, $3, $4)", quote_identifier("vtj"));
+    SPIPlanPtr plan = SPI_prepare(sql, 4, argtypes);
+    if (!plan)
+        elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    const std::size_t n = cpp->answers.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        Datum values[4];
+        char nulls[4] = {' ', ' ', ' ', ' '};
+        values[0] = CStringGetTextDatum(in->loppukayttaja);
+        if (in->kayttotarkoitus)
+            values[1] = CStringGetTextDatum(in->kayttotarkoitus);
+        else
+            nulls[1] = 'n';
+        values[2] = PointerGetDatum(cstring_to_text_with_len(cpp->hetus[i].data(), static_cast<int>(cpp->hetus[i].size())));
+        values[3] = PointerGetDatum(cstring_to_text_with_len(cpp->answers[i].paluukoodi.data(),
+                                                             static_cast<int>(cpp->answers[i].paluukoodi.size())));
+        const int rc = SPI_execute_plan(plan, values, nulls, false, 0);
+        if (rc != SPI_OK_SELECT)
+            elog(ERROR, "writing vtj.kyselyloki failed: %s", SPI_result_code_string(rc));
+    }
+    SPI_finish();
+    SetUserIdAndSecContext(save_user, save_sec);
+}
+
+// C zone: text in the database's encoding from UTF-8.
+Datum text_from_utf8(const char *s, std::size_t len)
+{
+    const int n = static_cast<int>(len);
+    char *conv = pg_any_to_server(s, n, PG_UTF8);
+    return PointerGetDatum(cstring_to_text_with_len(conv, conv == s ? n : static_cast<int>(strlen(conv))));
+}
+
+// C zone: the next row, or an empty slot at the end.
+TupleTableSlot *next_row(KyselyExec *s, TupleTableSlot *slot)
+{
+    KyselyCpp *cpp = s->cpp;
+    while (cpp->next < cpp->answers.size() && cpp->answers[cpp->next].outcome == k::Outcome::NotFound)
+        ++cpp->next;
+    if (cpp->next >= cpp->answers.size())
+        return slot;
+    const std::size_t idx = cpp->next++;
+    const k::Answer &a = cpp->answers[idx];
+    const std::string &hetu = cpp->hetus[idx];
+    Datum *values = slot->tts_values;
+    bool *nulls = slot->tts_isnull;
+    MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
+    for (int i = 0; i < s->natts; ++i) {
+        nulls[i] = true;
+        if (!s->needed[i])
+            continue;
+        const std::optional<std::string> *text = nullptr;
+        const std::optional<bool> *flag = nullptr;
+        const std::optional<std::int32_t> *date = nullptr;
+        switch (s->columns[i]) {
+        case HCol::Hetu:
+            values[i] = text_from_utf8(hetu.data(), hetu.size());
+            nulls[i] = false;
+            break;
+        case HCol::Paluukoodi:
+            values[i] = text_from_utf8(a.paluukoodi.data(), a.paluukoodi.size());
+            nulls[i] = false;
+            break;
+        case HCol::HetuVoimassa:
+            values[i] = BoolGetDatum(a.hetu_voimassa);
+            nulls[i] = false;
+            break;
+        case HCol::Sukunimi: text = &a.sukunimi; break;
+        case HCol::Etunimet: text = &a.etunimet; break;
+        case HCol::Aidinkieli: text = &a.aidinkieli; break;
+        case HCol::Kotikunta: text = &a.kotikunta; break;
+        case HCol::KotikuntaNimi: text = &a.kotikunta_nimi; break;
+        case HCol::Lahiosoite: text = &a.lahiosoite; break;
+        case HCol::Postinumero: text = &a.postinumero; break;
+        case HCol::Postitoimipaikka: text = &a.postitoimipaikka; break;
+        case HCol::Postiosoite: text = &a.postiosoite; break;
+        case HCol::Kuollut: flag = &a.kuollut; break;
+        case HCol::Turvakielto: flag = &a.turvakielto; break;
+        case HCol::Kuolinpv: date = &a.kuolinpv; break;
+        case HCol::TurvakieltoLoppupv: date = &a.turvakielto_loppupv; break;
+        case HCol::Vastaus:
+            if (!a.vastaus.empty()) {
+                // The xml type is stored as text; the serialisation is well-formed and has no
+                // encoding declaration, so it stays valid in the database's encoding.
+                values[i] = text_from_utf8(a.vastaus.data(), a.vastaus.size());
+                nulls[i] = false;
+            }
+            break;
+        case HCol::Unknown:
+            break;
+        }
+        if (text && text->has_value()) {
+            values[i] = text_from_utf8((*text)->data(), (*text)->size());
+            nulls[i] = false;
+        } else if (flag && flag->has_value()) {
+            values[i] = BoolGetDatum(**flag);
+            nulls[i] = false;
+        } else if (date && date->has_value()) {
+            values[i] = DateADTGetDatum(**date - kUnixToPgDays);
+            nulls[i] = false;
+        }
+    }
+    MemoryContextSwitchTo(old);
+    return ExecStoreVirtualTuple(slot);
+}
+
+}  // namespace
+
+bool is_kysely_state(const void *fdw_state) noexcept
+{
+    return fdw_state && *static_cast<const TableKind *>(fdw_state) == TableKind::Henkilo;
+}
+
+void kysely_begin(ForeignScanState *node, int eflags)
+{
+    ForeignScan *plan = (ForeignScan *)node->ss.ps.plan;
+    EState *estate = node->ss.ps.state;
+    KyselyExec *s = (KyselyExec *)palloc0(sizeof(KyselyExec));
+    s->table = TableKind::Henkilo;
+    node->fdw_state = s;
+    s->kinds = (List *)list_nth(plan->fdw_private, kPrivPushedKinds);
+    s->known_hetus = intVal(list_nth(plan->fdw_private, kPrivKnownHetus));
+    s->description = strVal(list_nth(plan->fdw_private, kPrivDescription));
+    describe_columns(s, node->ss.ss_ScanTupleSlot->tts_tupleDescriptor,
+                     (List *)list_nth(plan->fdw_private, kPrivNeededAttrs));
+
+    const Oid relid = RelationGetRelid(node->ss.ss_currentRelation);
+    const Oid server_id = GetForeignTable(relid)->serverid;
+    s->cpp = new KyselyCpp();
+    s->callback.func = release_cpp;
+    s->callback.arg = s;
+    MemoryContextRegisterResetCallback(estate->es_query_cxt, &s->callback);
+    s->cpp->settings = read_server_settings(server_id);  // no credentials yet
+    s->max_hetut = s->cpp->settings.kysely_max_hetut;
+    s->parallel = s->cpp->settings.parallel_requests;
+    if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+        return;
+
+    s->exprstates = ExecInitExprList(plan->fdw_exprs, (PlanState *)node);
+    s->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "vtj_fdw kysely row", ALLOCSET_SMALL_SIZES);
+    s->cond_cxt = AllocSetContextCreate(estate->es_query_cxt, "vtj_fdw kysely conditions", ALLOCSET_DEFAULT_SIZES);
+    RangeTblEntry *rte = exec_rt_fetch(plan->scan.scanrelid, estate);
+    const Oid user_id = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+    read_user_mapping(user_id, server_id, s->cpp->settings);
+}
+
+TupleTableSlot *kysely_iterate(ForeignScanState *node)
+{
+    KyselyExec *s = (KyselyExec *)node->fdw_state;
+    TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+    ExecClearTuple(slot);
+    MemoryContextReset(s->row_cxt);
+    if (!s->started) {
+        s->started = true;
+        Inputs in;
+        gather_inputs(node, s, &in);  // C zone
+        look_up(s, &in);              // C++, returns with nothing alive
+        write_log(s, &in);            // C zone: before the first row, so that LIMIT cannot skip it
+    }
+    return next_row(s, slot);
+}
+
+void kysely_rescan(ForeignScanState *node)
+{
+    KyselyExec *s = (KyselyExec *)node->fdw_state;
+    s->started = false;
+    if (s->cpp) {
+        s->cpp->fold_client();  // the client and its connections stay for the next look-ups
+        s->cpp->hetus.clear();
+        s->cpp->answers.clear();
+        s->cpp->next = 0;
+    }
+}
+
+void kysely_end(ForeignScanState *node)
+{
+    KyselyExec *s = (KyselyExec *)node->fdw_state;
+    if (s && s->cpp)
+        s->cpp->release();  // statistics stay for EXPLAIN ANALYZE; the object goes with the context
+}
+
+void kysely_explain(ForeignScanState *node, ExplainState *es)
+{
+    KyselyExec *s = (KyselyExec *)node->fdw_state;
+    if (!s)
+        return;
+    if (es->verbose) {
+        ExplainPropertyText("VTJ Endpoint", "VTJkysely HenkilonTunnusKysely (SOAP), one request per hetu", es);
+        ExplainPropertyText("VTJ Pushed Conditions", s->description[0] ? s->description : "none", es);
+        if (s->known_hetus >= 0)
+            ExplainPropertyInteger("VTJ Hetus", nullptr, s->known_hetus, es);
+        else
+            ExplainPropertyText("VTJ Hetus", "from a parameter, counted at execution", es);
+        ExplainPropertyInteger("VTJ Max Hetus", nullptr, s->max_hetut, es);
+        ExplainPropertyInteger("VTJ Parallel Requests", nullptr, s->parallel, es);
+        ExplainPropertyText("VTJ Log", "vtj.kyselyloki", es);
+    }
+    if (es->analyze && s->cpp) {
+        KyselyCpp *cpp = s->cpp;
+        std::uint64_t requests = cpp->requests, bytes = cpp->bytes;
+        if (cpp->client) {
+            requests += cpp->client->stats().requests;
+            bytes += cpp->client->stats().bytes_received;
+        }
+        ExplainPropertyInteger("VTJ Look-ups", nullptr, static_cast<int64>(cpp->lookups), es);
+        ExplainPropertyInteger("VTJ Found", nullptr, static_cast<int64>(cpp->found), es);
+        ExplainPropertyInteger("VTJ Not Found", nullptr, static_cast<int64>(cpp->not_found), es);
+        ExplainPropertyInteger("VTJ Passivated", nullptr, static_cast<int64>(cpp->passivated), es);
+        ExplainPropertyInteger("VTJ Requests", nullptr, static_cast<int64>(requests), es);
+        ExplainPropertyInteger("VTJ Retries", nullptr, static_cast<int64>(cpp->retries), es);
+        ExplainPropertyInteger("VTJ Bytes Received", nullptr, static_cast<int64>(bytes), es);
+    }
+}
+
+}  // namespace vtj::pg
