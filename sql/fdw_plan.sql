@@ -1,7 +1,7 @@
 -- Foreign tables over the change interface: IMPORT FOREIGN SCHEMA, what pushes down (EXPLAIN),
 -- and the errors for scans that lack a required condition. No request is made here: EXPLAIN
 -- without ANALYZE never calls the interface (test/integration/20_fdw.sh checks the request log).
-CREATE EXTENSION IF NOT EXISTS vtj_fdw;
+CREATE EXTENSION vtj_fdw;
 \getenv mock_url VTJ_MOCK_URL
 \getenv mock_password VTJ_MOCK_PASSWORD
 CREATE SERVER vtj_mock FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url :'mock_url', perustiedot_batch_size '2', muutokset_batch_size '3');
@@ -75,3 +75,5 @@ DROP TABLE jasenet;
 DROP FOREIGN TABLE vaara;
 DROP SCHEMA mr CASCADE;
 DROP SERVER vtj_mock CASCADE;
+
+DROP EXTENSION vtj_fdw;

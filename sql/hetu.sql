@@ -1,4 +1,4 @@
-CREATE EXTENSION IF NOT EXISTS vtj_fdw;
+CREATE EXTENSION vtj_fdw;
 \pset null '(null)'
 -- vtj.hetu_kelpaa: format, real calendar date, century markers, check character (vtj-api.md §9).
 -- Strict: no trimming, no lowercase.
@@ -52,3 +52,5 @@ FROM regexp_split_to_table('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', '') AS c;
 SELECT string_agg(c, '') AS ainoa_oikea
 FROM regexp_split_to_table('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', '') AS c
 WHERE vtj.hetu_kelpaa('131052-308' || c);
+
+DROP EXTENSION vtj_fdw;

@@ -1,6 +1,6 @@
 -- Option validation at DDL time: unknown options with a hint listing the valid ones, bad
 -- values with the allowed range, and postgres_fdw-style security rules.
-CREATE EXTENSION IF NOT EXISTS vtj_fdw;
+CREATE EXTENSION vtj_fdw;
 \set VERBOSITY default
 
 -- The wrapper itself takes no options.
@@ -70,3 +70,5 @@ DROP SERVER s_ok CASCADE;
 DROP SERVER s_user CASCADE;
 REVOKE USAGE ON FOREIGN DATA WRAPPER vtj_fdw FROM regress_vtj_user;
 DROP ROLE regress_vtj_user;
+
+DROP EXTENSION vtj_fdw;

@@ -156,7 +156,9 @@ size_t on_header(char *data, size_t size, size_t nitems, void *userp) noexcept
                     t->too_large = true;  // refuse before receiving any of the body
                     return 0;
                 }
-                t->body.reserve(static_cast<std::size_t>(len));  // one allocation for the body
+                // One allocation for the body, plus the padding the JSON decoder needs after it (so it
+                // never reallocates a multi-megabyte page).
+                t->body.reserve(static_cast<std::size_t>(len) + 64);
             }
         } else if (iequals_prefix(data, n, "retry-after:")) {
             t->retry_after_ms = parse_retry_after_ms(header_value(data, n, 12));

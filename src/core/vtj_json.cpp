@@ -53,9 +53,8 @@ const char *type_name(od::json_type t) noexcept
     return "an unknown value";
 }
 
-[[noreturn]] void fail(const Ctx &c, std::string message, std::string detail = {}, std::string hint = {})
+[[noreturn]] void fail(const Ctx &, std::string message, std::string detail = {}, std::string hint = {})
 {
-    (void)c;
     throw Error(ErrorKind::BadResponse, std::move(message), std::move(detail), std::move(hint));
 }
 
@@ -132,9 +131,9 @@ inline od::json_type type_of(const Ctx &c, od::value &v)
     return t;
 }
 
-// The text of a string value (the caller checked the type). Without escapes it points into the
-// body; with escapes it is simdjson's unescaped copy in the parser (valid until the next
-// iterate), and `escaped` is set.
+// The text of a string value (the caller checked the type), which it consumes. Without escapes
+// it points into the body; with escapes it is simdjson's unescaped copy in the parser (valid
+// until the next iterate), and `escaped` is set.
 inline std::string_view string_value(const Ctx &c, od::value &v, bool &escaped)
 {
     const std::string_view token = trim_right(v.raw_json_token());
@@ -142,6 +141,10 @@ inline std::string_view string_value(const Ctx &c, od::value &v, bool &escaped)
         fail_json(c, simdjson::STRING_ERROR);
     const std::string_view content = token.substr(1, token.size() - 2);
     if (std::memchr(content.data(), '\\', content.size()) == nullptr) {
+        // Consume the string even so: simdjson 3.0.1 skips an unconsumed string followed by ':'
+        // as if it were a key, which would let `{"a": "b": 1}` through.
+        od::raw_json_string consumed;
+        check(c, v.get_raw_json_string().get(consumed));
         escaped = false;
         return content;
     }
@@ -280,10 +283,7 @@ enum class Key {
     Attribute,     // muutosattribuutti
     Alkupv,        // alkupv
     Loppupv,       // loppupv
-    Censored,      // turvakiellonAlaisetKentat
-    // date object
-    Arvo,          // arvo
-    Tarkkuus       // tarkkuus
+    Censored       // turvakiellonAlaisetKentat
 };
 
 inline Key top_key(std::string_view k) noexcept
@@ -448,7 +448,7 @@ void decode_group(const Ctx &c, od::value &gv, GroupRow &row)
 // group size (about 150 bytes in /perustiedot), so it grows at most once or twice.
 void reserve_rows(std::vector<GroupRow> &rows, std::size_t body_size)
 {
-    const std::size_t estimate = body_size / 192 + 16;
+    const std::size_t estimate = body_size / 256 + 16;
     if (rows.capacity() < estimate)
         rows.reserve(estimate);
 }

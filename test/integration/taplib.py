@@ -64,7 +64,7 @@ def sql(query, db=None, role=None, settings=(), timeout=300):
                 break
         raise SqlError(state, err, err)
     rows = []
-    for line in p.stdout.splitlines():
+    for line in p.stdout.split("\n"):  # not splitlines(): it also splits on \x1e, the NULL marker
         if line == "":
             continue
         rows.append([None if v == "\x1e" else v for v in line.split("\x1f")])

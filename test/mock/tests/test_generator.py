@@ -1,0 +1,282 @@
+"""In-process checks of the population and the history generator."""
+import collections
+import datetime
+import json
+import re
+import unittest
+
+from tests import mockproc  # noqa: F401  (sets sys.path)
+from vtjmock import apply, censor, events, hetu, refdata as R
+from vtjmock.history import History, KINDS
+from vtjmock.population import Population
+from vtjmock.store import Config, World
+
+START = datetime.date(2025, 9, 27)
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def world(persons=2000, seed=5, **kw):
+    return World(Config(persons=persons, seed=seed, **kw))
+
+
+def walk(obj, fn, key=None):
+    fn(key, obj)
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            walk(v, fn, k)
+    elif isinstance(obj, list):
+        for v in obj:
+            walk(v, fn, key)
+
+
+class PopulationTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.w = world()
+        cls.pop = cls.w.pop
+
+    def test_deterministic(self):
+        a = Population(3000, 42, START)
+        b = Population(3000, 42, START)
+        c = Population(3000, 43, START)
+        self.assertEqual(a.hetus, b.hetus)
+        self.assertNotEqual(a.hetus, c.hetus)
+        for i in (0, 17, 2999):
+            self.assertEqual(json.dumps(a.initial_state(i), sort_keys=True),
+                             json.dumps(b.initial_state(i), sort_keys=True))
+
+    def test_hetus_valid_unique_test_range(self):
+        hs = self.pop.hetus
+        self.assertEqual(len(set(hs)), len(hs))
+        for h in hs:
+            self.assertTrue(hetu.is_test_hetu(h), h)
+
+    def test_every_century_marker_with_plausible_dates(self):
+        used = collections.Counter(h[6] for h in self.pop.hetus)
+        for m in hetu.ALL_MARKERS:
+            self.assertGreater(used[m], 0, "marker %s unused" % m)
+        for i, h in enumerate(self.pop.hetus):
+            born, marker, _ = hetu.parse(h)
+            self.assertLessEqual(born, START)
+            if marker == "+":
+                # born in the 1800s: must be long dead
+                self.assertIn("KUOLINPAIVA", self.pop.initial_state(i))
+
+    def test_all_product_groups_present(self):
+        seen = collections.Counter()
+        precisions = set()
+        for i in range(self.pop.size):
+            st = self.pop.initial_state(i)
+            seen.update(st.keys())
+            for recs in st.values():
+                for r in recs:
+                    walk(r, lambda k, v: precisions.add(v["tarkkuus"])
+                         if isinstance(v, dict) and "tarkkuus" in v else None)
+        asrek = ["HENKILOTUNNUS_KORJAUS", "HENKILON_NIMI", "NIMENMUUTOS", "AIDINKIELI",
+                 "ASIOINTIKIELI", "KUOLINPAIVA", "TURVAKIELTO", "EDUNVALVONTA",
+                 "EDUNVALVONTAVALTUUTUS", "VAKINAINEN_KOTIMAINEN_OSOITE",
+                 "TILAPAINEN_KOTIMAINEN_OSOITE", "KOTIMAINEN_POSTIOSOITE",
+                 "VAKINAINEN_ULKOMAINEN_OSOITE", "TILAPAINEN_ULKOMAINEN_OSOITE",
+                 "ULKOMAINEN_POSTIOSOITE", "KOTIMAINEN_YHTEYSOSOITE", "KOTIKUNTA",
+                 "HUOLTAJA", "SIVIILISAATY", "KANSALAISUUS", "SUKUPUOLI", "SYNTYMAPAIVA"]
+        for g in asrek:
+            self.assertGreater(seen[g], 0, g)
+        self.assertEqual(seen["HENKILOTUNNUS_KORJAUS"], self.pop.size)
+        self.assertEqual(precisions, {"PAIVA", "KUUKAUSI", "VUOSI"})
+        # ULKOMAINEN_YHTEYSOSOITE only for protected persons abroad: rare, but
+        # appears in a larger population
+        big = Population(60000, 5, START)
+        self.assertTrue(any("ULKOMAINEN_YHTEYSOSOITE" in big.initial_state(i)
+                            for i in range(60000) if big.traits(i)[0] & 4 and big.traits(i)[0] & 2))
+
+    def test_value_shapes(self):
+        munis = {m[0] for m in R.MUNICIPALITIES}
+        stats = collections.Counter()
+        for i in range(self.pop.size):
+            st = self.pop.initial_state(i)
+            hk = st["HENKILOTUNNUS_KORJAUS"][0]
+            self.assertEqual(hk["aktiivinenHenkilotunnus"], self.pop.hetus[i])
+            self.assertEqual(hk["muutettuHenkilotunnus"], self.pop.hetus[i])
+            self.assertEqual(hk["edellisetHenkilotunnukset"], [])
+            for r in st.get("VAKINAINEN_KOTIMAINEN_OSOITE", ()):
+                self.assertIsInstance(r["katunimi"], dict)
+                self.assertIn("fi", r["katunimi"])
+                self.assertIsInstance(r["postitoimipaikka"], dict)
+                self.assertRegex(r["postinumero"], r"^\d{5}$")
+                self.assertIsInstance(r["osoitenumero"], int)
+                self.assertIn(r["kuntakoodi"], munis)
+                self.assertIsInstance(r["katunumero"], str)
+                if "huoneistonumero" in r:
+                    self.assertRegex(r["huoneistonumero"], r"^\d{3}$")
+                    stats["apartment"] += 1
+                if "huoneistokirjain" in r:
+                    stats["staircase"] += 1
+                if "jakokirjain" in r:
+                    stats["division"] += 1
+                if "sv" in r["katunimi"] and r["katunimi"]["sv"] != r["katunimi"]["fi"]:
+                    stats["bilingual"] += 1
+                text = json.dumps(r, ensure_ascii=False)
+                if any(c in text for c in "äöåÄÖÅ"):
+                    stats["umlaut"] += 1
+            for r in st.get("KOTIKUNTA", ()):
+                self.assertEqual(r["kuntaanMuuttopv"], r["kuntaanMuuttoPv"])
+                self.assertRegex(r["kuntakoodi"], r"^\d{3}$")
+            for r in st.get("VAKINAINEN_ULKOMAINEN_OSOITE", ()):
+                self.assertRegex(r["valtiokoodi"], r"^\d{3}$")
+                self.assertNotIn("VAKINAINEN_KOTIMAINEN_OSOITE", st)
+                stats["abroad"] += 1
+            for r in st.get("TURVAKIELTO", ()):
+                self.assertIsInstance(r["turvakieltoAktiivinen"], bool)
+                if r["turvakieltoAktiivinen"]:
+                    stats["protected"] += 1
+            if "KUOLINPAIVA" in st:
+                self.assertIs(st["KUOLINPAIVA"][0]["kuollut"], True)
+                stats["dead"] += 1
+
+            def check_dates(k, v):
+                if isinstance(v, dict) and "arvo" in v:
+                    self.assertEqual(set(v), {"arvo", "tarkkuus"})
+                    self.assertRegex(v["arvo"], DATE_RE)
+                    if v["tarkkuus"] == "KUUKAUSI":
+                        self.assertTrue(v["arvo"].endswith("-01"))
+                    if v["tarkkuus"] == "VUOSI":
+                        self.assertTrue(v["arvo"].endswith("-01-01"))
+            walk(st, check_dates)
+        for k in ("apartment", "staircase", "division", "bilingual", "umlaut", "abroad",
+                  "protected", "dead"):
+            self.assertGreater(stats[k], 0, k)
+        # about 1% protected (binomial noise at 2000 persons)
+        self.assertLess(stats["protected"], 0.03 * self.pop.size)
+
+    def test_municipality_weighting(self):
+        c = collections.Counter()
+        for i in range(self.pop.size):
+            for r in self.pop.initial_state(i).get("KOTIKUNTA", ()):
+                c[r["kuntakoodi"]] += 1
+        self.assertEqual(c.most_common(1)[0][0], "091")
+        self.assertGreater(len(c), 25)
+
+
+class HistoryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.w = world()
+        cls.h = cls.w.hist
+
+    def test_strictly_increasing(self):
+        h = self.h
+        for a, b in zip(h.ev_key, h.ev_key[1:]):
+            self.assertLess(a, b)
+        for a, b in zip(h.ev_ms, h.ev_ms[1:]):
+            self.assertLess(a, b)
+        self.assertGreater(h.ev_key[0], History.BASE_KEY)
+        self.assertLess(h.ev_ms[-1], self.w.end_ms)
+        self.assertGreaterEqual(h.ev_ms[0], self.w.start_ms)
+
+    def test_every_kind_occurs(self):
+        kinds = collections.Counter(self.h.ev_kind)
+        for k, name in enumerate(KINDS):
+            self.assertGreater(kinds[k], 0, name)
+
+    def test_volume(self):
+        # about 3-4 % of persons with a change per month
+        persons_by_month = collections.defaultdict(set)
+        for e, p in enumerate(self.h.ev_person):
+            persons_by_month[self.h.ev_ms[e] // (30 * 86400000)].add(p)
+        full = sorted(persons_by_month.items())[1:-1]
+        share = sum(len(s) for _, s in full) / len(full) / self.w.pop.size
+        self.assertGreater(share, 0.025)
+        self.assertLess(share, 0.06)
+        # scaling with --change-rate
+        w2 = world(change_rate=0.07)
+        self.assertGreater(len(w2.hist.ev_ms), 1.6 * len(self.h.ev_ms))
+
+    def test_same_day_same_person_and_combos(self):
+        per = collections.defaultdict(list)
+        for e, p in enumerate(self.h.ev_person):
+            per[(p, self.h.ev_ms[e] // 86400000)].append(KINDS[self.h.ev_kind[e]])
+        multi = [v for v in per.values() if len(v) > 1]
+        self.assertTrue(multi)
+        orders = {tuple(v[:2]) for v in multi}
+        self.assertIn(("TK_START", "MOVE"), orders)
+        self.assertIn(("MOVE", "TK_START"), orders)
+
+    def _check_all_steps(self, w, persons):
+        pop, h = w.pop, w.hist
+        n = 0
+        for i in persons:
+            init, steps = events.timeline(pop, h, i)
+            prev = {t: list(v) for t, v in init.items()}
+            for s in steps:
+                want = {t: list(v) for t, v in s.state.items() if v}
+                for mode in ("always", "if_same"):
+                    got = apply.apply_change(prev, s.groups, mode)
+                    self.assertEqual(got, want, "person %d change %s (%s)" % (
+                        i, KINDS[h.ev_kind[s.e]], mode))
+                prev = want
+                n += 1
+        return n
+
+    def test_apply_invariant_every_change(self):
+        n = self._check_all_steps(self.w, range(self.w.pop.size))
+        self.assertEqual(n, len(self.h.ev_ms))
+
+    def test_apply_invariant_sample_of_larger_population(self):
+        w = world(persons=60000, seed=77)
+        import random
+        rng = random.Random(1)
+        sample = rng.sample([i for i in range(60000) if w.hist.p_off[i + 1] > w.hist.p_off[i]], 1500)
+        # include every hetu correction and every protection change
+        for e, k in enumerate(w.hist.ev_kind):
+            if KINDS[k] in ("HETU_CORR", "TK_START_EXP", "TK_END", "MOVE_REVERT", "DEATH_UNDO"):
+                sample.append(w.hist.ev_person[e])
+        self.assertGreater(self._check_all_steps(w, sorted(set(sample))), 1500)
+
+    def test_hetu_corrections(self):
+        h = self.h
+        self.assertTrue(h.corrections)
+        for i, (e, new) in h.corrections.items():
+            self.assertTrue(hetu.is_test_hetu(new))
+            self.assertNotIn(new, self.w.pop.index)
+            init, steps = events.timeline(self.w.pop, h, i)
+            step = [s for s in steps if s.e == e][0]
+            self.assertEqual(step.hetu, self.w.pop.hetus[i])
+            kinds = [(g["tietoryhma"], g.get("voimassaolo"), g["muutosattribuutti"]) for g in step.groups]
+            self.assertEqual(kinds[0], ("HENKILOTUNNUS_KORJAUS", "PASSIIVI", "MUUTETTU"))
+            self.assertEqual(kinds[1], ("HENKILOTUNNUS_KORJAUS", "AKTIIVI", "LISATTY"))
+            self.assertIn(("HENKILON_NIMI", None, "LISATIETO"), kinds)
+            hk = step.state["HENKILOTUNNUS_KORJAUS"][0]
+            self.assertEqual(hk["aktiivinenHenkilotunnus"], new)
+            self.assertEqual(hk["edellisetHenkilotunnukset"], [self.w.pop.hetus[i]])
+            for s in steps:
+                self.assertEqual(s.hetu, self.w.pop.hetus[i] if s.e <= e else new)
+
+    def test_parallel_serialisation_identical(self):
+        """The forked start-up path yields byte-identical change records."""
+        a = world(persons=4000, seed=8, workers=1)
+        b = world(persons=4000, seed=8, workers=3, parallel_min=0)
+        self.assertEqual(a.chg_plain, b.chg_plain)
+        self.assertEqual(a.chg_cens, b.chg_cens)
+        self.assertTrue(all(x is not None for x in b.chg_plain))
+
+    def test_flags_agree_with_states(self):
+        """The scheduler's flags (used for /_control/hetut?kind=) agree with
+        the generated states."""
+        h = self.h
+        for i in range(self.w.pop.size):
+            init, steps = events.timeline(self.w.pop, h, i)
+            for k in range(len(steps) + 1):
+                st = steps[k - 1].state if k else init
+                upto = steps[k].e if k < len(steps) else len(h.ev_ms)
+                f1, f2, pend = h.flags_at(i, upto)
+                dead = bool(st.get("KUOLINPAIVA") and st["KUOLINPAIVA"][0]["kuollut"])
+                self.assertEqual(bool(f1 & 1), dead, i)
+                self.assertEqual(bool(f1 & 2), "VAKINAINEN_ULKOMAINEN_OSOITE" in st, i)
+                until = censor.protection_until(st)
+                self.assertEqual(bool(f1 & 4), until is not None, i)
+                if until is not None:
+                    self.assertEqual(pend or censor.NO_END, until, i)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,149 @@
+"""The mock is the truth: basic data served at position P equal the initial
+state with every change up to P applied (apply.py, change-semantics.md),
+checked black-box over HTTP at several positions."""
+import random
+import unittest
+
+from tests.mockproc import Mock
+from vtjmock import apply
+from vtjmock.refdata import CENSORED_FIELDS, CENSORED_SET
+
+STEPS = (45, 80, 95, 100, 80)    # days; sums to the 400-day history
+
+
+def index(persons):
+    return {p["henkilotunnus"]: apply.state_from_groups(p["tietoryhmat"]) for p in persons}
+
+
+class Mirror:
+    """A client's view: states by active hetu, moved on hetu corrections."""
+
+    def __init__(self, states, single_clear="always", strip_censored=False):
+        self.single_clear = single_clear
+        self.strip = strip_censored
+        self.states = {h: (apply.without_censored(s) if strip_censored else s)
+                       for h, s in states.items()}
+        self.known = list(self.states)
+        self.passivated = []
+        self.moves = {}
+
+    def apply(self, changes):
+        for ch in changes:
+            h = ch["henkilotunnus"]
+            st = apply.apply_change(self.states[h], ch["tietoryhmat"], self.single_clear)
+            self.states[h] = st
+            hk = st.get("HENKILOTUNNUS_KORJAUS")
+            if hk and hk[0].get("aktiivinenHenkilotunnus") not in (None, h):
+                new = hk[0]["aktiivinenHenkilotunnus"]
+                self.states[new] = self.states.pop(h)
+                self.known.append(new)
+                self.passivated.append(h)
+                self.moves[h] = new
+
+
+class InvariantTest(unittest.TestCase):
+    def run_positions(self, m, hetus, check_censored=True):
+        base = m.state()["bookmark"]
+        plain0 = m.perustiedot(hetus, "mutpT1")
+        cens0 = m.perustiedot(hetus, "mutpT1x")
+        self.assertEqual(len(plain0), len(hetus))
+        mirrors = [Mirror(index(plain0), "always"), Mirror(index(plain0), "if_same")]
+        cmirror = Mirror(index(cens0), strip_censored=True)
+        expiring = set()        # persons whose protection may end silently
+        for h, st in index(plain0).items():
+            if any(r.get("turvakieltoAktiivinen") and "turvaLoppuPv" in r for r in st.get("TURVAKIELTO", ())):
+                expiring.add(h)
+        bookmark = base
+        checked_changes = 0
+        for days in STEPS:
+            m.advance(days=days)
+            present = m.state()
+            known = mirrors[0].known
+            changes, nb, _pages = m.all_changes(bookmark, known, "mutpT1")
+            cchanges, cnb, _ = m.all_changes(bookmark, known, "mutpT1x")
+            self.assertEqual(nb, present["bookmark"])
+            self.assertEqual(cnb, nb)
+            self.assertEqual([(c["henkilotunnus"], c["muutospv"]) for c in changes],
+                             [(c["henkilotunnus"], c["muutospv"]) for c in cchanges])
+            for c in changes:
+                for g in c["tietoryhmat"]:
+                    if g["tietoryhma"] == "TURVAKIELTO" and g.get("turvakieltoAktiivinen") and "turvaLoppuPv" in g:
+                        expiring.add(c["henkilotunnus"])
+            # censored change records carry no location values for a person
+            # protected after the change
+            prot_after = Mirror({h: dict(s) for h, s in mirrors[0].states.items()})
+            for c, cc in zip(changes, cchanges):
+                h = c["henkilotunnus"]
+                prot_after.apply([c])
+                h_now = prot_after.known[-1] if h in prot_after.passivated else h
+                tk = prot_after.states[h_now].get("TURVAKIELTO")
+                protected = bool(tk and tk[0].get("turvakieltoAktiivinen")) and h not in expiring
+                for g in cc["tietoryhmat"]:
+                    if protected and g["tietoryhma"] in CENSORED_SET:
+                        self.assertTrue(apply.is_censored(g), (h, g))
+                        self.assertEqual(g["turvakiellonAlaisetKentat"], CENSORED_FIELDS[g["tietoryhma"]])
+                    if g["tietoryhma"] in ("KOTIMAINEN_YHTEYSOSOITE", "ULKOMAINEN_YHTEYSOSOITE"):
+                        self.assertFalse(apply.is_censored(g))
+            for mir in mirrors:
+                mir.apply(changes)
+            cmirror.apply(cchanges)
+            for old, new in mirrors[0].moves.items():
+                if old in expiring:
+                    expiring.add(new)
+            bookmark = nb
+            checked_changes += len(changes)
+            # compare with the served basic data
+            active = list(mirrors[0].states)
+            served = index(m.perustiedot(active, "mutpT1"))
+            self.assertEqual(set(served), set(active))
+            for mir in mirrors:
+                for h in active:
+                    self.assertEqual(mir.states[h], served[h], "%s at %s (%s)" % (
+                        h, present["present"], mir.single_clear))
+            # an old hetu of a corrected person is left out of /perustiedot
+            if mirrors[0].passivated:
+                self.assertEqual(m.perustiedot(mirrors[0].passivated), [])
+            if not check_censored:
+                continue
+            cserved = index(m.perustiedot(active, "mutpT1x"))
+            protected_now = set(m.hetut("turvakielto"))
+            for h in active:
+                st = cserved[h]
+                markers = [t for t, recs in st.items() if any(apply.is_censored(r) for r in recs)]
+                if h in protected_now:
+                    self.assertEqual(set(markers), CENSORED_SET, h)
+                    for t in markers:
+                        self.assertEqual(len(st[t]), 1)
+                        self.assertEqual(set(st[t][0]), {"tietoryhma", "turvakiellonAlaisetKentat"})
+                    for t in ("KOTIMAINEN_YHTEYSOSOITE", "ULKOMAINEN_YHTEYSOSOITE"):
+                        self.assertEqual(st.get(t), served[h].get(t))
+                else:
+                    self.assertEqual(markers, [], h)
+                    self.assertEqual(st, served[h])
+                if h not in expiring:
+                    self.assertEqual(cmirror.states[h], apply.without_censored(st),
+                                     "censored view of %s" % h)
+        return checked_changes
+
+    def test_all_persons_small_population(self):
+        m = Mock(persons=2000, seed=21)
+        try:
+            n = self.run_positions(m, m.hetut())
+            self.assertGreater(n, 800)
+            self.assertEqual(n, m.state()["changes_visible"])
+        finally:
+            m.stop()
+
+    def test_sample_of_larger_population(self):
+        m = Mock("--turvakielto-share", "0.05", persons=40000, seed=22)
+        try:
+            hs = m.hetut()
+            rng = random.Random(3)
+            sample = rng.sample(hs, 400) + m.hetut("turvakielto", limit=200)
+            self.assertGreater(self.run_positions(m, sorted(set(sample))), 100)
+        finally:
+            m.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
