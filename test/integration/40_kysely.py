@@ -15,34 +15,8 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
-import taplib
-
-
-def _sql(query, db=None, role=None, settings=(), timeout=300):
-    """taplib.sql, except that rows are split on "\n" only: str.splitlines() also splits on
-    "\x1e", taplib's NULL marker, which cuts a row with a NULL in the middle into pieces."""
-    pre = "".join(f"SET {s};\n" for s in settings)
-    if role:
-        pre += f"SET ROLE {role};\n"
-    args = [taplib.PSQL, "-X", "-q", "-A", "-t", "-F", "\x1f", "-P", "null=\x1e", "-v", "ON_ERROR_STOP=1",
-            "-v", "VERBOSITY=verbose", "-c", "\\set VERBOSITY verbose", "-c", pre + query]
-    if db:
-        args += ["-d", db]
-    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
-    if p.returncode != 0:
-        state = ""
-        for line in p.stderr.splitlines():
-            if line.startswith("ERROR:"):
-                parts = line.split(":", 2)
-                state = parts[1].strip() if len(parts) > 2 else ""
-                break
-        raise taplib.SqlError(state, p.stderr, p.stderr)
-    return [[None if v == "\x1e" else v for v in line.split("\x1f")] for line in p.stdout.split("\n") if line != ""]
-
-
-taplib.sql = _sql  # value() and sql_error() use it too
-from taplib import (clear_faults, clear_requests, done, eq, fault, fresh_db, mockclient, ok, pg_array,  # noqa: E402
-                    requests, sql, sql_error, value)
+from taplib import (clear_faults, clear_requests, done, eq, fault, fresh_db, mockclient, ok, pg_array, requests,
+                    sql, sql_error, value)
 
 PASSWORD = os.environ["VTJ_MOCK_PASSWORD"]
 ROOT = os.environ["VTJ_MOCK_ROOT"]
