@@ -496,6 +496,12 @@ eq(value("SELECT count(*) FROM (SELECT (SELECT sukunimi FROM k.henkilo h WHERE h
          "LIMIT 4) x WHERE s IS NOT NULL"), "4", "… and works within the limit")
 
 clear_requests()
+e = sql_error("SELECT * FROM asiakas a JOIN k.henkilo h ON h.hetu = a.hetu")
+ok(e is not None and e.sqlstate == "HV002", "a join on hetu is refused by the planner", e and e.text)
+eq(value("SELECT count(*) FROM k.henkilo WHERE hetu = ANY(ARRAY(SELECT hetu FROM asiakas ORDER BY hetu LIMIT 3))"), "3",
+   "hetu = ANY(ARRAY(SELECT …)) looks the members up")
+eq(len(kysely_requests()), 3, "… in three requests")
+clear_requests()
 e = sql_error("SELECT * FROM k.henkilo WHERE sukunimi = 'Virtanen'")
 ok(e is not None and e.sqlstate == "HV002" and "not for bulk use" in e.text, "no hetu condition: a planner error",
    e and e.text)
