@@ -2,7 +2,7 @@
 # Source it; it defines functions only. Everything runs as root on a Debian 12 machine, and
 # PostgreSQL itself runs as the unprivileged `postgres` user.
 
-VTJ_ROOT=${VTJ_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+export VTJ_ROOT=${VTJ_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 VTJ_PG_BIN=${VTJ_PG_BIN:-/usr/lib/postgresql/15/bin}
 VTJ_PYTHON=${VTJ_PYTHON:-/usr/bin/python3}
 # The mock's password in tests: distinctive, so that a leak into a log or an error is found by grep.

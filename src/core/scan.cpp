@@ -30,6 +30,10 @@ std::string trimmed_base(const std::string &base)
 
 Scan::Scan(HttpClient &http, ScanSpec spec) : http_(http), spec_(std::move(spec))
 {
+    // Sorted and unique: each hetu is sent once, and a returned row's hetu is checked against
+    // the list by binary search without a second copy of it (flat memory for a million hetus).
+    std::sort(spec_.hetus.begin(), spec_.hetus.end());
+    spec_.hetus.erase(std::unique(spec_.hetus.begin(), spec_.hetus.end()), spec_.hetus.end());
     if (spec_.batch_size == 0)
         spec_.batch_size = 1;
     if (spec_.parallel == 0)
@@ -51,9 +55,6 @@ void Scan::start()
     // An empty hetu list makes no request at all, not even the window resolution.
     if (spec_.hetus.empty() || spec_.endpoint == Endpoint::Kirjausavain)
         return;
-
-    sorted_hetus_ = spec_.hetus;
-    std::sort(sorted_hetus_.begin(), sorted_hetus_.end());
 
     std::int64_t start_bookmark = 0;
     if (spec_.endpoint == Endpoint::Muutokset) {
@@ -169,7 +170,7 @@ bool Scan::next(ScanRow &row)
         if (rows_ && row_pos_ < rows_->size()) {
             const GroupRow &g = (*rows_)[row_pos_++];
             // Only rows of the persons asked for: the local recheck of the hetu condition.
-            if (!std::binary_search(sorted_hetus_.begin(), sorted_hetus_.end(), g.hetu,
+            if (!std::binary_search(spec_.hetus.begin(), spec_.hetus.end(), g.hetu,
                                     [](const auto &a, const auto &b) { return std::string_view(a) < std::string_view(b); })) {
                 ++stats_.rows_dropped;
                 continue;

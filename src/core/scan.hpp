@@ -21,7 +21,7 @@ enum class Endpoint { Kirjausavain, Muutokset, Perustiedot };
 struct ScanSpec {
     Endpoint endpoint = Endpoint::Perustiedot;
     std::string base_url;                // ends in /api/v1 (a trailing slash is tolerated)
-    std::vector<std::string> hetus;      // validated and deduplicated by the caller
+    std::vector<std::string> hetus;      // validated by the caller; Scan sorts it and drops duplicates
     std::size_t batch_size = 1000;       // hetus per request
     std::size_t parallel = 4;            // batches kept in flight (HttpClient caps transfers)
     long max_pages = 100000;             // per batch (runaway guard)
@@ -72,6 +72,7 @@ public:
 
     const ScanStats &stats() const noexcept { return stats_; }
     std::size_t batch_count() const noexcept;
+    std::size_t distinct_hetus() const noexcept { return spec_.hetus.size(); }
 
 private:
     struct Batch;
@@ -96,7 +97,6 @@ private:
     std::size_t row_pos_ = 0;
     std::int64_t page_bookmark_ = 0;
     std::int64_t jarjestys_ = 0;
-    std::vector<std::string> sorted_hetus_;  // for the membership check of returned rows
 };
 
 // GET {base}/kirjausavain/{day}: the bookmark where that day's changes begin.

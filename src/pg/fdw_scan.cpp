@@ -12,7 +12,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "core/hetu.hpp"
@@ -266,27 +265,21 @@ void start_scan(ForeignScanState *node, ScanExec *s)
     spec.parallel = static_cast<std::size_t>(cpp.settings.parallel_requests);
     spec.max_pages = cpp.settings.max_pages;
 
-    // Hetus: validated before any request; duplicates sent once; messages give positions only.
-    std::vector<std::string> raw;
-    if (!c.empty) {
-        raw.reserve(static_cast<std::size_t>(c.nhetus));
-        for (int i = 0; i < c.nhetus; ++i)
-            raw.emplace_back(VARDATA_ANY(c.hetus[i]), VARSIZE_ANY_EXHDR(c.hetus[i]));
-    }
-    const std::vector<std::size_t> bad = vtj::invalid_hetu_positions(raw);
+    // Hetus: validated before any request, straight from PostgreSQL's memory (no copy of the
+    // list is made for validation); messages give positions only. Duplicates are removed by
+    // the core's Scan (it sorts the list), so each hetu is sent once.
+    std::vector<std::size_t> bad;
+    const int n = c.empty ? 0 : c.nhetus;
+    for (int i = 0; i < n; ++i)
+        if (!vtj::hetu_valid(std::string_view(VARDATA_ANY(c.hetus[i]), VARSIZE_ANY_EXHDR(c.hetus[i]))))
+            bad.push_back(static_cast<std::size_t>(i) + 1);
     if (!bad.empty())
-        throw vtj::Error(vtj::ErrorKind::InvalidHetu, vtj::describe_invalid_positions(bad, raw.size()),
+        throw vtj::Error(vtj::ErrorKind::InvalidHetu, vtj::describe_invalid_positions(bad, static_cast<std::size_t>(n)),
                          "No request was sent.", "Check the values with vtj.hetu_kelpaa(); the code is strict: "
                                                  "11 characters, uppercase, no spaces.");
-    {
-        std::unordered_set<std::string_view> seen;
-        seen.reserve(raw.size() * 2);
-        spec.hetus.reserve(raw.size());
-        for (const std::string &h : raw)
-            if (seen.insert(h).second)
-                spec.hetus.push_back(h);
-    }
-    cpp.hetus = static_cast<std::int64_t>(spec.hetus.size());
+    spec.hetus.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i)
+        spec.hetus.emplace_back(VARDATA_ANY(c.hetus[i]), VARSIZE_ANY_EXHDR(c.hetus[i]));
     if (spec.hetus.empty())
         return;  // zero requests
     if (cpp.settings.url.empty())
@@ -306,6 +299,7 @@ void start_scan(ForeignScanState *node, ScanExec *s)
     }
     cpp.client = acquire_client(cpp.umid, cpp.server_id, cpp.user_id, cpp.settings.http);
     cpp.scan = std::make_unique<vtj::Scan>(*cpp.client, std::move(spec));
+    cpp.hetus = static_cast<std::int64_t>(cpp.scan->distinct_hetus());
 }
 
 Datum text_datum(std::string_view v) { return PointerGetDatum(cstring_to_text_with_len(v.data(), static_cast<int>(v.size()))); }

@@ -170,6 +170,24 @@ if mid:
     want_n = sum(1 for d in direct["rows"] if d["muutospv"] < mid)
     eq(got, str(want_n), "an upper bound on muutospv returns exactly the changes before it")
 
+# The MUTP-Tunnus/MUTP-Salasana headers and the X-Road path form of the url.
+root = URL[: -len("/api/v1")]
+sql(f"""CREATE SERVER mock_xroad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (
+          url '{root}/r1/FI-TEST/GOV/0245437-2/VTJmutpa/VTJmutpa/api/v1', auth 'mutp',
+          xroad_client 'FI-TEST/MUN/0123456-7/vtj-testi');
+        CREATE USER MAPPING FOR CURRENT_USER SERVER mock_xroad OPTIONS (username 'mutpT1', password '{PASSWORD}');
+        CREATE SCHEMA x; IMPORT FOREIGN SCHEMA muutosrajapinta LIMIT TO (perustiedot) FROM SERVER mock_xroad INTO x""")
+clear_requests()
+eq(value(f"SELECT count(*) FROM x.perustiedot WHERE hetu = '{hetus[0]}'"),
+   value(f"SELECT count(*) FROM v.perustiedot WHERE hetu = '{hetus[0]}'"),
+   "auth 'mutp' through the X-Road path returns the same rows")
+ok(any("/r1/FI-TEST/GOV/0245437-2/VTJmutpa/VTJmutpa/api/v1/perustiedot" in r["path"] for r in requests()),
+   "… sent to the X-Road path", requests())
+sql(f"ALTER USER MAPPING FOR CURRENT_USER SERVER mock_xroad OPTIONS (SET password 'wrong')")
+e = sql_error(f"SELECT count(*) FROM x.perustiedot WHERE hetu = '{hetus[0]}'")
+ok(e is not None and e.sqlstate == "HV00N" and "wrong" not in e.text, "a wrong MUTP password: HV00N, not echoed",
+   e and e.text)
+
 # Connections: cached per user mapping, listed and closed (one session: the cache is per backend).
 out = sql(f"SELECT count(*) FROM v.perustiedot WHERE hetu = '{hetus[0]}'; "
           "SELECT palvelin, kayttaja, vapaita, kaytossa, pyyntoja > 0, voimassa FROM vtj.yhteydet(); "
