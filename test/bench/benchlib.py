@@ -1,0 +1,98 @@
+"""Pieces of the benchmarks: a throwaway cluster (through test/lib.sh, so that it is set up
+exactly as in the tests), a mock process, psql sessions, the backend's memory figures."""
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PG_BIN = os.environ.get("VTJ_PG_BIN", "/usr/lib/postgresql/15/bin")
+PYTHON = "/usr/bin/python3"
+PASSWORD = os.environ.get("VTJ_MOCK_PASSWORD", "vtj-mock-Salasana-7f3e")
+
+
+def lib(script):
+    """Runs bash with test/lib.sh sourced; returns the environment it ends with."""
+    out = subprocess.run(["bash", "-c", f"source '{ROOT}/test/lib.sh' && {script} >&2 && env -0"],
+                         check=True, stdout=subprocess.PIPE).stdout
+    return dict(kv.split("=", 1) for kv in out.decode().split("\0") if "=" in kv)
+
+
+class Cluster:
+    def __init__(self, *conf):
+        args = " ".join("'" + c.replace("'", "'\\''") + "'" for c in conf)
+        env = lib(f"vtj_start_cluster {args}")
+        self.dir = env["VTJ_CLUSTER_DIR"]
+        for k in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE"):
+            os.environ[k] = env[k]
+
+    def stop(self):
+        lib(f"VTJ_CLUSTER_DIR='{self.dir}' vtj_stop_cluster")
+
+
+class Mock:
+    def __init__(self, persons, *flags):
+        self.proc = subprocess.Popen([PYTHON, f"{ROOT}/test/mock/vtj-mock", "--port", "0", "--persons", str(persons),
+                                      "--seed", "1", "--password", PASSWORD, "--quiet", *flags],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.port = int(self.proc.stdout.readline().strip())
+        self.root = f"http://127.0.0.1:{self.port}"
+        self.url = self.root + "/api/v1"
+        os.environ["VTJ_MOCK_ROOT"], os.environ["VTJ_MOCK_URL"] = self.root, self.url
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.root + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=600) as r:
+            raw = r.read()
+        return json.loads(raw) if raw else None
+
+    def requests(self):
+        return self.call("GET", "/_control/requests")
+
+    def clear_requests(self):
+        self.call("DELETE", "/_control/requests")
+
+    def rss_mb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def psql(sql, db=None, app="vtj_bench", check=True):
+    """Runs SQL in one session; returns (stdout lines, seconds)."""
+    env = dict(os.environ, PGAPPNAME=app)
+    args = [f"{PG_BIN}/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]
+    if db:
+        args += ["-d", db]
+    t = time.monotonic()
+    p = subprocess.run(args, capture_output=True, text=True, env=env)
+    dt = time.monotonic() - t
+    if check and p.returncode != 0:
+        raise RuntimeError(f"psql failed: {p.stderr.strip()}\n-- {sql[:300]}")
+    return [line for line in p.stdout.split("\n") if line], dt
+
+
+# Appended to a measured session: the backend's own memory figures (it can read /proc/self).
+MEMORY_SQL = "; SELECT 'VmHWM=' || substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\\s+(\\d+)')"
+
+
+def peak_mb(lines):
+    for line in lines:
+        if line.startswith("VmHWM="):
+            return int(line[6:]) / 1024
+    return float("nan")
+
+
+def table(rows, headers):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
+    fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
+    out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*r) for r in rows]
+    return "\n".join(out)
