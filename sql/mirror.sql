@@ -1,7 +1,7 @@
 -- The mirror's deterministic parts, no interface needed: products, register and member
 -- validation (no message prints a hetu), the apply rules of docs/change-semantics.md as the
 -- aggregate vtj._sovella, and the turvakielto predicates.
-CREATE EXTENSION IF NOT EXISTS vtj_fdw;
+CREATE EXTENSION vtj_fdw;
 \pset null '(null)'
 \set VERBOSITY default
 \set SHOW_CONTEXT never
@@ -109,3 +109,5 @@ SELECT count(*) FROM vtj.jasen;
 DELETE FROM vtj.tuote WHERE tuote = 'OMA_REGRESS';
 DROP SCHEMA vtj_mirror_regress CASCADE;
 DROP SERVER mirror_regress;
+
+DROP EXTENSION vtj_fdw;
