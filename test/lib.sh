@@ -55,6 +55,8 @@ vtj_start_cluster() {
     echo "unix_socket_directories = '$VTJ_CLUSTER_DIR'"
     echo "shared_preload_libraries = 'pg_cron'"
     echo "cron.database_name = 'postgres'"
+    # pg_cron connects to run a job; with no TCP listener it must use the socket directory
+    echo "cron.host = '$VTJ_CLUSTER_DIR'"
     echo "max_connections = 40"
     echo "shared_buffers = 256MB"
     echo "fsync = off"

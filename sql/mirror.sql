@@ -1,0 +1,113 @@
+-- The mirror's deterministic parts, no interface needed: products, register and member
+-- validation (no message prints a hetu), the apply rules of docs/change-semantics.md as the
+-- aggregate vtj._sovella, and the turvakielto predicates.
+CREATE EXTENSION vtj_fdw;
+\pset null '(null)'
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+
+-- Products of product.md.
+SELECT tuote, cardinality(tietoryhmat) AS ryhmia, sensuroitavat FROM vtj.tuote ORDER BY tuote;
+UPDATE vtj.tuote SET sensuroitavat = '{}' WHERE tuote = 'ASREK';
+DELETE FROM vtj.tuote WHERE tuote = 'PALVELUSETELI';
+INSERT INTO vtj.tuote (tuote, tietoryhmat, sensuroitavat) VALUES ('RIKKI', '{HENKILON_NIMI}', '{KOTIKUNTA}');
+INSERT INTO vtj.tuote (tuote, tietoryhmat, sensuroitavat) VALUES ('OMA_REGRESS', '{HENKILON_NIMI,TURVAKIELTO,KOTIKUNTA}', '{KOTIKUNTA}');
+
+-- Registers.
+CREATE SERVER mirror_regress FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'http://127.0.0.1:9/api/v1');
+SELECT vtj.luo_rekisteri('reg', 'mirror_regress', 'ASREK');
+SELECT vtj.luo_rekisteri('reg', 'mirror_regress', 'ASREK');
+SELECT vtj.luo_rekisteri('reg2', 'no_such_server', 'ASREK');
+SELECT vtj.luo_rekisteri('reg2', 'mirror_regress', 'NO_SUCH');
+SELECT vtj.luo_rekisteri('', 'mirror_regress', 'ASREK');
+SELECT vtj.luo_rekisteri('reg2', 'mirror_regress', 'OMA_REGRESS');
+SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'vtj_mirror_regress'::regnamespace ORDER BY 1;
+SELECT rekisteri, palvelin, tuote, skeema, kirjausavain FROM vtj.rekisteri ORDER BY 1;
+
+-- Members: all valid or nothing; errors by count and position.
+SELECT vtj.lisaa_henkilot('reg', '{131052-308T,131052-308U,010594Y9032,xx}');
+SELECT vtj.lisaa_henkilot('reg', ARRAY['131052-308T', NULL]);
+SELECT vtj.lisaa_henkilot('nope', '{131052-308T}');
+SELECT count(*) FROM vtj.jasen;
+SELECT vtj.lisaa_henkilot('reg', '{131052-308T,010594Y9032,131052-308T}');
+SELECT vtj.lisaa_henkilot('reg', '{131052-308T,010516B903X}');
+SELECT hetu, ladattu IS NULL AS lataamatta FROM vtj.jasen ORDER BY hetu;
+SELECT rekisteri, hetu, ongelma FROM vtj.laatu ORDER BY 1, 2, 3;
+SELECT vtj.poista_henkilot('reg', '{010516B903X,020503F9037}');
+SELECT hetu FROM vtj.jasen ORDER BY hetu;
+
+-- Procedures that commit refuse a transaction block that already wrote something.
+BEGIN;
+INSERT INTO vtj.tuote (tuote, tietoryhmat) VALUES ('TX', '{HENKILON_NIMI}');
+CALL vtj.paivita('reg');
+ROLLBACK;
+BEGIN;
+INSERT INTO vtj.tuote (tuote, tietoryhmat) VALUES ('TX', '{HENKILON_NIMI}');
+CALL vtj.lataa_perustiedot('reg');
+ROLLBACK;
+CALL vtj.lataa_perustiedot('reg', 0);
+
+-- The apply rules: each case starts from a stored list (first row) and applies the changes
+-- in order.
+CREATE TEMP TABLE tapaus (nimi text, moni boolean, n int, g jsonb);
+INSERT INTO tapaus VALUES
+ ('1 voimassaolevatTiedot replaces', false, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "KOTIKUNTA", "kuntakoodi": "091"}]}'),
+ ('1 voimassaolevatTiedot replaces', false, 2, '{"tietoryhma": "KOTIKUNTA", "muutosattribuutti": "POISTETTU", "kuntakoodi": "049", "voimassaolevatTiedot": [{"tietoryhma": "KOTIKUNTA", "muutosattribuutti": "LISATTY", "kuntakoodi": "092"}]}'),
+ ('2 LISATIETO never overwrites', false, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "KOTIKUNTA", "kuntakoodi": "091"}]}'),
+ ('2 LISATIETO never overwrites', false, 2, '{"tietoryhma": "KOTIKUNTA", "muutosattribuutti": "LISATIETO", "kuntakoodi": "837"}'),
+ ('3 KORJATTAVA + KORJATTU', false, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "KUOLINPAIVA", "kuollut": true, "kuolinpv": {"arvo": "2025-01-01"}}]}'),
+ ('3 KORJATTAVA + KORJATTU', false, 2, '{"tietoryhma": "KUOLINPAIVA", "muutosattribuutti": "KORJATTAVA", "kuollut": true, "kuolinpv": {"arvo": "2025-01-01"}}'),
+ ('3 KORJATTAVA + KORJATTU', false, 3, '{"tietoryhma": "KUOLINPAIVA", "muutosattribuutti": "KORJATTU", "kuollut": false}'),
+ ('4 POISTETTU single clears', false, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "KOTIKUNTA", "kuntakoodi": "091"}]}'),
+ ('4 POISTETTU single clears', false, 2, '{"tietoryhma": "KOTIKUNTA", "muutosattribuutti": "POISTETTU", "kuntakoodi": "091"}'),
+ ('5 MUUTETTU+loppupv then LISATTY', false, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "VAKINAINEN_KOTIMAINEN_OSOITE", "katunumero": "1"}]}'),
+ ('5 MUUTETTU+loppupv then LISATTY', false, 2, '{"tietoryhma": "VAKINAINEN_KOTIMAINEN_OSOITE", "muutosattribuutti": "MUUTETTU", "katunumero": "1", "loppupv": {"arvo": "2025-05-05"}}'),
+ ('5 MUUTETTU+loppupv then LISATTY', false, 3, '{"tietoryhma": "VAKINAINEN_KOTIMAINEN_OSOITE", "muutosattribuutti": "LISATTY", "katunumero": "2"}'),
+ ('5 multi: end one record', true, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "TILAPAINEN_KOTIMAINEN_OSOITE", "katunumero": "1"}, {"tietoryhma": "TILAPAINEN_KOTIMAINEN_OSOITE", "katunumero": "2"}]}'),
+ ('5 multi: end one record', true, 2, '{"tietoryhma": "TILAPAINEN_KOTIMAINEN_OSOITE", "muutosattribuutti": "MUUTETTU", "katunumero": "1", "loppupv": {"arvo": "2025-05-05"}}'),
+ ('6 multi: append, replace same', true, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "NIMENMUUTOS", "nimi": "A"}]}'),
+ ('6 multi: append, replace same', true, 2, '{"tietoryhma": "NIMENMUUTOS", "muutosattribuutti": "LISATTY", "nimi": "B"}'),
+ ('6 multi: append, replace same', true, 3, '{"tietoryhma": "NIMENMUUTOS", "muutosattribuutti": "LISATTY", "nimi": "A", "loppupv": null}'),
+ ('6 single: LISATTY replaces', false, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "HENKILON_NIMI", "etunimi": "A"}]}'),
+ ('6 single: LISATTY replaces', false, 2, '{"tietoryhma": "HENKILON_NIMI", "muutosattribuutti": "MUUTETTU", "etunimi": "B"}'),
+ ('7 withheld clears', false, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "KOTIKUNTA", "kuntakoodi": "091"}]}'),
+ ('7 withheld clears', false, 2, '{"tietoryhma": "KOTIKUNTA", "muutosattribuutti": "MUUTETTU", "turvakiellonAlaisetKentat": ["kuntakoodi"]}'),
+ ('unknown attribute: no effect', false, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "X_UUSI", "a": 1}]}'),
+ ('unknown attribute: no effect', false, 2, '{"tietoryhma": "X_UUSI", "muutosattribuutti": "TULEVA", "a": 2}');
+SELECT nimi, vtj._sovella(g, moni ORDER BY n) AS tulos FROM tapaus GROUP BY nimi ORDER BY nimi;
+SELECT vtj._moniarvoinen('TILAPAINEN_KOTIMAINEN_OSOITE') AS tko, vtj._moniarvoinen('VAKINAINEN_KOTIMAINEN_OSOITE') AS vko,
+       vtj._moniarvoinen('UUSI_RYHMA') AS tuntematon;
+
+-- Turvakielto in force on a day; protection evidence in a window (p NULL) and in basic data.
+SELECT tk, vtj._turvakielto_voimassa(tk::jsonb, '2026-01-10') AS voimassa
+FROM (VALUES ('{"turvakieltoAktiivinen": true}'),
+             ('{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-10"}}'),
+             ('{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-09"}}'),
+             ('{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "huomenna"}}'),
+             ('{"turvakieltoAktiivinen": false}'),
+             (NULL)) AS t(tk);
+SELECT ryhma, g, vtj._suojaa(ryhma, g::jsonb, NULL) AS ikkunassa, vtj._suojaa(ryhma, g::jsonb, '2026-01-10') AS perustiedoissa
+FROM (VALUES ('TURVAKIELTO', '{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-01"}}'),
+             ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": [{"turvakieltoAktiivinen": true}]}'),
+             ('KOTIKUNTA', '{"turvakiellonAlaisetKentat": ["kuntakoodi"]}'),
+             ('KOTIKUNTA', '{"kuntakoodi": "091"}')) AS t(ryhma, g);
+
+-- A superuser may move "today" (tests against a mock's simulated present).
+SET vtj_testi.tanaan = '2030-01-02';
+SELECT vtj._tanaan();
+RESET vtj_testi.tanaan;
+SELECT vtj._tanaan() = current_date AS tanaan;
+
+-- Reports exist and are empty without data.
+SELECT count(*) FROM vtj.kotikunnittain;
+SELECT count(*) FROM vtj.laskutusosoite;
+SELECT count(*) FROM vtj.muuttuneet('reg', now() - interval '1 day');
+
+SELECT vtj.poista_rekisteri('reg');
+SELECT vtj.poista_rekisteri('reg2');
+SELECT count(*) FROM vtj.jasen;
+DELETE FROM vtj.tuote WHERE tuote = 'OMA_REGRESS';
+DROP SCHEMA vtj_mirror_regress CASCADE;
+DROP SERVER mirror_regress;
+
+DROP EXTENSION vtj_fdw;

@@ -1,0 +1,221 @@
+"""Helpers of the mirror's integration scripts (5x_*.py): a mock instance of the script's own
+(a fresh present: advance is global to a mock), the interface's truth as the mirror must hold
+it (product filter + the censorship rule applied to the uncensored truth), the mirror's state,
+and the search for censored values anywhere in schema vtj."""
+import base64
+import datetime
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taplib import sql  # noqa: E402
+
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VTJ_MOCK = os.path.join(ROOT_DIR, "test", "mock", "vtj-mock")
+PASSWORD = os.environ.get("VTJ_MOCK_PASSWORD", "demo")
+
+PRODUCTS = {
+    "ASREK": (
+        ["HENKILOTUNNUS_KORJAUS", "HENKILON_NIMI", "NIMENMUUTOS", "AIDINKIELI", "ASIOINTIKIELI", "KUOLINPAIVA",
+         "TURVAKIELTO", "EDUNVALVONTA", "EDUNVALVONTAVALTUUTUS", "VAKINAINEN_KOTIMAINEN_OSOITE",
+         "TILAPAINEN_KOTIMAINEN_OSOITE", "KOTIMAINEN_POSTIOSOITE", "VAKINAINEN_ULKOMAINEN_OSOITE",
+         "TILAPAINEN_ULKOMAINEN_OSOITE", "ULKOMAINEN_POSTIOSOITE", "KOTIMAINEN_YHTEYSOSOITE",
+         "ULKOMAINEN_YHTEYSOSOITE", "KOTIKUNTA"],
+        ["VAKINAINEN_KOTIMAINEN_OSOITE", "TILAPAINEN_KOTIMAINEN_OSOITE", "KOTIMAINEN_POSTIOSOITE",
+         "VAKINAINEN_ULKOMAINEN_OSOITE", "TILAPAINEN_ULKOMAINEN_OSOITE", "KOTIKUNTA", "ULKOMAINEN_POSTIOSOITE"]),
+    "PALVELUSETELI": (
+        ["HENKILOTUNNUS_KORJAUS", "HENKILON_NIMI", "AIDINKIELI", "KUOLINPAIVA", "TURVAKIELTO",
+         "VAKINAINEN_KOTIMAINEN_OSOITE", "VAKINAINEN_ULKOMAINEN_OSOITE", "KOTIKUNTA"],
+        ["VAKINAINEN_KOTIMAINEN_OSOITE", "VAKINAINEN_ULKOMAINEN_OSOITE", "KOTIKUNTA"]),
+}
+# every location group any product censors
+ALL_CENSORED = sorted(set(PRODUCTS["ASREK"][1]) | set(PRODUCTS["PALVELUSETELI"][1]))
+
+
+class OwnMock:
+    """A mock instance of the script's own; stop() ends it (by its pid)."""
+
+    def __init__(self, persons=2000, seed=5, *extra, timeout=180):
+        cmd = ["/usr/bin/python3", VTJ_MOCK, "--port", "0", "--persons", str(persons), "--seed", str(seed),
+               "--password", PASSWORD, "--quiet"] + [str(a) for a in extra]
+        self.err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err)
+        deadline = time.time() + timeout
+        line = b""
+        while time.time() < deadline:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if r:
+                line = self.proc.stdout.readline()
+                break
+            if self.proc.poll() is not None:
+                break
+        if not line.strip().isdigit():
+            self.stop()
+            self.err.seek(0)
+            raise RuntimeError("own mock did not start: %r %s" % (line, self.err.read()[-2000:]))
+        self.root = "http://127.0.0.1:%d" % int(line)
+        self.url = self.root + "/api/v1"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def call(self, method, path, body=None, account=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.root + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if account:
+            req.add_header("Authorization", "Basic " + base64.b64encode(f"{account}:{PASSWORD}".encode()).decode())
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            raw = resp.read().decode("utf-8")
+            return json.loads(raw) if raw else None
+
+    def state(self):
+        return self.call("GET", "/_control/state")
+
+    def advance(self, days):
+        return self.call("POST", "/_control/advance", {"days": days})
+
+    def hetut(self, n=None, kind=None):
+        q = "/_control/hetut?" + (f"limit={n}" if n else "") + (f"&kind={kind}" if kind else "")
+        return self.call("GET", q)
+
+    def fault(self, kind, count=1, endpoint="any", **params):
+        body = {"kind": kind, "count": count, "endpoint": endpoint}
+        body.update(params)
+        return self.call("POST", "/_control/fault", body)
+
+    def clear_faults(self):
+        return self.call("DELETE", "/_control/fault")
+
+    def requests(self, endpoint=None):
+        return [r for r in self.call("GET", "/_control/requests") if endpoint is None or r.get("endpoint") == endpoint]
+
+    def clear_requests(self):
+        self.call("DELETE", "/_control/requests")
+
+    def perustiedot(self, hetus, account="mutpT1"):
+        """{hetu: [group objects]} for the persons the interface returns."""
+        out = {}
+        for i in range(0, len(hetus), 1000):
+            page = self.call("POST", "/api/v1/perustiedot", {"hetulista": hetus[i:i + 1000]}, account)
+            for p in page["perustiedot"]:
+                out[p["henkilotunnus"]] = p["tietoryhmat"]
+        return out
+
+    def muutokset(self, bookmark, hetus, account="mutpT1"):
+        rows = []
+        while True:
+            page = self.call("POST", "/api/v1/muutokset", {"viimeisinKirjausavain": bookmark, "hetulista": hetus},
+                             account)
+            for ch in page["muutokset"]:
+                for g in ch["tietoryhmat"]:
+                    rows.append((ch["henkilotunnus"], g))
+            bookmark = page["viimeisinKirjausavain"]
+            if page["ajanTasalla"]:
+                return rows
+
+
+def is_marker(g):
+    return "turvakiellonAlaisetKentat" in g and all(
+        k in ("tietoryhma", "muutosattribuutti", "turvakiellonAlaisetKentat") for k in g)
+
+
+def protected(groups, today):
+    """In force on `today` (a date) per the person's TURVAKIELTO, or withheld by the interface."""
+    if any(is_marker(g) for g in groups):
+        return True
+    for g in groups:
+        if g.get("tietoryhma") == "TURVAKIELTO" and g.get("turvakieltoAktiivinen"):
+            end = g.get("turvaLoppuPv")
+            if not end or datetime.date.fromisoformat(end["arvo"]) >= today:
+                return True
+    return False
+
+
+def expected(groups, product, today):
+    """The mirror's content for one person: {group: [records]} after the product filter and the
+    censorship rule."""
+    wanted, censored = PRODUCTS[product]
+    prot = protected(groups, today)
+    out = {}
+    for g in groups:
+        t = g["tietoryhma"]
+        if t not in wanted or is_marker(g) or (prot and t in censored):
+            continue
+        rec = {k: v for k, v in g.items() if k not in ("muutosattribuutti", "voimassaolevatTiedot")}
+        out.setdefault(t, []).append(rec)
+    return out
+
+
+def mirror(db, rekisteri):
+    """{hetu: {group: [records]}} of the register's stored data; members without data → {}."""
+    out = {h: {} for (h,) in sql(f"SELECT hetu FROM vtj.jasen WHERE rekisteri = '{rekisteri}'", db=db)}
+    for h, t, recs in sql(f"SELECT hetu, tietoryhma, tietueet::text FROM vtj.tieto WHERE rekisteri = '{rekisteri}'",
+                          db=db):
+        out.setdefault(h, {})[t] = json.loads(recs)
+    return out
+
+
+def compare(db, rekisteri, product, truth, today, members):
+    """Differences between the mirror and the truth: list of (hetu, group, mirror, truth)."""
+    got = mirror(db, rekisteri)
+    diffs = []
+    if sorted(got) != sorted(members):
+        diffs.append(("<membership>", None, sorted(set(got) - set(members))[:5], sorted(set(members) - set(got))[:5]))
+    for h in members:
+        want = expected(truth.get(h, []), product, today)
+        have = got.get(h, {})
+        for t in sorted(set(want) | set(have)):
+            if want.get(t) != have.get(t):
+                diffs.append((h, t, have.get(t), want.get(t)))
+    return diffs
+
+
+def censored_values(groups, censored=ALL_CENSORED):
+    """Distinctive values of a person's censored groups (from uncensored data) to search for:
+    street names, street lines, building ids, and key/value pairs of codes."""
+    vals = set()
+    for g in groups:
+        if g.get("tietoryhma") not in censored or is_marker(g):
+            continue
+        for k, v in g.items():
+            if k in ("katunimi", "postiosoite", "lahiosoite") and isinstance(v, dict):
+                vals.update(x for x in v.values() if isinstance(x, str) and len(x) >= 4)
+            elif k in ("postiosoite", "lahiosoite", "rakennustunnus", "postiosoiteLisarivi") and isinstance(v, str):
+                vals.add(v)
+            elif k in ("postinumero", "kuntakoodi") and isinstance(v, str):
+                vals.add(json.dumps({k: v})[1:-1])      # '"postinumero": "00100"' as jsonb::text writes it
+    return vals
+
+
+TABLES_WITH_HETU = ("jasen", "tieto", "henkilo", "osoite", "muutosloki")
+
+
+def person_text(db, rekisteri, hetu):
+    """Every stored row of one person in schema vtj, as text."""
+    parts = []
+    for t in TABLES_WITH_HETU:
+        parts += [r[0] for r in sql(f"SELECT x::text || ' ' || row_to_json(x)::text FROM vtj.{t} x "
+                                    f"WHERE x.rekisteri = '{rekisteri}' AND x.hetu = '{hetu}'", db=db)]
+    return "\n".join(parts)
+
+
+def whole_schema_text(db):
+    """All data of schema vtj as one text (for values that are unique, like building ids)."""
+    parts = []
+    for (t,) in sql("SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'vtj'::regnamespace AND c.relkind = 'r'",
+                    db=db):
+        parts += [r[0] for r in sql(f"SELECT row_to_json(x)::text FROM vtj.{t} x", db=db)]
+    return "\n".join(parts)
