@@ -491,8 +491,12 @@ TupleTableSlot *iterate_scan(ForeignScanState *node)
     TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
     ExecClearTuple(slot);
     MemoryContextReset(s->row_cxt);
-    if (!s->started)
+    if (!s->started) {
+        // A new change scan makes the previous scan's bookmark stale, whatever this one ends in.
+        if (s->table == TableKind::Muutokset)
+            g_final_valid = false;
         start_scan(node, s);
+    }
 
     if (s->table == TableKind::Kirjausavain) {
         if (!s->kirjausavain_pending)

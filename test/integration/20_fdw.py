@@ -156,6 +156,10 @@ both = sql(f"SELECT count(*) FROM v.muutokset WHERE hetu = ANY({carr}) AND kirja
            f"SELECT vtj.viimeisin_kirjausavain()")
 eq(int(both[-1][0]), direct["final"], "vtj.viimeisin_kirjausavain() is the final bookmark (ajanTasalla), same session")
 eq(value("SELECT vtj.viimeisin_kirjausavain()"), None, "… and NULL in a session that scanned nothing")
+both = sql(f"SELECT count(*) FROM v.muutokset WHERE hetu = ANY({carr}) AND kirjausavain > {b0}; "
+           f"SELECT hetu FROM v.muutokset WHERE hetu = ANY({carr}) AND kirjausavain > {b0} LIMIT 1; "
+           f"SELECT vtj.viimeisin_kirjausavain()")
+eq(both[-1][0], None, "… and NULL again after a scan that did not run to the end (the old one is not kept)")
 ok(all(int(r[1]) > b0 for r in rows), "every row's kirjausavain is after the window start")
 
 # muutospv >= t resolves the window through GET /kirjausavain/{date}; the recheck is exact.
