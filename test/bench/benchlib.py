@@ -15,7 +15,7 @@ PASSWORD = os.environ.get("VTJ_MOCK_PASSWORD", "vtj-mock-Salasana-7f3e")
 
 def lib(script):
     """Runs bash with test/lib.sh sourced; returns the environment it ends with."""
-    out = subprocess.run(["bash", "-c", f"source '{ROOT}/test/lib.sh' && {script} >&2 && env -0"],
+    out = subprocess.run(["bash", "-c", f"source '{ROOT}/test/lib.sh' && {script} >&2 && export VTJ_CLUSTER_DIR && env -0"],
                          check=True, stdout=subprocess.PIPE).stdout
     return dict(kv.split("=", 1) for kv in out.decode().split("\0") if "=" in kv)
 
@@ -66,21 +66,25 @@ class Mock:
 
 
 def psql(sql, db=None, app="vtj_bench", check=True):
-    """Runs SQL in one session; returns (stdout lines, seconds)."""
+    """Runs SQL in one session; returns (stdout lines, seconds). `sql` may be a list: each
+    element is sent as its own -c (its own transaction), which CALL of a procedure that
+    commits needs."""
     env = dict(os.environ, PGAPPNAME=app)
-    args = [f"{PG_BIN}/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]
+    args = [f"{PG_BIN}/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"]
+    for statement in ([sql] if isinstance(sql, str) else sql):
+        args += ["-c", statement]
     if db:
         args += ["-d", db]
     t = time.monotonic()
     p = subprocess.run(args, capture_output=True, text=True, env=env)
     dt = time.monotonic() - t
     if check and p.returncode != 0:
-        raise RuntimeError(f"psql failed: {p.stderr.strip()}\n-- {sql[:300]}")
+        raise RuntimeError(f"psql failed: {p.stderr.strip()}\n-- {str(sql)[:300]}")
     return [line for line in p.stdout.split("\n") if line], dt
 
 
-# Appended to a measured session: the backend's own memory figures (it can read /proc/self).
-MEMORY_SQL = "; SELECT 'VmHWM=' || substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\\s+(\\d+)')"
+# The last statement of a measured session: the backend's own memory figures (it reads /proc/self).
+MEMORY_SQL = "SELECT 'VmHWM=' || substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\\s+(\\d+)')"
 
 
 def peak_mb(lines):
