@@ -4,6 +4,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -92,6 +93,44 @@ def peak_mb(lines):
         if line.startswith("VmHWM="):
             return int(line[6:]) / 1024
     return float("nan")
+
+
+class PrivateMemory:
+    """Samples the private (anonymous) resident memory of the backend whose application_name is
+    `app`, every 50 ms, while a measured statement runs: VmHWM also counts the shared buffers
+    the backend touched, which are the server's cache, not the backend's own memory."""
+
+    def __init__(self, app):
+        self.app, self.peak_kb, self._stop = app, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        pid = None
+        while not self._stop.is_set():
+            if pid is None:
+                lines, _ = psql(f"SELECT pid FROM pg_stat_activity WHERE application_name = '{self.app}'",
+                                app="vtj_bench_probe", check=False)
+                pid = lines[0] if lines else None
+            else:
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        m = re.search(r"RssAnon:\s+(\d+)", f.read())
+                    self.peak_kb = max(self.peak_kb, int(m.group(1)))
+                except OSError:
+                    pid = None
+            self._stop.wait(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self):
+        return self.peak_kb / 1024
 
 
 def table(rows, headers):
