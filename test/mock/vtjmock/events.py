@@ -576,7 +576,8 @@ def timeline(pop, hist, i, upto=None):
     """(initial state, [Step, ...]) for person i, for its first `upto` events
     (all when None).  Generators never mutate a state, so the initial state
     and every Step.state stay valid."""
-    st = initial = pop.initial_state(i)
+    st = initial = pop.initial_state(i, (hist.init_f1[i], hist.init_f2[i],
+                                         hist.prot_end0.get(i, 0)))
     ctx = _Ctx(pop, pop.hetus[i])
     steps = []
     evs = hist.events_of(i)

@@ -498,14 +498,14 @@ class Population:
                 "nykyisetEdunvalvontavaltuutetut": [{"edunvalvontavaltuutettu": p}]}
 
     # ---------------------------------------------------------- initial state
-    def initial_state(self, i):
-        """State at history start, plus a small context dict the history
-        generator needs (names)."""
+    def initial_state(self, i, traits=None):
+        """State at history start.  `traits`: self.traits(i) when the caller
+        has it at hand (History keeps them)."""
         rng = self.person_rng(i)
         h = self.hetus[i]
         born = self.birth(i)
         start = self.start
-        f1, f2, prot_end = self.traits(i)
+        f1, f2, prot_end = traits if traits is not None else self.traits(i)
         c = self.cat[i]
         male = int(h[7:10]) % 2 == 1
         immigrant = bool(c & C_IMMIGRANT)

@@ -74,13 +74,15 @@ class World:
         self.advance(0, days=cfg.start_days)
         t1 = time.time()
         self._build_records()
-        self._index_hetu_events()
         self.log("change records and %d person records serialised in %.1fs (%.0f MB)" % (
             len(self.rec_len), time.time() - t1, self.arena_bytes / 1e6))
+        t1 = time.time()
+        self._index_hetu_events()
         # Everything built so far lives until exit: keep the cyclic GC from
         # traversing the big containers (a full pass took ~45 ms at 1M).
         gc.collect()
         gc.freeze()
+        self.log("indexed in %.1fs" % (time.time() - t1))
         if gc_was_enabled:
             gc.enable()
 
@@ -196,6 +198,7 @@ class World:
         chg_pos, chg_len, chg_clen = views["chg_pos"], views["chg_len"], views["chg_clen"]
         p_off = h.p_off
         ev_ms = h.ev_ms
+        f1s, f2s, pe0 = h.init_f1, h.init_f2, h.prot_end0
         fast = fastinit.initial_bytes
         out = os.fdopen(fd, "wb", buffering=1 << 22, closefd=False)
         write = out.write
@@ -203,15 +206,22 @@ class World:
         pos = 0
         t_start = time.time()
 
+        orders = {}     # group names of a state -> serving order (render.state_records)
+
         def put_state(slot, st, memo):
             nonlocal pos
             hetu = st["HENKILOTUNNUS_KORJAUS"][0]["aktiivinenHenkilotunnus"]
             parts = []
-            for r in render.state_records(st):
-                m = memo.get(id(r))
-                if m is None:
-                    m = memo[id(r)] = (r, render.dumps(r))
-                parts.append(m[1])
+            keys = tuple(st)
+            order = orders.get(keys)
+            if order is None:
+                order = orders[keys] = sorted(keys, key=render.group_sort_key)
+            for t in order:
+                for r in st[t]:
+                    m = memo.get(id(r))
+                    if m is None:
+                        m = memo[id(r)] = (r, render.dumps(r))
+                    parts.append(m[1])
             plain = b"".join((b'{"henkilotunnus":', render.dumps(hetu), b',"tietoryhmat":[',
                               b",".join(parts), b"]}"))
             until = censor.protection_until(st)
@@ -234,7 +244,7 @@ class World:
                 if lo == hi:
                     plain = fast(pop, h, i)
                     if plain is None:
-                        put_state(s0, pop.initial_state(i), {})
+                        put_state(s0, pop.initial_state(i, (f1s[i], f2s[i], pe0.get(i, 0))), {})
                     else:
                         rec_pos[s0] = tag | pos
                         rec_len[s0] = len(plain)
