@@ -235,11 +235,8 @@ class Population:
         so the scheduler can call it for a million persons."""
         t = mix64((self.seed << 24) ^ (i * 0x2545F4914F6CDD1D) ^ 0x5bd1e995)
         t2 = mix64(t)
-
-        def u(k):
-            v = t if k < 5 else t2
-            return ((v >> (12 * (k % 5))) & 4095) / 4096.0
-
+        # u(k) = 12-bit uniform k of the two hashes, (t >> 12k) & 4095 / 4096
+        # for k < 5, then t2; written out (a million calls at start-up)
         c = self.cat[i]
         f1 = f2 = 0
         prot_end = 0
@@ -249,31 +246,32 @@ class Population:
             return F_DEAD, f2, 0
         age = self.age_at_start(i)
         adult = age >= 18
-        if adult and u(0) < 0.025:
+        if adult and (t & 4095) / 4096.0 < 0.025:                       # u(0)
             f1 |= F_ABROAD
-        if u(1) < self.turvakielto_share:
+        if ((t >> 12) & 4095) / 4096.0 < self.turvakielto_share:       # u(1)
             f1 |= F_PROT
-            if u(2) < 0.25:
-                prot_end = self.start_ord + 10 + int(u(3) * 300)
-            elif u(4) < 0.6:
+            if ((t >> 24) & 4095) / 4096.0 < 0.25:                      # u(2)
+                prot_end = self.start_ord + 10 + int(((t >> 36) & 4095) / 4096.0 * 300)
+            elif ((t >> 48) & 4095) / 4096.0 < 0.6:                    # u(4)
                 f2 |= G_CONTACT
-        resident = not (f1 & F_ABROAD)
-        if resident:
-            if u(5) < 0.015:
+        u6 = ((t2 >> 12) & 4095) / 4096.0
+        if not (f1 & F_ABROAD):
+            u5 = (t2 & 4095) / 4096.0
+            if u5 < 0.015:
                 f1 |= F_TEMP
-            elif u(5) < 0.02:
+            elif u5 < 0.02:
                 f2 |= G_TEMP_ABROAD
-            if u(6) < 0.04:
+            if u6 < 0.04:
                 f1 |= F_POSTAL
-        elif u(6) < 0.5:
+        elif u6 < 0.5:
             f2 |= G_FPOSTAL
-        if adult and (u(7) < (0.04 if age >= 80 else 0.003)):
+        if adult and (((t2 >> 24) & 4095) / 4096.0 < (0.04 if age >= 80 else 0.003)):  # u(7)
             f2 |= G_EDUNV
-        if age >= 70 and u(8) < 0.02:
+        if age >= 70 and ((t2 >> 36) & 4095) / 4096.0 < 0.02:          # u(8)
             f2 |= G_VALTUUTUS
         if not adult:
             f2 |= G_GUARDED
-            if u(9) >= 0.2:
+            if ((t2 >> 48) & 4095) / 4096.0 >= 0.2:                      # u(9)
                 f2 |= G_TWO_GUARD
         return f1, f2, prot_end
 
