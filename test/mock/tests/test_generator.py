@@ -252,12 +252,51 @@ class HistoryTest(unittest.TestCase):
                 self.assertEqual(s.hetu, self.w.pop.hetus[i] if s.e <= e else new)
 
     def test_parallel_serialisation_identical(self):
-        """The forked start-up path yields byte-identical change records."""
+        """The forked start-up path yields byte-identical change records and
+        person records."""
         a = world(persons=4000, seed=8, workers=1)
         b = world(persons=4000, seed=8, workers=3, parallel_min=0)
-        self.assertEqual(a.chg_plain, b.chg_plain)
-        self.assertEqual(a.chg_cens, b.chg_cens)
-        self.assertTrue(all(x is not None for x in b.chg_plain))
+        self.assertEqual(len(b._segs), 3)
+        for e in range(len(a.hist.ev_ms)):
+            self.assertTrue(b.change_record(e))
+            self.assertEqual(a.change_record(e), b.change_record(e))
+            self.assertEqual(a.change_record(e, True), b.change_record(e, True))
+        self.assertEqual(a.rec_until, b.rec_until)
+        for s in range(len(a.rec_len)):
+            self.assertEqual(a.record(s), b.record(s))
+            self.assertEqual(a.record(s, True), b.record(s, True))
+
+    def test_records_equal_states(self):
+        """Every pre-rendered record (all versions, both views) is the
+        rendering of the state at that version; the fast initial-record
+        path agrees byte for byte with the dict path."""
+        from vtjmock import fastinit, render
+        from vtjmock.store import censor_state_dict
+        for persons, seed in ((3000, 5), (6000, 21)):
+            w = world(persons=persons, seed=seed, workers=2, parallel_min=0)
+            h = w.hist
+            fast = 0
+            for i in range(persons):
+                init, steps = events.timeline(w.pop, h, i)
+                states = [init] + [s.state for s in steps]
+                for k, st in enumerate(states):
+                    slot = i + h.p_off[i] + k
+                    hetu_ = st["HENKILOTUNNUS_KORJAUS"][0]["aktiivinenHenkilotunnus"]
+                    plain = render.person_bytes(hetu_, render.state_records(st))
+                    self.assertEqual(w.record(slot), plain, (i, k))
+                    until = censor.protection_until(st)
+                    self.assertEqual(w.rec_until[slot], until or 0)
+                    if until is not None:
+                        self.assertEqual(w.record(slot, True), render.person_bytes(
+                            hetu_, render.state_records(censor_state_dict(st))))
+                    else:
+                        self.assertEqual(w.record(slot, True), plain)
+                fb = fastinit.initial_bytes(w.pop, h, i)
+                if fb is not None:
+                    fast += 1
+                    self.assertEqual(fb, render.person_bytes(
+                        w.pop.hetus[i], render.state_records(init)), i)
+            self.assertGreater(fast, persons * 0.9)
 
     def test_flags_agree_with_states(self):
         """The scheduler's flags (used for /_control/hetut?kind=) agree with

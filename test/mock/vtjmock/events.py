@@ -16,6 +16,7 @@ import datetime
 import random
 
 from . import refdata as R
+from .rnd import choice as _choice, randrange as _randrange
 from .history import (K_MOVE, K_MOVE_ABROAD, K_RETURN, K_MOVE_REVERT,
                       K_ADDRESS_FIX, K_POSTAL_ADD, K_POSTAL_END, K_POSTAL_CHANGE,
                       K_TEMP_ADD, K_TEMP_END, K_TEMP_ABROAD_ADD, K_TEMP_ABROAD_END,
@@ -117,7 +118,7 @@ def g_move(ctx, st, rng, d):
     pop = ctx.pop
     old = st[VKO][0]
     old_kk = st[KK][0]
-    alku = max(d - datetime.timedelta(days=rng.randrange(15)), date_of(old["alkupv"]) + ONE_DAY)
+    alku = max(d - datetime.timedelta(days=_randrange(rng, 15)), date_of(old["alkupv"]) + ONE_DAY)
     if rng.random() < 0.6:
         muni = R.MUNI_BY_CODE[old["kuntakoodi"]]
     else:
@@ -139,7 +140,7 @@ def g_move(ctx, st, rng, d):
 def g_move_abroad(ctx, st, rng, d):
     pop = ctx.pop
     old = st[VKO][0]
-    alku = max(d - datetime.timedelta(days=rng.randrange(20)), date_of(old["alkupv"]) + ONE_DAY)
+    alku = max(d - datetime.timedelta(days=_randrange(rng, 20)), date_of(old["alkupv"]) + ONE_DAY)
     groups = [att(ended(old, alku - ONE_DAY), "MUUTETTU")]
     for t in (TKO, TUO):
         for r in st.get(t, ()):
@@ -158,7 +159,7 @@ def g_move_abroad(ctx, st, rng, d):
 def g_return(ctx, st, rng, d):
     pop = ctx.pop
     old = st[VUO][0]
-    alku = max(d - datetime.timedelta(days=rng.randrange(10)), date_of(old["alkupv"]) + ONE_DAY)
+    alku = max(d - datetime.timedelta(days=_randrange(rng, 10)), date_of(old["alkupv"]) + ONE_DAY)
     groups = [att(ended(old, alku - ONE_DAY), "MUUTETTU")]
     for r in st.get(UPO, ()):
         groups.append(att(ended(r, alku - ONE_DAY), "MUUTETTU"))
@@ -284,7 +285,7 @@ def g_surname(ctx, st, rng, d):
     etu, suku = person_name(st)
     new = suku
     while new == suku:
-        new = rng.choice(R.SURNAMES + R.FOREIGN_SURNAMES[:3])
+        new = _choice(rng, R.SURNAMES + R.FOREIGN_SURNAMES[:3])
     if rng.random() < 0.15:
         new = suku + "-" + new      # double-barrelled
     groups, st = _name_change(ctx, st, rng, d, "NYKYINEN_SUKUNIMI", "EDELLINEN_SUKUNIMI", etu, new)
@@ -301,7 +302,7 @@ def g_firstname(ctx, st, rng, d):
     male = st["SUKUPUOLI"][0]["sukupuoli"] == "MIES"
     names = etu.split(" ")
     pool = R.FIRST_MALE if male else R.FIRST_FEMALE
-    extra = rng.choice([n for n in pool if n not in names])
+    extra = _choice(rng, [n for n in pool if n not in names])
     if len(names) > 1 and rng.random() < 0.4:
         new = " ".join(names[1:] + [names[0]])        # another call name first
     else:
@@ -313,14 +314,14 @@ def g_civil(ctx, st, rng, d):
     cur = st["SIVIILISAATY"][0]["siviilisaaty"]
     choices = [s for s in ("AVIOLIITOSSA", "ERONNUT", "LESKI", "ASUMUSEROSSA",
                            "REKISTEROIDYSSA_PARISUHTEESSA") if s != cur]
-    rec = {"tietoryhma": "SIVIILISAATY", "siviilisaaty": rng.choice(choices)}
+    rec = {"tietoryhma": "SIVIILISAATY", "siviilisaaty": _choice(rng, choices)}
     st = dict(st)
     st["SIVIILISAATY"] = (rec,)
     return [att(rec, "MUUTETTU")], st
 
 
 def g_death(ctx, st, rng, d):
-    died = d - datetime.timedelta(days=rng.randrange(7))
+    died = d - datetime.timedelta(days=_randrange(rng, 7))
     rec = {"tietoryhma": "KUOLINPAIVA", "kuollut": True, "kuolinpv": dobj(died)}
     st = dict(st)
     st["KUOLINPAIVA"] = (rec,)
@@ -337,7 +338,7 @@ def g_death_undo(ctx, st, rng, d):
 
 def g_death_datefix(ctx, st, rng, d):
     cur = st["KUOLINPAIVA"][0]
-    died = date_of(cur["kuolinpv"]) - datetime.timedelta(days=1 + rng.randrange(30))
+    died = date_of(cur["kuolinpv"]) - datetime.timedelta(days=1 + _randrange(rng, 30))
     rec = {"tietoryhma": "KUOLINPAIVA", "kuollut": True, "kuolinpv": dobj(died)}
     st = dict(st)
     st["KUOLINPAIVA"] = (rec,)
@@ -448,7 +449,7 @@ def g_guardian_add(ctx, st, rng, d):
 
 def g_guardian_end(ctx, st, rng, d):
     cur = st["HUOLTAJA"]
-    k = rng.randrange(len(cur))
+    k = _randrange(rng, len(cur))
     gone = dict(cur[k])
     gone["huoltosuhteenLoppupv"] = dobj(d)
     after = cur[:k] + cur[k + 1:]
@@ -461,7 +462,7 @@ def g_guardian_mod(ctx, st, rng, d):
     """Living arrangement decided: new version LISATTY, old version MUUTETTU
     with the valid records (the shape of DVV's sample)."""
     cur = st["HUOLTAJA"]
-    k = rng.randrange(len(cur))
+    k = _randrange(rng, len(cur))
     old = cur[k]
     new = dict(old)
     new["asuminen"] = "AIDIN_LUONA" if old["huoltajanRooli"] != "ISA" else "ISAN_LUONA"
@@ -476,7 +477,7 @@ def g_guardian_mod(ctx, st, rng, d):
 
 def g_lang(ctx, st, rng, d):
     old = st["AIDINKIELI"][0]
-    code = rng.choice([c for c in ("fi", "sv", "en", "ru") if c != old["kielikoodi"]])
+    code = _choice(rng, [c for c in ("fi", "sv", "en", "ru") if c != old["kielikoodi"]])
     alku = max(d, date_of(old["alkupv"]) + ONE_DAY)
     new = ctx.pop.language(code, alku)
     st = dict(st)
@@ -495,7 +496,7 @@ def g_asiointikieli(ctx, st, rng, d):
 def g_citizen(ctx, st, rng, d):
     items = list(st["KANSALAISUUS"][0]["henkilonKansalaisuudet"])
     have = {x["kansalaisuuskoodi"] for x in items}
-    code = "246" if "246" not in have else rng.choice([c for c in ("752", "233", "578", "840") if c not in have])
+    code = "246" if "246" not in have else _choice(rng, [c for c in ("752", "233", "578", "840") if c not in have])
     added = {"kansalaisuuskoodi": code, "voimassaolo": "AKTIIVI", "saamispv": dobj(d)}
     rec = {"tietoryhma": "KANSALAISUUS", "henkilonKansalaisuudet": items + [added]}
     g = att(rec, "MUUTETTU", lisatytKansalaisuudet=[added], muutetutKansalaisuudet=[],
@@ -522,8 +523,8 @@ def g_valtuutus_start(ctx, st, rng, d):
 def g_unknown(ctx, st, rng, d):
     """A group type no client knows yet, with fields nobody documented."""
     t = "TULEVAISUUDEN_TIETORYHMA" if rng.random() < 0.7 else "KOKEELLINEN_TIETORYHMA"
-    rec = {"tietoryhma": t, "uusiKentta": "arvo-%d" % rng.randrange(1000),
-           "luku": rng.randrange(1, 10 ** 6), "tosi": rng.random() < 0.5,
+    rec = {"tietoryhma": t, "uusiKentta": "arvo-%d" % _randrange(rng, 1000),
+           "luku": _randrange(rng, 1, 10 ** 6), "tosi": rng.random() < 0.5,
            "alkupv": dobj(d), "sisakkainen": {"lista": [1, 2, 3], "teksti": "äöå ÄÖÅ"}}
     st = dict(st)
     st[t] = (rec,)
@@ -576,7 +577,8 @@ def timeline(pop, hist, i, upto=None):
     """(initial state, [Step, ...]) for person i, for its first `upto` events
     (all when None).  Generators never mutate a state, so the initial state
     and every Step.state stay valid."""
-    st = initial = pop.initial_state(i)
+    st = initial = pop.initial_state(i, (hist.init_f1[i], hist.init_f2[i],
+                                         hist.prot_end0.get(i, 0)))
     ctx = _Ctx(pop, pop.hetus[i])
     steps = []
     evs = hist.events_of(i)

@@ -16,6 +16,7 @@ import random
 from array import array
 
 from . import hetu as hetumod
+from .rnd import choice as _choice, randrange as _randrange
 from .population import (F_DEAD, F_ABROAD, F_PROT, F_TEMP, F_POSTAL, F_REVERT,
                          F_DIED_HIST, F_CORRECTED, G_TEMP_ABROAD, G_FPOSTAL,
                          G_CONTACT, G_EDUNV, G_VALTUUTUS, G_TWO_GUARD,
@@ -249,10 +250,10 @@ class History:
         def tod():
             r = rng.random()
             if r < 0.85:
-                return 7 * 3600000 + rng.randrange(12 * 3600000)
+                return 7 * 3600000 + _randrange(rng, 12 * 3600000)
             if r < 0.95:
-                return 19 * 3600000 + rng.randrange(5 * 3600000 - 1)
-            return rng.randrange(3 * 3600000)       # 00:00-02:59 batch runs
+                return 19 * 3600000 + _randrange(rng, 5 * 3600000 - 1)
+            return _randrange(rng, 3 * 3600000)       # 00:00-02:59 batch runs
 
         day_factor = (1.2, 1.2, 1.2, 1.2, 1.1, 0.6, 0.5)
         for d in range(self.days):
@@ -262,13 +263,13 @@ class History:
             for _ in range(cnt):
                 t = tod()
                 ms = local_to_utc_ms(date, t)
-                p = rng.randrange(n)
+                p = _randrange(rng, n)
                 s_ms.append(ms)
                 s_person.append(p)
                 s_kind.append(-1)
                 s_link.append(-1)
                 if rng.random() < 0.04:        # another change, same person, same day
-                    t2 = t + 60000 + rng.randrange(3 * 3600000)
+                    t2 = t + 60000 + _randrange(rng, 3 * 3600000)
                     if t2 < DAY_MS - 1000:
                         s_link[-1] = len(s_ms)
                         s_ms.append(local_to_utc_ms(date, t2))
@@ -281,8 +282,8 @@ class History:
         per_combo = max(3, int(n * self.days / 400 / 50000))
 
         def rand_day_time():
-            d = rng.randrange(max(1, self.days - 1))
-            return self.start + datetime.timedelta(days=d), 8 * 3600000 + rng.randrange(10 * 3600000)
+            d = _randrange(rng, max(1, self.days - 1))
+            return self.start + datetime.timedelta(days=d), 8 * 3600000 + _randrange(rng, 10 * 3600000)
 
         if self.days >= 2:
             for kind in range(len(KINDS)):
@@ -299,7 +300,7 @@ class History:
                     s_person.append(-1)
                     s_kind.append(K[a])
                     s_link.append(len(s_ms))
-                    s_ms.append(local_to_utc_ms(date, t + 60000 + rng.randrange(20 * 60000)))
+                    s_ms.append(local_to_utc_ms(date, t + 60000 + _randrange(rng, 20 * 60000)))
                     s_person.append(-2)
                     s_kind.append(K[b])
                     s_link.append(-1)
@@ -361,7 +362,7 @@ class History:
             if p == -1:
                 # forced kind: find an eligible person
                 for _ in range(400):
-                    q = rng.randrange(n)
+                    q = _randrange(rng, n)
                     ac = age_class((day_ord - birth_ord[q]) // 365.25)
                     if weight(want, f1[q], f2[q], ac, tk_scale) > 0 and ac >= 0 and day_ord > birth_ord[q]:
                         p = q
@@ -374,7 +375,7 @@ class History:
                     # slots mostly skip the dead (few corrections happen)
                     if rng.random() < 0.95:
                         for _ in range(5):
-                            p = rng.randrange(n)
+                            p = _randrange(rng, n)
                             if not f1[p] & F_DEAD:
                                 break
                 if day_ord <= birth_ord[p]:
@@ -395,7 +396,7 @@ class History:
             if ms <= last_ms:
                 ms = last_ms + 1
             last_ms = ms
-            key += 1 + rng.randrange(40)
+            key += 1 + _randrange(rng, 40)
             e = len(ev_ms)
             ev_ms.append(ms)
             ev_key.append(key)
@@ -407,7 +408,7 @@ class History:
                 self.corrections[p] = (e, nh)
                 self.new_hetu_index[nh] = p
             elif chosen == K_TK_START_EXP:
-                self.ev_param[e] = day_ord + 7 + rng.randrange(250)
+                self.ev_param[e] = day_ord + 7 + _randrange(rng, 250)
             f1[p], f2[p] = transition(chosen, f1[p], f2[p])
         self.final_key = key
         if log:
@@ -420,14 +421,14 @@ class History:
         for _ in range(200):
             if rng.random() < 0.2:
                 b = born
-                nn = 900 + 2 * rng.randrange(50) + (0 if nnn % 2 else 1)
+                nn = 900 + 2 * _randrange(rng, 50) + (0 if nnn % 2 else 1)
             else:
-                b = born + datetime.timedelta(days=rng.choice([-1, 1]) * (1 + rng.randrange(40)))
+                b = born + datetime.timedelta(days=_choice(rng, [-1, 1]) * (1 + _randrange(rng, 40)))
                 if hetumod.CENTURY[marker] != (b.year // 100) * 100:
                     b = born - datetime.timedelta(days=born.day) if b > born else born + datetime.timedelta(days=3)
                     if hetumod.CENTURY[marker] != (b.year // 100) * 100:
                         continue
-                nn = 900 + rng.randrange(100)
+                nn = 900 + _randrange(rng, 100)
             h = hetumod.make(b, marker, nn)
             if h != old and h not in used and h not in self.new_hetu_index:
                 return h

@@ -45,9 +45,9 @@ def parse_args(argv):
     p.add_argument("--require-client-cert", action="store_true",
                    help="with --tls: require a client certificate signed by the mock's CA")
     p.add_argument("--cache-mb", type=float, default=1536,
-                   help="byte budget of the /perustiedot record cache")
+                   help="ignored (kept for compatibility: every record is pre-rendered)")
     p.add_argument("--workers", type=int, default=0,
-                   help="processes used to serialise the history at start-up (0 = auto)")
+                   help="processes that render the records at start-up (0 = auto = 2)")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     a = p.parse_args(argv)
     if a.persons < 1 or a.days < 1 or a.page_size < 1:

@@ -18,6 +18,7 @@ from array import array
 
 from . import hetu as hetumod
 from . import refdata as R
+from .rnd import choice as _choice, randrange as _randrange
 from .timeutil import dobj
 
 M64 = 0xFFFFFFFFFFFFFFFF
@@ -90,7 +91,7 @@ def needs_utf8(s):
 
 def building_id(rng):
     """Permanent building id: '9' + 8 digits + mod-31 check char (test ids)."""
-    n = 900000000 + rng.randrange(100000000)
+    n = 900000000 + _randrange(rng, 100000000)
     return "%d%s" % (n, hetumod.CHECK_CHARS[n % 31])
 
 
@@ -154,11 +155,11 @@ class Population:
                 # died before the history: born 1890..1960
                 c = C_HIST_DEAD
                 born = date_fromordinal(
-                    datetime.date(1890, 1, 1).toordinal() + rng.randrange(70 * 365))
+                    datetime.date(1890, 1, 1).toordinal() + _randrange(rng, 70 * 365))
                 new_marker = False
             else:
                 age = bisect.bisect_left(living_cum, rng.random() * living_total)
-                born = date_fromordinal(start_ord - age * 365 - rng.randrange(365) - 1)
+                born = date_fromordinal(start_ord - age * 365 - _randrange(rng, 365) - 1)
                 new_marker = rng.random() < (0.30 if born.year >= 2023 else 0.02)
                 if new_marker or rng.random() < 0.05:
                     c |= C_IMMIGRANT
@@ -169,11 +170,11 @@ class Population:
             if y < 1900:
                 marker = "+"
             elif y < 2000:
-                marker = rng.choice(hetumod.MARKERS_1900_NEW) if new_marker else "-"
+                marker = _choice(rng, hetumod.MARKERS_1900_NEW) if new_marker else "-"
             else:
-                marker = rng.choice(hetumod.MARKERS_2000_NEW) if new_marker else "A"
+                marker = _choice(rng, hetumod.MARKERS_2000_NEW) if new_marker else "A"
             for _try in range(40):
-                h = make(born, marker, 900 + rng.randrange(100))
+                h = make(born, marker, 900 + _randrange(rng, 100))
                 if h not in index:
                     break
                 if _try > 20:
@@ -199,27 +200,27 @@ class Population:
             if used.get(marker) or self.size < 40:
                 continue
             for _ in range(1000):
-                i = rng.randrange(self.size)
+                i = _randrange(rng, self.size)
                 if i in taken:
                     continue
                 taken.add(i)
                 break
             base = hetumod.CENTURY[marker]
             if marker == "+":
-                born = datetime.date(1890 + rng.randrange(10), 1 + rng.randrange(12),
-                                     1 + rng.randrange(28))
+                born = datetime.date(1890 + _randrange(rng, 10), 1 + _randrange(rng, 12),
+                                     1 + _randrange(rng, 28))
                 self.cat[i] = C_HIST_DEAD
             elif base == 1900:
-                born = datetime.date(1950 + rng.randrange(49), 1 + rng.randrange(12),
-                                     1 + rng.randrange(28))
+                born = datetime.date(1950 + _randrange(rng, 49), 1 + _randrange(rng, 12),
+                                     1 + _randrange(rng, 28))
                 self.cat[i] = C_IMMIGRANT if marker != "-" else 0
             else:
                 last = min(self.start.year - 1, 2024)
-                born = datetime.date(2000 + rng.randrange(last - 1999), 1 + rng.randrange(12),
-                                     1 + rng.randrange(28))
+                born = datetime.date(2000 + _randrange(rng, last - 1999), 1 + _randrange(rng, 12),
+                                     1 + _randrange(rng, 28))
                 self.cat[i] = C_IMMIGRANT if marker != "A" else 0
             for _ in range(200):
-                h = hetumod.make(born, marker, 900 + rng.randrange(100))
+                h = hetumod.make(born, marker, 900 + _randrange(rng, 100))
                 if h not in self.index:
                     break
             del self.index[self.hetus[i]]
@@ -234,11 +235,8 @@ class Population:
         so the scheduler can call it for a million persons."""
         t = mix64((self.seed << 24) ^ (i * 0x2545F4914F6CDD1D) ^ 0x5bd1e995)
         t2 = mix64(t)
-
-        def u(k):
-            v = t if k < 5 else t2
-            return ((v >> (12 * (k % 5))) & 4095) / 4096.0
-
+        # u(k) = 12-bit uniform k of the two hashes, (t >> 12k) & 4095 / 4096
+        # for k < 5, then t2; written out (a million calls at start-up)
         c = self.cat[i]
         f1 = f2 = 0
         prot_end = 0
@@ -248,31 +246,32 @@ class Population:
             return F_DEAD, f2, 0
         age = self.age_at_start(i)
         adult = age >= 18
-        if adult and u(0) < 0.025:
+        if adult and (t & 4095) / 4096.0 < 0.025:                       # u(0)
             f1 |= F_ABROAD
-        if u(1) < self.turvakielto_share:
+        if ((t >> 12) & 4095) / 4096.0 < self.turvakielto_share:       # u(1)
             f1 |= F_PROT
-            if u(2) < 0.25:
-                prot_end = self.start_ord + 10 + int(u(3) * 300)
-            elif u(4) < 0.6:
+            if ((t >> 24) & 4095) / 4096.0 < 0.25:                      # u(2)
+                prot_end = self.start_ord + 10 + int(((t >> 36) & 4095) / 4096.0 * 300)
+            elif ((t >> 48) & 4095) / 4096.0 < 0.6:                    # u(4)
                 f2 |= G_CONTACT
-        resident = not (f1 & F_ABROAD)
-        if resident:
-            if u(5) < 0.015:
+        u6 = ((t2 >> 12) & 4095) / 4096.0
+        if not (f1 & F_ABROAD):
+            u5 = (t2 & 4095) / 4096.0
+            if u5 < 0.015:
                 f1 |= F_TEMP
-            elif u(5) < 0.02:
+            elif u5 < 0.02:
                 f2 |= G_TEMP_ABROAD
-            if u(6) < 0.04:
+            if u6 < 0.04:
                 f1 |= F_POSTAL
-        elif u(6) < 0.5:
+        elif u6 < 0.5:
             f2 |= G_FPOSTAL
-        if adult and (u(7) < (0.04 if age >= 80 else 0.003)):
+        if adult and (((t2 >> 24) & 4095) / 4096.0 < (0.04 if age >= 80 else 0.003)):  # u(7)
             f2 |= G_EDUNV
-        if age >= 70 and u(8) < 0.02:
+        if age >= 70 and ((t2 >> 36) & 4095) / 4096.0 < 0.02:          # u(8)
             f2 |= G_VALTUUTUS
         if not adult:
             f2 |= G_GUARDED
-            if u(9) >= 0.2:
+            if ((t2 >> 48) & 4095) / 4096.0 >= 0.2:                      # u(9)
                 f2 |= G_TWO_GUARD
         return f1, f2, prot_end
 
@@ -297,38 +296,38 @@ class Population:
             muni = self.pick_municipality(rng)
         code, _kfi, _ksv, _w, post_fi, post_sv, codes, prof = muni
         if prof == "sf":
-            sv, fi = rng.choice(R.STREETS_SV)
+            sv, fi = _choice(rng, R.STREETS_SV)
             katunimi = {"fi": fi, "sv": sv}
         elif prof == "fs" or rng.random() < 0.35:
-            fi, sv = rng.choice(R.STREETS_BILINGUAL)
+            fi, sv = _choice(rng, R.STREETS_BILINGUAL)
             katunimi = {"fi": fi, "sv": sv} if prof == "fs" else {"fi": fi}
         else:
-            fi = rng.choice(R.STREETS_FI)
+            fi = _choice(rng, R.STREETS_FI)
             katunimi = {"fi": fi, "sv": fi} if rng.random() < 0.5 else {"fi": fi}
         n = 1 + int(rng.random() ** 2 * 120)
         r = rng.random()
         if r < 0.04:
             katunumero = "%da-%db" % (n, n)
         elif r < 0.10:
-            katunumero = "%d%s" % (n, rng.choice("abc"))
+            katunumero = "%d%s" % (n, _choice(rng, "abc"))
         else:
             katunumero = str(n)
         rec = {"tietoryhma": tietoryhma, "katunimi": katunimi, "katunumero": katunumero}
         r = rng.random()
         if r < 0.45:
-            rec["huoneistokirjain"] = rng.choice("ABCDEFGH")
-            rec["huoneistonumero"] = "%03d" % (1 + rng.randrange(60))
+            rec["huoneistokirjain"] = _choice(rng, "ABCDEFGH")
+            rec["huoneistonumero"] = "%03d" % (1 + _randrange(rng, 60))
         elif r < 0.70:
-            rec["huoneistonumero"] = "%03d" % (1 + rng.randrange(120))
+            rec["huoneistonumero"] = "%03d" % (1 + _randrange(rng, 120))
         if rng.random() < 0.03:
-            rec["jakokirjain"] = rng.choice("ab")
-        rec["postinumero"] = rng.choice(codes)
+            rec["jakokirjain"] = _choice(rng, "ab")
+        rec["postinumero"] = _choice(rng, codes)
         if rng.random() < 0.1 and post_fi == post_sv:
             rec["postitoimipaikka"] = {"fi": post_fi}
         else:
             rec["postitoimipaikka"] = {"fi": post_fi, "sv": post_sv}
         rec["rakennustunnus"] = building_id(rng)
-        rec["osoitenumero"] = 1 if rng.random() < 0.9 else 2 + rng.randrange(3)
+        rec["osoitenumero"] = 1 if rng.random() < 0.9 else 2 + _randrange(rng, 3)
         rec["kuntakoodi"] = code
         rec["alkupv"] = dobj(alku)
         return rec
@@ -342,25 +341,25 @@ class Population:
         if muni is None:
             muni = self.pick_municipality(rng)
         if rng.random() < 0.4:
-            box = 1 + rng.randrange(3000)
+            box = 1 + _randrange(rng, 3000)
             po = {"fi": "PL %d" % box, "sv": "PB %d" % box}
         else:
-            fi, sv = rng.choice(R.STREETS_BILINGUAL)
-            tail = " %d" % (1 + rng.randrange(60))
+            fi, sv = _choice(rng, R.STREETS_BILINGUAL)
+            tail = " %d" % (1 + _randrange(rng, 60))
             if rng.random() < 0.5:
-                tail += " %s %d" % (rng.choice("ABC"), 1 + rng.randrange(40))
+                tail += " %s %d" % (_choice(rng, "ABC"), 1 + _randrange(rng, 40))
             po = {"fi": fi + tail, "sv": sv + tail} if muni[7] != "fi" else {"fi": fi + tail}
         return {"tietoryhma": "KOTIMAINEN_POSTIOSOITE", "postiosoite": po,
-                "postinumero": rng.choice(muni[6]),
+                "postinumero": _choice(rng, muni[6]),
                 "postitoimipaikka": {"fi": muni[4], "sv": muni[5]},
                 "alkupv": dobj(alku)}
 
     @staticmethod
     def make_foreign(rng, tietoryhma, alku):
-        code, _fi, _sv, cities = rng.choice(R.COUNTRIES)
+        code, _fi, _sv, cities = _choice(rng, R.COUNTRIES)
         rec = {"tietoryhma": tietoryhma,
-               "lahiosoite": "%s %d" % (rng.choice(R.FOREIGN_STREETS), 1 + rng.randrange(150)),
-               "paikkakunta": rng.choice(cities), "valtiokoodi": code}
+               "lahiosoite": "%s %d" % (_choice(rng, R.FOREIGN_STREETS), 1 + _randrange(rng, 150)),
+               "paikkakunta": _choice(rng, cities), "valtiokoodi": code}
         if rng.random() < 0.05:
             rec["valtiokoodi"] = "998"
             rec["valtionimi"] = "Atlantis"
@@ -369,22 +368,22 @@ class Population:
 
     @staticmethod
     def make_foreign_postal(rng, alku):
-        code, _fi, _sv, cities = rng.choice(R.COUNTRIES)
+        code, _fi, _sv, cities = _choice(rng, R.COUNTRIES)
         return {"tietoryhma": "ULKOMAINEN_POSTIOSOITE",
-                "postiosoite": "%s %d" % (rng.choice(R.FOREIGN_STREETS), 1 + rng.randrange(90)),
-                "postiosoiteLisarivi": "c/o %s" % rng.choice(R.SURNAMES),
-                "postitoimipaikka": "%05d %s" % (rng.randrange(10000, 99999), rng.choice(cities)),
+                "postiosoite": "%s %d" % (_choice(rng, R.FOREIGN_STREETS), 1 + _randrange(rng, 90)),
+                "postiosoiteLisarivi": "c/o %s" % _choice(rng, R.SURNAMES),
+                "postitoimipaikka": "%05d %s" % (_randrange(rng, 10000, 99999), _choice(rng, cities)),
                 "valtiokoodi": code, "alkupv": dobj(alku)}
 
     def make_contact(self, rng, abroad, alku):
         if abroad:
-            code, _fi, _sv, cities = rng.choice(R.COUNTRIES)
+            code, _fi, _sv, cities = _choice(rng, R.COUNTRIES)
             return {"tietoryhma": "ULKOMAINEN_YHTEYSOSOITE",
-                    "postiosoite": "Box %d" % (1 + rng.randrange(9000)),
-                    "paikkakunta": rng.choice(cities), "valtiokoodi": code,
+                    "postiosoite": "Box %d" % (1 + _randrange(rng, 9000)),
+                    "paikkakunta": _choice(rng, cities), "valtiokoodi": code,
                     "alkupv": dobj(alku)}
         muni = self.pick_municipality(rng)
-        box = 1 + rng.randrange(9000)
+        box = 1 + _randrange(rng, 9000)
         return {"tietoryhma": "KOTIMAINEN_YHTEYSOSOITE",
                 "postiosoite": {"fi": "PL %d" % box, "sv": "PB %d" % box},
                 "postinumero": muni[6][0][:4] + "1",
@@ -396,14 +395,14 @@ class Population:
         if immigrant and rng.random() < 0.8:
             firsts = R.FOREIGN_FIRST_MALE if male else R.FOREIGN_FIRST_FEMALE
             k = 1 if rng.random() < 0.6 else 2
-            sur = rng.choice(R.FOREIGN_SURNAMES)
+            sur = _choice(rng, R.FOREIGN_SURNAMES)
         else:
             firsts = R.FIRST_MALE if male else R.FIRST_FEMALE
             k = 1 + (rng.random() < 0.8) + (rng.random() < 0.3)
-            sur = rng.choice(R.SURNAMES)
+            sur = _choice(rng, R.SURNAMES)
         chosen = []
         while len(chosen) < k:
-            n = rng.choice(firsts)
+            n = _choice(rng, firsts)
             if n not in chosen:
                 chosen.append(n)
         return " ".join(chosen), sur
@@ -433,14 +432,14 @@ class Population:
     def nested_person(self, rng, born_from, born_to, male, surname=None, with_hetu=True):
         """A guardian/trustee reference: valid test hetu, names, birth date."""
         span = max(1, born_to.toordinal() - born_from.toordinal())
-        born = datetime.date.fromordinal(born_from.toordinal() + rng.randrange(span))
+        born = datetime.date.fromordinal(born_from.toordinal() + _randrange(rng, span))
         etu, suku = self.names(rng, male, rng.random() < 0.05)
         if surname and rng.random() < 0.8:
             suku = surname
         p = {}
         if with_hetu:
             marker = "+" if born.year < 1900 else ("-" if born.year < 2000 else "A")
-            nnn = 900 + 2 * rng.randrange(50) + (1 if male else 0)
+            nnn = 900 + 2 * _randrange(rng, 50) + (1 if male else 0)
             p["henkilotunnus"] = hetumod.make(born, marker, nnn)
         p["etunimet"] = plain_name(etu)
         p["sukunimi"] = plain_name(suku)
@@ -476,7 +475,7 @@ class Population:
 
     def edunvalvonta_record(self, rng, alku):
         if rng.random() < 0.7:
-            num, fi, sv = rng.choice(R.PUBLIC_GUARDIAN_OFFICES)
+            num, fi, sv = _choice(rng, R.PUBLIC_GUARDIAN_OFFICES)
             ev = {"edunvalvoja": {"viranomaisnumero": num, "nimi": {"fi": fi, "sv": sv}},
                   "tehtavaAlkupv": dobj(alku)}
         else:
@@ -498,14 +497,14 @@ class Population:
                 "nykyisetEdunvalvontavaltuutetut": [{"edunvalvontavaltuutettu": p}]}
 
     # ---------------------------------------------------------- initial state
-    def initial_state(self, i):
-        """State at history start, plus a small context dict the history
-        generator needs (names)."""
+    def initial_state(self, i, traits=None):
+        """State at history start.  `traits`: self.traits(i) when the caller
+        has it at hand (History keeps them)."""
         rng = self.person_rng(i)
         h = self.hetus[i]
         born = self.birth(i)
         start = self.start
-        f1, f2, prot_end = self.traits(i)
+        f1, f2, prot_end = traits if traits is not None else self.traits(i)
         c = self.cat[i]
         male = int(h[7:10]) % 2 == 1
         immigrant = bool(c & C_IMMIGRANT)
@@ -520,10 +519,10 @@ class Population:
         nm = []
         name_alku = born if rng.random() < 0.6 else None
         if not male and age >= 25 and not immigrant and rng.random() < 0.45:
-            maiden = rng.choice(R.SURNAMES)
+            maiden = _choice(rng, R.SURNAMES)
             if maiden != suku:
-                wed = add_years(born, 22 + rng.randrange(max(1, min(age - 21, 30))))
-                wed = datetime.date.fromordinal(wed.toordinal() + rng.randrange(300))
+                wed = add_years(born, 22 + _randrange(rng, max(1, min(age - 21, 30))))
+                wed = datetime.date.fromordinal(wed.toordinal() + _randrange(rng, 300))
                 if wed >= start:
                     wed = start - datetime.timedelta(days=30)
                 prec = "VUOSI" if wed.year < 1975 else ("KUUKAUSI" if wed.year < 1990 else "PAIVA")
@@ -545,7 +544,7 @@ class Population:
         elif immigrant and rng.random() < 0.3:
             sv_ = "EI_TIETOA"
         elif nm:
-            sv_ = rng.choice(["AVIOLIITOSSA"] * 6 + ["ERONNUT", "LESKI"])
+            sv_ = _choice(rng, ["AVIOLIITOSSA"] * 6 + ["ERONNUT", "LESKI"])
         else:
             r = rng.random()
             sv_ = ("NAIMATON" if r < 0.42 else "AVIOLIITOSSA" if r < 0.80 else
@@ -554,12 +553,12 @@ class Population:
         st["SIVIILISAATY"] = ({"tietoryhma": "SIVIILISAATY", "siviilisaaty": sv_},)
         # citizenship and languages
         if immigrant:
-            cz = rng.choice(R.CITIZENSHIPS)
+            cz = _choice(rng, R.CITIZENSHIPS)
             items = [{"kansalaisuuskoodi": cz, "voimassaolo": "AKTIIVI"}]
             if age > 10 and rng.random() < 0.3:
                 items.append({"kansalaisuuskoodi": "246", "voimassaolo": "AKTIIVI",
-                              "saamispv": dobj(start - datetime.timedelta(days=rng.randrange(200, 4000)))})
-            lang = rng.choice(["ru", "et", "ar", "so", "en", "vi", "zh", "fa", "uk", "tr"])
+                              "saamispv": dobj(start - datetime.timedelta(days=_randrange(rng, 200, 4000)))})
+            lang = _choice(rng, ["ru", "et", "ar", "so", "en", "vi", "zh", "fa", "uk", "tr"])
         else:
             items = [{"kansalaisuuskoodi": "246", "voimassaolo": "AKTIIVI"}]
             r = rng.random()
@@ -575,7 +574,7 @@ class Population:
         if c & C_HIST_DEAD:
             lo = max(add_years(born, 40), datetime.date(1950, 1, 1)).toordinal()
             hi = min(add_years(born, 100), start - datetime.timedelta(days=2)).toordinal()
-            died = datetime.date.fromordinal(lo + rng.randrange(max(1, hi - lo)))
+            died = datetime.date.fromordinal(lo + _randrange(rng, max(1, hi - lo)))
             st["KUOLINPAIVA"] = ({"tietoryhma": "KUOLINPAIVA", "kuollut": True,
                                   "kuolinpv": dobj(died)},)
             if died.year >= 1980:
@@ -589,11 +588,11 @@ class Population:
             st["TURVAKIELTO"] = (tk,)
         elif rng.random() < self.turvakielto_share * 0.3:
             st["TURVAKIELTO"] = ({"tietoryhma": "TURVAKIELTO", "turvakieltoAktiivinen": False,
-                                  "turvaLoppuPv": dobj(start - datetime.timedelta(days=rng.randrange(30, 3000)))},)
+                                  "turvaLoppuPv": dobj(start - datetime.timedelta(days=_randrange(rng, 30, 3000)))},)
         self._initial_residence(st, rng, born, start, f1, f2)
         if f2 & G_CONTACT:
             st[("ULKOMAINEN_YHTEYSOSOITE" if f1 & F_ABROAD else "KOTIMAINEN_YHTEYSOSOITE")] = (
-                self.make_contact(rng, f1 & F_ABROAD, start - datetime.timedelta(days=rng.randrange(10, 2000))),)
+                self.make_contact(rng, f1 & F_ABROAD, start - datetime.timedelta(days=_randrange(rng, 10, 2000))),)
         # guardianship of minors
         if f2 & G_GUARDED:
             sur = st["HENKILON_NIMI"][0]["sukunimi"]
@@ -604,10 +603,10 @@ class Population:
             st["HUOLTAJA"] = tuple(recs)
         if f2 & G_EDUNV:
             st["EDUNVALVONTA"] = (self.edunvalvonta_record(
-                rng, start - datetime.timedelta(days=rng.randrange(30, 3000))),)
+                rng, start - datetime.timedelta(days=_randrange(rng, 30, 3000))),)
         if f2 & G_VALTUUTUS:
             st["EDUNVALVONTAVALTUUTUS"] = (self.valtuutus_record(
-                rng, start - datetime.timedelta(days=rng.randrange(30, 3000)),
+                rng, start - datetime.timedelta(days=_randrange(rng, 30, 3000)),
                 st["HENKILON_NIMI"][0]["sukunimi"]),)
         return st
 
@@ -615,7 +614,7 @@ class Population:
         """Address groups valid at `until` (history start, or death)."""
         lo = max(born.toordinal(), until.toordinal() - 25 * 365)
         span = max(1, until.toordinal() - lo - 1)
-        alku = datetime.date.fromordinal(lo + rng.randrange(span))
+        alku = datetime.date.fromordinal(lo + _randrange(rng, span))
         if f1 & F_ABROAD:
             st["VAKINAINEN_ULKOMAINEN_OSOITE"] = (
                 self.make_foreign(rng, "VAKINAINEN_ULKOMAINEN_OSOITE", alku),)
@@ -627,15 +626,15 @@ class Population:
             self.make_address(rng, "VAKINAINEN_KOTIMAINEN_OSOITE", alku, muni),)
         # moved into the municipality on or before moving into the address
         kk_span = max(1, alku.toordinal() - lo)
-        kk_alku = datetime.date.fromordinal(alku.toordinal() - (rng.randrange(kk_span) if rng.random() < 0.4 else 0))
+        kk_alku = datetime.date.fromordinal(alku.toordinal() - (_randrange(rng, kk_span) if rng.random() < 0.4 else 0))
         st["KOTIKUNTA"] = (self.kotikunta(muni[0], kk_alku),)
         if f1 & F_TEMP:
-            t_alku = datetime.date.fromordinal(until.toordinal() - 1 - rng.randrange(400))
+            t_alku = datetime.date.fromordinal(until.toordinal() - 1 - _randrange(rng, 400))
             st["TILAPAINEN_KOTIMAINEN_OSOITE"] = (
                 self.make_address(rng, "TILAPAINEN_KOTIMAINEN_OSOITE", max(t_alku, alku)),)
         if f2 & G_TEMP_ABROAD:
-            t_alku = datetime.date.fromordinal(until.toordinal() - 1 - rng.randrange(300))
+            t_alku = datetime.date.fromordinal(until.toordinal() - 1 - _randrange(rng, 300))
             st["TILAPAINEN_ULKOMAINEN_OSOITE"] = (
                 self.make_foreign(rng, "TILAPAINEN_ULKOMAINEN_OSOITE", max(t_alku, alku)),)
         if f1 & F_POSTAL:
-            st["KOTIMAINEN_POSTIOSOITE"] = (self.make_postal(rng, max(alku, until - datetime.timedelta(days=1 + rng.randrange(2000))), muni),)
+            st["KOTIMAINEN_POSTIOSOITE"] = (self.make_postal(rng, max(alku, until - datetime.timedelta(days=1 + _randrange(rng, 2000))), muni),)

@@ -1,23 +1,27 @@
 """The world the server answers from: population + history + the present.
 
-Change records are serialised once at start-up (both accounts' views) so a
-/muutokset page is a join of ready bytes.  A person's /perustiedot record is
-built on demand from its timeline and kept in an LRU cache keyed by
-(person, number of its changes visible, censored or not); the cache has a
-byte budget so memory stays bounded at a million persons.
+Everything the REST interface serves is serialised once at start-up, by
+forked workers, into byte arenas (anonymous memory files mapped here): every
+change record in both accounts' views, and every person's /perustiedot
+record at every version (initial state and after each of its changes, plus
+the censored view while the person is protected).  A /muutokset page or a
+/perustiedot answer is then a join of slices of ready bytes, as fast for
+the first request of a person as for the next.  The per-tietoryhma filter
+and VTJkysely build the state on demand.
 """
 import bisect
 import datetime
 import gc
+import mmap
 import os
-import struct
 import tempfile
 import threading
 import time
-from collections import OrderedDict
+from array import array
 
 from . import censor
 from . import events
+from . import fastinit
 from . import render
 from .history import History
 from .population import Population, F_DEAD, F_ABROAD, F_PROT, G_CONTACT, G_EDUNV
@@ -25,6 +29,9 @@ from .timeutil import (DAY_MS, helsinki_midnight_ms, helsinki_date, helsinki_off
                        iso_ms, local_to_utc_ms)
 
 ACCOUNTS = ("mutpT1", "mutpT1x")
+BLOCK = 256            # persons per block of the start-up workers' shares
+SEG_SHIFT = 40         # record position = worker segment << 40 | offset
+SEG_MASK = (1 << SEG_SHIFT) - 1
 CENSORING = {"mutpT1": False, "mutpT1x": True}
 
 
@@ -39,9 +46,9 @@ class Config:
         self.start_days = 0.0
         self.page_size = 500
         self.latency_ms = 0
-        self.cache_mb = 1536
+        self.cache_mb = 1536      # accepted for compatibility; records are pre-rendered
         self.workers = 0          # 0 = auto
-        self.parallel_min = 20000  # persons with changes before forking pays off
+        self.parallel_min = 20000  # persons before forking pays off
         self.__dict__.update(kw)
 
 
@@ -66,20 +73,16 @@ class World:
         self._present = (self.start_ms, 0)
         self.advance(0, days=cfg.start_days)
         t1 = time.time()
-        self._precompute_changes()
+        self._build_records()
+        self.log("change records and %d person records serialised in %.1fs (%.0f MB)" % (
+            len(self.rec_len), time.time() - t1, self.arena_bytes / 1e6))
+        t1 = time.time()
         self._index_hetu_events()
-        self.log("change records serialised in %.1fs" % (time.time() - t1))
-        self._cache = OrderedDict()
-        self._cens_cache = {}
-        self._cache_bytes = 0
-        self._cache_budget = int(cfg.cache_mb * 1024 * 1024)
-        self._cache_lock = threading.Lock()
-        self.cache_hits = 0
-        self.cache_misses = 0
         # Everything built so far lives until exit: keep the cyclic GC from
         # traversing the big containers (a full pass took ~45 ms at 1M).
         gc.collect()
         gc.freeze()
+        self.log("indexed in %.1fs" % (time.time() - t1))
         if gc_was_enabled:
             gc.enable()
 
@@ -120,89 +123,182 @@ class World:
             return key
         return self.key_before(bisect.bisect_left(self.hist.ev_ms, midnight))
 
-    # ------------------------------------------------------------ changes
-    def _precompute_changes(self):
+    # ------------------------------------------------------------ records
+    def _build_records(self):
+        """Serialise every change record (both accounts' views) and every
+        person's /perustiedot record at every version (k = 0 .. number of
+        its changes; plus the censored view where the person is protected)
+        into one byte arena per worker process.
+
+        Slots: person i at version k is slot i + p_off[i] + k.  Per slot
+        (and per event for change records) position, length and censored
+        length live in arrays; the bytes of a censored view directly follow
+        the plain ones.  Workers are forked; each writes its share (blocks of
+        persons) to an anonymous memory file which this process maps."""
         h = self.hist
+        n = self.pop.size
         n_ev = len(h.ev_ms)
-        self.chg_plain = [None] * n_ev
-        self.chg_cens = {}
-        persons = [i for i in range(self.pop.size) if h.p_off[i + 1] > h.p_off[i]]
-        self.persons_with_changes = len(persons)
+        n_slots = n + n_ev
         workers = self.cfg.workers or min(2, os.cpu_count() or 1)
-        if workers > 1 and len(persons) > self.cfg.parallel_min and hasattr(os, "fork"):
-            self._precompute_parallel(persons, workers)
-        else:
-            for i in persons:
-                for e, plain, cens in self._person_change_bytes(i):
-                    self.chg_plain[e] = plain
-                    if cens is not None:
-                        self.chg_cens[e] = cens
-
-    def _person_change_bytes(self, i):
-        h = self.hist
-        _init, steps = events.timeline(self.pop, h, i)
-        for s in steps:
-            stamp = iso_ms(h.ev_ms[s.e])
-            plain = render.change_bytes(s.hetu, stamp, s.groups)
-            cens = None
-            day = helsinki_date(h.ev_ms[s.e]).toordinal()
-            if censor.is_protected(s.state, day):
-                c = render.change_bytes(s.hetu, stamp, censor.censor_change_groups(s.groups))
-                if c != plain:
-                    cens = c
-            yield s.e, plain, cens
-
-    def _precompute_parallel(self, persons, workers):
-        """Fork workers-1 children that serialise their share into temporary
-        files while this process does its own share; then read the files."""
-        tmpdir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        if not hasattr(os, "fork") or n < self.cfg.parallel_min:
+            workers = 1
+        self.persons_with_changes = sum(1 for i in range(n) if h.p_off[i + 1] > h.p_off[i])
+        # shared (fork-inherited) metadata, filled in by the workers
+        meta = {}
+        for name, code, count in (("rec_pos", "q", n_slots), ("rec_len", "I", n_slots),
+                                  ("rec_clen", "I", n_slots), ("rec_until", "i", n_slots),
+                                  ("chg_pos", "q", n_ev), ("chg_len", "I", n_ev),
+                                  ("chg_clen", "I", n_ev)):
+            size = max(8, count * array(code).itemsize)
+            mm = mmap.mmap(-1, size)
+            meta[name] = (mm, code, count)
+        fds = [_anon_file("vtjmock-records-%d" % w) for w in range(workers)]
         children = []
         for w in range(1, workers):
-            fd, path = tempfile.mkstemp(prefix="vtjmock-", dir=tmpdir)
             pid = os.fork()
             if pid == 0:
+                status = 1
                 try:
-                    with os.fdopen(fd, "wb", buffering=1 << 20) as f:
-                        pack = struct.Struct("<iii").pack
-                        for i in persons[w::workers]:
-                            for e, plain, cens in self._person_change_bytes(i):
-                                c = cens or b""
-                                f.write(pack(e, len(plain), len(c)))
-                                f.write(plain)
-                                f.write(c)
-                    os._exit(0)
+                    self._render_share(w, workers, fds[w], meta)
+                    status = 0
                 except BaseException:
                     import traceback
                     traceback.print_exc()
-                    os._exit(1)
+                finally:
+                    os._exit(status)
+            children.append(pid)
+        failed = False
+        try:
+            self._render_share(0, workers, fds[0], meta)
+        finally:
+            for pid in children:
+                _pid, status = os.waitpid(pid, 0)
+                failed = failed or status != 0
+        if failed:
+            raise RuntimeError("record serialiser worker failed")
+        self._segs = []
+        self.arena_bytes = 0
+        for fd in fds:
+            size = os.fstat(fd).st_size
+            self.arena_bytes += size
+            self._segs.append(mmap.mmap(fd, max(size, 1), prot=mmap.PROT_READ) if size else b"")
             os.close(fd)
-            children.append((pid, path))
-        for i in persons[0::workers]:
-            for e, plain, cens in self._person_change_bytes(i):
-                self.chg_plain[e] = plain
-                if cens is not None:
-                    self.chg_cens[e] = cens
-        unpack = struct.Struct("<iii").unpack_from
-        for pid, path in children:
-            _pid, status = os.waitpid(pid, 0)
-            try:
-                if status != 0:
-                    raise RuntimeError("change serialiser worker failed")
-                with open(path, "rb") as f:
-                    data = f.read()
-            finally:
-                os.unlink(path)
-            pos = 0
-            end = len(data)
-            while pos < end:
-                e, lp, lc = unpack(data, pos)
-                pos += 12
-                self.chg_plain[e] = data[pos:pos + lp]
-                pos += lp
-                if lc:
-                    self.chg_cens[e] = data[pos:pos + lc]
-                    pos += lc
-            del data
+        for name, (mm, code, count) in meta.items():
+            a = array(code)
+            a.frombytes(mm[:count * a.itemsize])
+            mm.close()
+            setattr(self, name, a)
+
+    def _render_share(self, w, workers, fd, meta):
+        """Worker w's share: blocks b of BLOCK persons with b % workers == w."""
+        pop, h = self.pop, self.hist
+        views = {name: memoryview(mm).cast(code) for name, (mm, code, _c) in meta.items()}
+        rec_pos, rec_len, rec_clen, rec_until = (views["rec_pos"], views["rec_len"],
+                                                 views["rec_clen"], views["rec_until"])
+        chg_pos, chg_len, chg_clen = views["chg_pos"], views["chg_len"], views["chg_clen"]
+        p_off = h.p_off
+        ev_ms = h.ev_ms
+        f1s, f2s, pe0 = h.init_f1, h.init_f2, h.prot_end0
+        fast = fastinit.initial_bytes
+        out = os.fdopen(fd, "wb", buffering=1 << 22, closefd=False)
+        write = out.write
+        tag = w << SEG_SHIFT
+        pos = 0
+        t_start = time.time()
+
+        orders = {}     # group names of a state -> serving order (render.state_records)
+
+        def put_state(slot, st, memo):
+            nonlocal pos
+            hetu = st["HENKILOTUNNUS_KORJAUS"][0]["aktiivinenHenkilotunnus"]
+            parts = []
+            keys = tuple(st)
+            order = orders.get(keys)
+            if order is None:
+                order = orders[keys] = sorted(keys, key=render.group_sort_key)
+            for t in order:
+                for r in st[t]:
+                    m = memo.get(id(r))
+                    if m is None:
+                        m = memo[id(r)] = (r, render.dumps(r))
+                    parts.append(m[1])
+            plain = b"".join((b'{"henkilotunnus":', render.dumps(hetu), b',"tietoryhmat":[',
+                              b",".join(parts), b"]}"))
+            until = censor.protection_until(st)
+            rec_pos[slot] = tag | pos
+            rec_len[slot] = len(plain)
+            write(plain)
+            pos += len(plain)
+            if until is not None:
+                cens = render.person_bytes(hetu, render.state_records(censor_state_dict(st)))
+                rec_until[slot] = until
+                rec_clen[slot] = len(cens)
+                write(cens)
+                pos += len(cens)
+
+        n = pop.size
+        for b in range(w * BLOCK, n, workers * BLOCK):
+            for i in range(b, min(n, b + BLOCK)):
+                lo, hi = p_off[i], p_off[i + 1]
+                s0 = i + lo
+                if lo == hi:
+                    plain = fast(pop, h, i)
+                    if plain is None:
+                        put_state(s0, pop.initial_state(i, (f1s[i], f2s[i], pe0.get(i, 0))), {})
+                    else:
+                        rec_pos[s0] = tag | pos
+                        rec_len[s0] = len(plain)
+                        write(plain)
+                        pos += len(plain)
+                    continue
+                init, steps = events.timeline(pop, h, i)
+                memo = {}
+                put_state(s0, init, memo)
+                k = s0
+                for s in steps:
+                    k += 1
+                    put_state(k, s.state, memo)
+                    e = s.e
+                    stamp = iso_ms(ev_ms[e])
+                    plain = render.change_bytes(s.hetu, stamp, s.groups)
+                    chg_pos[e] = tag | pos
+                    chg_len[e] = len(plain)
+                    write(plain)
+                    pos += len(plain)
+                    day = helsinki_date(ev_ms[e]).toordinal()
+                    if censor.is_protected(s.state, day):
+                        c = render.change_bytes(s.hetu, stamp, censor.censor_change_groups(s.groups))
+                        if c != plain:
+                            chg_clen[e] = len(c)
+                            write(c)
+                            pos += len(c)
+        out.flush()
+        out.close()
+        for v in views.values():
+            v.release()
+        self.log("records: worker %d done after %.1fs" % (w, time.time() - t_start))
+
+    def change_record(self, e, censored=False):
+        """Bytes of change record e (the mutpT1x view when censored)."""
+        p = self.chg_pos[e]
+        off = p & SEG_MASK
+        n = self.chg_len[e]
+        if censored:
+            c = self.chg_clen[e]
+            if c:
+                off += n
+                n = c
+        return self._segs[p >> SEG_SHIFT][off:off + n]
+
+    def record(self, slot, censored=False):
+        """Bytes of /perustiedot record slot (censored view if it has one)."""
+        p = self.rec_pos[slot]
+        off = p & SEG_MASK
+        n = self.rec_len[slot]
+        if censored and self.rec_clen[slot]:
+            off += n
+            n = self.rec_clen[slot]
+        return self._segs[p >> SEG_SHIFT][off:off + n]
 
     def lookup(self, hetu):
         """-> (person, issued_new) or None.  issued_new: the hetu is the
@@ -263,12 +359,9 @@ class World:
         cands.sort()
         more = len(cands) > page_size
         page = cands[:page_size]
-        plain = self.chg_plain
-        if account == "mutpT1x":
-            cens = self.chg_cens
-            parts = [cens.get(e) or plain[e] for e in page]
-        else:
-            parts = [plain[e] for e in page]
+        rec = self.change_record
+        censored = account == "mutpT1x"
+        parts = [rec(e, censored) for e in page]
         if more:
             m = h.ev_key[page[-1]]
         else:
@@ -312,34 +405,6 @@ class World:
         init, steps = events.timeline(self.pop, self.hist, i, k)
         return steps[-1].state if steps else init
 
-    def _entry(self, i, k):
-        key = (i << 12) | k
-        with self._cache_lock:
-            ent = self._cache.get(key)
-            if ent is not None:
-                self._cache.move_to_end(key)
-                self.cache_hits += 1
-                return key, ent
-        self.cache_misses += 1
-        st = self.state_at(i, k)
-        hetu = st["HENKILOTUNNUS_KORJAUS"][0]["aktiivinenHenkilotunnus"]
-        plain = render.person_bytes(hetu, render.state_records(st))
-        ent = (plain, censor.protection_until(st))
-        self._cache_put(key, ent, len(plain))
-        return key, ent
-
-    def _cache_put(self, key, ent, size):
-        with self._cache_lock:
-            if key not in self._cache:
-                self._cache[key] = ent
-                self._cache_bytes += size + 120
-            while self._cache_bytes > self._cache_budget and self._cache:
-                k, old = self._cache.popitem(last=False)
-                self._cache_bytes -= len(old[0]) + 120
-                c = self._cens_cache.pop(k, None)
-                if c is not None:
-                    self._cache_bytes -= len(c)
-
     def person_bytes(self, i, pe, censoring, day_ordinal, only=None):
         k = self.version_of(i, pe)
         if only is not None:
@@ -349,20 +414,8 @@ class World:
                 recs = [r for r in render.state_records(censor_state_dict(st), only)]
             hetu = st["HENKILOTUNNUS_KORJAUS"][0]["aktiivinenHenkilotunnus"]
             return render.person_bytes(hetu, recs)
-        key, ent = self._entry(i, k)
-        until = ent[1]
-        if not censoring or until is None or day_ordinal > until:
-            return ent[0]
-        c = self._cens_cache.get(key)
-        if c is None:
-            st = self.state_at(i, k)
-            hetu = st["HENKILOTUNNUS_KORJAUS"][0]["aktiivinenHenkilotunnus"]
-            c = render.person_bytes(hetu, render.state_records(censor_state_dict(st)))
-            with self._cache_lock:
-                if key in self._cache and key not in self._cens_cache:
-                    self._cens_cache[key] = c
-                    self._cache_bytes += len(c)
-        return c
+        slot = i + self.hist.p_off[i] + k
+        return self.record(slot, censoring and day_ordinal <= self.rec_until[slot])
 
     def perustiedot(self, hetus, account, only=None):
         """(body bytes, number of persons)."""
@@ -370,15 +423,43 @@ class World:
         day = helsinki_date(ms).toordinal()
         censoring = CENSORING.get(account, True)
         parts = []
-        seen = set()
-        for hetu in hetus:
-            if hetu in seen:
-                continue
-            seen.add(hetu)
-            i = self.resolve(hetu, pe)
-            if i is None:
-                continue
-            parts.append(self.person_bytes(i, pe, censoring, day, only))
+        append = parts.append
+        if only is not None:
+            for hetu in dict.fromkeys(hetus):
+                i = self.resolve(hetu, pe)
+                if i is not None:
+                    append(self.person_bytes(i, pe, censoring, day, only))
+        else:
+            # the common case inlined (resolve, version_of, record): a
+            # 1000-hetu request is ~1000 slices of the arena and one join
+            index_get = self.pop.index.get
+            new_get = self.hist.new_hetu_index.get
+            corrections = self.hist.corrections
+            p_off, p_ev = self.hist.p_off, self.hist.p_ev
+            rec_pos, rec_len, rec_clen, rec_until = (self.rec_pos, self.rec_len,
+                                                     self.rec_clen, self.rec_until)
+            segs = self._segs
+            for hetu in dict.fromkeys(hetus):
+                i = index_get(hetu)
+                if i is not None:
+                    if corrections and i in corrections and corrections[i][0] < pe:
+                        continue        # passivated hetu
+                else:
+                    i = new_get(hetu)
+                    if i is None or corrections[i][0] >= pe:
+                        continue        # unknown, or its correction not yet visible
+                slot = i + p_off[i]
+                lo, hi = p_off[i], p_off[i + 1]
+                while lo < hi and p_ev[lo] < pe:
+                    lo += 1
+                    slot += 1
+                p = rec_pos[slot]
+                off = p & SEG_MASK
+                n = rec_len[slot]
+                if censoring and day <= rec_until[slot]:
+                    off += n
+                    n = rec_clen[slot]
+                append(segs[p >> SEG_SHIFT][off:off + n])
         body = b"".join((b'{"perustiedot":[', b",".join(parts), b'],"ajanTasalla":true}'))
         return body, len(parts)
 
@@ -451,8 +532,8 @@ class World:
                 "turvakielto_share": self.cfg.turvakielto_share,
                 "persons_with_changes": self.persons_with_changes,
                 "tls_dir": getattr(self, "tls_dir", None),
-                "cache": {"entries": len(self._cache), "bytes": self._cache_bytes,
-                          "hits": self.cache_hits, "misses": self.cache_misses}}
+                "records": {"slots": len(self.rec_len), "bytes": self.arena_bytes,
+                            "segments": len(self._segs)}}
 
 
 def censor_state_dict(st):
@@ -462,3 +543,16 @@ def censor_state_dict(st):
     for r in recs:
         out.setdefault(r["tietoryhma"], []).append(r)
     return out
+
+
+def _anon_file(name):
+    """File descriptor of an anonymous in-memory file (memfd on Linux; an
+    unlinked temporary file elsewhere)."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.memfd_create(name, 0)
+        except OSError:
+            pass
+    fd, path = tempfile.mkstemp(prefix=name + "-")
+    os.unlink(path)
+    return fd
