@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "pg/boundary.hpp"
+#include "pg/scan_common.hpp"
 
 namespace vtj::pg {
 
@@ -40,9 +41,6 @@ void invalidate_all(Datum, int, uint32) noexcept
 
 extern "C" void invalidate_callback(Datum arg, int cacheid, uint32 hashvalue) { invalidate_all(arg, cacheid, hashvalue); }
 
-// A C function PostgreSQL's latch-free progress check can call from libcurl's callback.
-bool interrupt_pending() noexcept { return QueryCancelPending || ProcDiePending; }
-
 }  // namespace
 
 vtj::HttpClient *acquire_client(Oid umid, Oid server_id, Oid user_id, const vtj::HttpConfig &config)
@@ -68,7 +66,7 @@ vtj::HttpClient *acquire_client(Oid umid, Oid server_id, Oid user_id, const vtj:
     } else {
         client = std::make_unique<vtj::HttpClient>(config);
     }
-    client->set_interrupt_check(&interrupt_pending);
+    client->set_interrupt_check(&pg_interrupt_pending);
     client->cancel_all();
     client->reset_stats();
     ++e.in_use;

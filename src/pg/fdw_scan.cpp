@@ -20,6 +20,7 @@
 #include "pg/connection_cache.hpp"
 #include "pg/fdw_plan.hpp"
 #include "pg/kysely_scan.hpp"  // VTJkysely: henkilo scans are handed to kysely_scan.cpp
+#include "pg/scan_common.hpp"
 #include "pg/server_config.hpp"
 
 namespace vtj::pg {
@@ -416,25 +417,12 @@ void describe_columns(ScanExec *s, TupleDesc desc, List *needed)
 {
     s->natts = desc->natts;
     s->columns = (ColumnKind *)palloc0(sizeof(ColumnKind) * (desc->natts + 1));
-    s->needed = (bool *)palloc0(sizeof(bool) * (desc->natts + 1));
+    s->needed = needed_attributes(desc, needed);
     s->types = (Oid *)palloc0(sizeof(Oid) * (desc->natts + 1));
-    bool all = false;
-    ListCell *lc;
-    foreach (lc, needed) {
-        const int attno = intVal(lfirst(lc));
-        if (attno == 0)
-            all = true;
-        else if (attno <= desc->natts)
-            s->needed[attno - 1] = true;
-    }
     for (int i = 0; i < desc->natts; ++i) {
         Form_pg_attribute att = TupleDescAttr(desc, i);
-        if (att->attisdropped) {
-            s->needed[i] = false;
+        if (att->attisdropped)
             continue;
-        }
-        if (all)
-            s->needed[i] = true;
         s->columns[i] = column_kind(NameStr(att->attname));
         s->types[i] = att->atttypid;
         const Oid want = expected_type(s->columns[i]);

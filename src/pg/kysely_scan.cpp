@@ -14,19 +14,6 @@
 // others call PostgreSQL only through pg_guard.
 #include "pg/kysely_scan.hpp"
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wregister"
-extern "C" {
-#include "catalog/namespace.h"
-#include "catalog/pg_proc.h"
-#include "executor/spi.h"
-#include "mb/pg_wchar.h"
-#include "utils/xml.h"
-}
-#pragma GCC diagnostic pop
-
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +24,7 @@ extern "C" {
 #include "core/kysely.hpp"
 #include "pg/boundary.hpp"
 #include "pg/fdw_plan.hpp"
+#include "pg/scan_common.hpp"
 #include "pg/server_config.hpp"
 #include "pg/settings.hpp"
 
@@ -164,32 +152,17 @@ void release_cpp(void *arg)
     delete cpp;  // noexcept
 }
 
-bool interrupt_pending() noexcept { return QueryCancelPending || ProcDiePending; }
-
 // C zone: column kinds and types, checked once per scan.
 void describe_columns(KyselyExec *s, TupleDesc desc, List *needed)
 {
     s->natts = desc->natts;
     s->columns = (HCol *)palloc0(sizeof(HCol) * (desc->natts + 1));
-    s->needed = (bool *)palloc0(sizeof(bool) * (desc->natts + 1));
+    s->needed = needed_attributes(desc, needed);
     s->types = (Oid *)palloc0(sizeof(Oid) * (desc->natts + 1));
-    bool all = false;
-    ListCell *lc;
-    foreach (lc, needed) {
-        const int attno = intVal(lfirst(lc));
-        if (attno == 0)
-            all = true;
-        else if (attno <= desc->natts)
-            s->needed[attno - 1] = true;
-    }
     for (int i = 0; i < desc->natts; ++i) {
         Form_pg_attribute att = TupleDescAttr(desc, i);
-        if (att->attisdropped) {
-            s->needed[i] = false;
+        if (att->attisdropped)
             continue;
-        }
-        if (all)
-            s->needed[i] = true;
         s->types[i] = att->atttypid;
         Oid want = InvalidOid;
         for (const auto &c : kColumns)
@@ -330,11 +303,11 @@ void look_up(KyselyExec *s, const Inputs *in)
 
     if (!cpp.client) {
         cpp.client = std::make_unique<vtj::HttpClient>(k::http_config(cpp.settings.http));
-        cpp.client->set_interrupt_check(&interrupt_pending);
+        cpp.client->set_interrupt_check(&pg_interrupt_pending);
     }
     cpp.lookups += hetus.size();  // counted once sent, even if the statement fails later
     std::vector<std::string> bodies =
-        k::fetch_answers(*cpp.client, rs, hetus, k::retry_policy(cpp.settings.http, &interrupt_pending), &cpp.retries);
+        k::fetch_answers(*cpp.client, rs, hetus, k::retry_policy(cpp.settings.http, &pg_interrupt_pending), &cpp.retries);
 
     const std::vector<std::string> secrets = {rs.password, rs.username};
     std::vector<k::Answer> answers;
