@@ -379,7 +379,7 @@ CREATE AGGREGATE vtj._sovella(jsonb, boolean) (
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION vtj._tyotaulut() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    IF to_regclass('pg_temp.vtj_siirto') IS NOT NULL THEN
+    IF to_regclass('pg_temp.vtj_tyyppi') IS NOT NULL THEN
         RETURN;
     END IF;
     -- basic data of one load: group rows, censored groups of protected persons as NULL
@@ -393,68 +393,89 @@ BEGIN
     ) ON COMMIT DELETE ROWS;
     CREATE TEMP TABLE IF NOT EXISTS vtj_tulos (hetu text, tietoryhma text, tietueet jsonb) ON COMMIT DELETE ROWS;
     CREATE TEMP TABLE IF NOT EXISTS vtj_siirto (vanha text, uusi text) ON COMMIT DELETE ROWS;
+    -- the stored groups of the persons whose typed rows are being rebuilt (vtj._tyypita_rivit)
+    CREATE TEMP TABLE IF NOT EXISTS vtj_tyyppi (hetu text, tietoryhma text, tietueet jsonb) ON COMMIT DELETE ROWS;
 END $$;
 
 -- ---------------------------------------------------------------------------------------
 -- Typed views of the stored data: vtj.henkilo and vtj.osoite, rebuilt for the given persons.
 -- ---------------------------------------------------------------------------------------
-CREATE FUNCTION vtj._osoitteet(p_rekisteri text, p_hetut text[], p date)
-RETURNS SETOF vtj.osoite LANGUAGE sql STABLE AS $$
-    SELECT t.rekisteri, t.hetu, t.tietoryhma, e.n::integer,
-           CASE WHEN t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE')
-                THEN nullif(concat_ws(' ', vtj._fi(e.x->'katunimi'), e.x->>'katunumero', e.x->>'huoneistokirjain',
-                                      nullif(ltrim(e.x->>'huoneistonumero', '0'), ''), e.x->>'jakokirjain'), '')
-                ELSE coalesce(vtj._fi(e.x->'postiosoite'), vtj._fi(e.x->'lahiosoite')) END,
-           e.x->>'postiosoiteLisarivi',
-           e.x->>'postinumero',
-           coalesce(vtj._fi(e.x->'postitoimipaikka'), vtj._fi(e.x->'paikkakunta')),
-           e.x->>'kuntakoodi',
-           e.x->>'valtiokoodi',
-           e.x->>'valtionimi',
-           vtj._pv(e.x->'alkupv'),
-           vtj._pv(e.x->'loppupv')
-      FROM vtj.tieto t
-     CROSS JOIN LATERAL jsonb_array_elements(t.tietueet) WITH ORDINALITY e(x, n)
-     WHERE t.rekisteri = p_rekisteri AND t.hetu = ANY (p_hetut)
-       AND t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE', 'KOTIMAINEN_POSTIOSOITE',
-                            'VAKINAINEN_ULKOMAINEN_OSOITE', 'TILAPAINEN_ULKOMAINEN_OSOITE', 'ULKOMAINEN_POSTIOSOITE',
-                            'KOTIMAINEN_YHTEYSOSOITE', 'ULKOMAINEN_YHTEYSOSOITE')
-       AND NOT vtj._on_merkki(e.x)
-       AND (vtj._pv(e.x->'loppupv') IS NULL OR vtj._pv(e.x->'loppupv') >= p)
-$$;
-
-CREATE FUNCTION vtj._tyypita(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql AS $$
+-- vtj._tyypita_rivit builds them from pg_temp.vtj_tyyppi, which holds every stored group of
+-- exactly the persons p_hetut (the load fills it from the rows it has just written, a change
+-- run from vtj.tieto by key), so that no statement reads more of the store than the batch.
+CREATE FUNCTION vtj._tyypita_rivit(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE p date := vtj._tanaan();
 BEGIN
     DELETE FROM vtj.osoite WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
     DELETE FROM vtj.henkilo WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
-    INSERT INTO vtj.osoite SELECT * FROM vtj._osoitteet(p_rekisteri, p_hetut, p);
+    -- One statement: the addresses, and the persons with their current permanent address.
+    WITH o AS (
+        INSERT INTO vtj.osoite
+        SELECT p_rekisteri, t.hetu, t.tietoryhma, e.n::integer,
+               CASE WHEN t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE')
+                    THEN nullif(concat_ws(' ', vtj._fi(e.x->'katunimi'), e.x->>'katunumero', e.x->>'huoneistokirjain',
+                                          nullif(ltrim(e.x->>'huoneistonumero', '0'), ''), e.x->>'jakokirjain'), '')
+                    ELSE coalesce(vtj._fi(e.x->'postiosoite'), vtj._fi(e.x->'lahiosoite')) END,
+               e.x->>'postiosoiteLisarivi',
+               e.x->>'postinumero',
+               coalesce(vtj._fi(e.x->'postitoimipaikka'), vtj._fi(e.x->'paikkakunta')),
+               e.x->>'kuntakoodi',
+               e.x->>'valtiokoodi',
+               e.x->>'valtionimi',
+               vtj._pv(e.x->'alkupv'),
+               vtj._pv(e.x->'loppupv')
+          FROM pg_temp.vtj_tyyppi t
+         CROSS JOIN LATERAL jsonb_array_elements(t.tietueet) WITH ORDINALITY e(x, n)
+         WHERE t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE', 'KOTIMAINEN_POSTIOSOITE',
+                                'VAKINAINEN_ULKOMAINEN_OSOITE', 'TILAPAINEN_ULKOMAINEN_OSOITE', 'ULKOMAINEN_POSTIOSOITE',
+                                'KOTIMAINEN_YHTEYSOSOITE', 'ULKOMAINEN_YHTEYSOSOITE')
+           AND NOT vtj._on_merkki(e.x)
+           AND (vtj._pv(e.x->'loppupv') IS NULL OR vtj._pv(e.x->'loppupv') >= p)
+        RETURNING hetu, laji, nro, katuosoite, postinumero, postitoimipaikka, valtiokoodi),
+    v AS (
+        SELECT DISTINCT ON (o.hetu) o.hetu, o.katuosoite, o.postinumero, o.postitoimipaikka, o.valtiokoodi
+          FROM o
+         WHERE o.laji IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'VAKINAINEN_ULKOMAINEN_OSOITE')
+         ORDER BY o.hetu, o.laji = 'VAKINAINEN_KOTIMAINEN_OSOITE' DESC, o.nro DESC),
+    x AS (
+        -- the last record of each group the typed columns come from (one row per person and group)
+        SELECT t.hetu,
+               (array_agg(t.tietueet->-1) FILTER (WHERE t.tietoryhma = 'HENKILON_NIMI'))[1] AS nimi,
+               (array_agg(t.tietueet->-1->>'kielikoodi') FILTER (WHERE t.tietoryhma = 'AIDINKIELI'))[1] AS aidinkieli,
+               (array_agg(t.tietueet->-1->>'kielikoodi') FILTER (WHERE t.tietoryhma = 'ASIOINTIKIELI'))[1] AS asiointikieli,
+               (array_agg(t.tietueet->-1) FILTER (WHERE t.tietoryhma = 'KUOLINPAIVA'))[1] AS kuolinpaiva,
+               (array_agg(t.tietueet->-1->>'kuntakoodi') FILTER (WHERE t.tietoryhma = 'KOTIKUNTA'))[1] AS kotikunta
+          FROM pg_temp.vtj_tyyppi t
+         GROUP BY t.hetu)
     INSERT INTO vtj.henkilo (rekisteri, hetu, etunimet, sukunimi, aidinkieli, asiointikieli, kuollut, kuolinpv,
                              turvakielto, turvakielto_loppupv, kotikunta, katuosoite, postinumero, postitoimipaikka,
                              valtiokoodi)
     SELECT j.rekisteri, j.hetu,
-           coalesce(d->'HENKILON_NIMI'->-1->>'etunimiUTF8', d->'HENKILON_NIMI'->-1->>'etunimi'),
-           coalesce(d->'HENKILON_NIMI'->-1->>'sukunimiUTF8', d->'HENKILON_NIMI'->-1->>'sukunimi'),
-           d->'AIDINKIELI'->-1->>'kielikoodi',
-           d->'ASIOINTIKIELI'->-1->>'kielikoodi',
-           coalesce(d->'KUOLINPAIVA'->-1->>'kuollut' = 'true', false),
-           vtj._pv(d->'KUOLINPAIVA'->-1->'kuolinpv'),
+           coalesce(x.nimi->>'etunimiUTF8', x.nimi->>'etunimi'),
+           coalesce(x.nimi->>'sukunimiUTF8', x.nimi->>'sukunimi'),
+           x.aidinkieli,
+           x.asiointikieli,
+           coalesce(x.kuolinpaiva->>'kuollut' = 'true', false),
+           vtj._pv(x.kuolinpaiva->'kuolinpv'),
            j.sensuroitu,
            CASE WHEN j.sensuroitu THEN vtj._pv(j.turvakielto->'turvaLoppuPv') END,
-           d->'KOTIKUNTA'->-1->>'kuntakoodi',
-           o.katuosoite, o.postinumero, o.postitoimipaikka, o.valtiokoodi
-      FROM vtj.jasen j
-      JOIN (SELECT t.hetu, jsonb_object_agg(t.tietoryhma, t.tietueet) AS d
-              FROM vtj.tieto t WHERE t.rekisteri = p_rekisteri AND t.hetu = ANY (p_hetut)
-             GROUP BY t.hetu) x ON x.hetu = j.hetu
-      LEFT JOIN LATERAL (
-            SELECT a.katuosoite, a.postinumero, a.postitoimipaikka, a.valtiokoodi
-              FROM vtj.osoite a
-             WHERE a.rekisteri = j.rekisteri AND a.hetu = j.hetu
-               AND a.laji IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'VAKINAINEN_ULKOMAINEN_OSOITE')
-             ORDER BY a.laji = 'VAKINAINEN_KOTIMAINEN_OSOITE' DESC, a.nro DESC
-             LIMIT 1) o ON true
-     WHERE j.rekisteri = p_rekisteri AND j.hetu = ANY (p_hetut);
+           x.kotikunta,
+           v.katuosoite, v.postinumero, v.postitoimipaikka, v.valtiokoodi
+      FROM x
+      JOIN vtj.jasen j ON j.rekisteri = p_rekisteri AND j.hetu = x.hetu
+      LEFT JOIN v ON v.hetu = x.hetu
+     WHERE j.hetu = ANY (p_hetut);
+END $$;
+
+-- Rebuilds the typed rows of the given persons from their stored data (read by key).
+CREATE FUNCTION vtj._tyypita(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM vtj._tyotaulut();
+    TRUNCATE pg_temp.vtj_tyyppi;
+    INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet)
+    SELECT t.hetu, t.tietoryhma, t.tietueet FROM vtj.tieto t WHERE t.rekisteri = p_rekisteri AND t.hetu = ANY (p_hetut);
+    PERFORM vtj._tyypita_rivit(p_rekisteri, p_hetut);
+    TRUNCATE pg_temp.vtj_tyyppi;
 END $$;
 
 -- ---------------------------------------------------------------------------------------
@@ -473,6 +494,19 @@ CREATE FUNCTION vtj._sensuroi(p_rekisteri text, p_sensuroitavat text[]) RETURNS 
        AND m.tiedot IS DISTINCT FROM vtj._sensuroitu(m.tietoryhma);
 $$;
 
+-- The same for the given members only (by key), for a load: it changes the state of no one else.
+CREATE FUNCTION vtj._sensuroi(p_rekisteri text, p_sensuroitavat text[], p_hetut text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM vtj.tieto d USING vtj.jasen j
+     WHERE j.rekisteri = p_rekisteri AND j.hetu = ANY (p_hetut) AND j.sensuroitu
+       AND d.rekisteri = p_rekisteri AND d.hetu = j.hetu AND d.tietoryhma = ANY (p_sensuroitavat);
+    UPDATE vtj.muutosloki m SET tiedot = vtj._sensuroitu(m.tietoryhma)
+      FROM vtj.jasen j
+     WHERE j.rekisteri = p_rekisteri AND j.hetu = ANY (p_hetut) AND j.sensuroitu
+       AND m.rekisteri = p_rekisteri AND m.hetu = j.hetu AND m.tietoryhma = ANY (p_sensuroitavat)
+       AND m.tiedot IS DISTINCT FROM vtj._sensuroitu(m.tietoryhma);
+END $$;
+
 -- ---------------------------------------------------------------------------------------
 -- Loading basic data for a set of members (the initial load, new members, reveals, moved
 -- persons). Replaces the stored data of every person the interface returned; marks the others
@@ -485,14 +519,14 @@ DECLARE
     r vtj.rekisteri := vtj._rekisteri(p_rekisteri);
     t vtj.tuote;
     p date := vtj._tanaan();
-    n integer;
+    v_palautetut text[];
 BEGIN
     IF coalesce(cardinality(p_hetut), 0) = 0 THEN
         RETURN 0;
     END IF;
     SELECT * INTO t FROM vtj.tuote WHERE tuote = r.tuote;
     PERFORM vtj._tyotaulut();
-    TRUNCATE pg_temp.vtj_pt;
+    TRUNCATE pg_temp.vtj_pt, pg_temp.vtj_tyyppi;
     PERFORM vtj._muisti();
     -- One read of the interface. The window function decides per person, before the INSERT,
     -- whether the censored groups' values may be kept at all.
@@ -508,14 +542,22 @@ BEGIN
          WHERE x.tietoryhma = ANY ($2) OR x.tietoryhma IN ('TURVAKIELTO', 'HENKILOTUNNUS_KORJAUS')$q$, r.skeema)
     USING p_hetut, t.tietoryhmat, t.sensuroitavat, p;
 
-    DELETE FROM vtj.tieto d
-     WHERE d.rekisteri = p_rekisteri AND d.hetu IN (SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s);
-    INSERT INTO vtj.tieto (rekisteri, hetu, tietoryhma, tietueet)
-    SELECT p_rekisteri, s.hetu, s.tietoryhma,
-           jsonb_agg(s.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' ORDER BY s.jarjestys)
-      FROM pg_temp.vtj_pt s
-     WHERE s.tietoryhma = ANY (t.tietoryhmat) AND s.tiedot IS NOT NULL AND NOT vtj._on_merkki(s.tiedot)
-     GROUP BY s.hetu, s.tietoryhma;
+    -- The persons returned: their stored data are replaced. Every statement below reads the
+    -- batch's rows by key (or the batch's working tables), never the whole store.
+    v_palautetut := ARRAY(SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s);
+    DELETE FROM vtj.tieto d WHERE d.rekisteri = p_rekisteri AND d.hetu = ANY (v_palautetut);
+    -- the rows written are kept for the typed rows (vtj._tyypita_rivit)
+    WITH u AS (
+        INSERT INTO vtj.tieto (rekisteri, hetu, tietoryhma, tietueet)
+        SELECT p_rekisteri, s.hetu, s.tietoryhma,
+               jsonb_agg(CASE WHEN s.tiedot ?| '{muutosattribuutti,voimassaolevatTiedot}'::text[]
+                              THEN s.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' ELSE s.tiedot END
+                         ORDER BY s.jarjestys)
+          FROM pg_temp.vtj_pt s
+         WHERE s.tietoryhma = ANY (t.tietoryhmat) AND s.tiedot IS NOT NULL AND NOT vtj._on_merkki(s.tiedot)
+         GROUP BY s.hetu, s.tietoryhma
+        RETURNING hetu, tietoryhma, tietueet)
+    INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet) SELECT u.hetu, u.tietoryhma, u.tietueet FROM u;
 
     UPDATE vtj.jasen j
        SET ladattu = now(),
@@ -542,11 +584,16 @@ BEGIN
          ORDER BY s.jarjestys;
     END IF;
 
-    PERFORM vtj._sensuroi(p_rekisteri, t.sensuroitavat);
-    PERFORM vtj._tyypita(p_rekisteri, p_hetut);
-    SELECT count(DISTINCT s.hetu) INTO n FROM pg_temp.vtj_pt s;
-    TRUNCATE pg_temp.vtj_pt;
-    RETURN n;
+    -- Only these members' state changed here: censor them (by key), not the whole register.
+    PERFORM vtj._sensuroi(p_rekisteri, t.sensuroitavat, p_hetut);
+    -- The members not returned keep their stored data: their typed rows are rebuilt from it.
+    INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet)
+    SELECT d.hetu, d.tietoryhma, d.tietueet FROM vtj.tieto d
+     WHERE d.rekisteri = p_rekisteri
+       AND d.hetu = ANY (ARRAY(SELECT h FROM unnest(p_hetut) h EXCEPT SELECT h FROM unnest(v_palautetut) h));
+    PERFORM vtj._tyypita_rivit(p_rekisteri, p_hetut);
+    TRUNCATE pg_temp.vtj_pt, pg_temp.vtj_tyyppi;
+    RETURN cardinality(v_palautetut);
 END $$;
 
 -- ---------------------------------------------------------------------------------------
