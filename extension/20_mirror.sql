@@ -720,6 +720,7 @@ DECLARE
     r vtj.rekisteri;
     v_ajo bigint;
     v_era text[];
+    v_viimeinen text := '';   -- the last hetu of the previous batch
     v_yht bigint;
     v_tehty bigint := 0;
     v_palautui bigint := 0;
@@ -746,9 +747,20 @@ BEGIN
         -- One batch per transaction: a failure or a cancel loses this batch only.
         BEGIN
             PERFORM vtj._lukitse(r, 'vtj.lataa_perustiedot');
+            -- After the previous batch's last hetu: the partial index jasen_lataamatta still
+            -- holds the entries of the members loaded before (until VACUUM), and starting from
+            -- its beginning every batch would step over all of them. When nothing is left after
+            -- it, start once more from the beginning (members added behind it meanwhile).
             v_era := ARRAY(SELECT j.hetu FROM vtj.jasen j
-                            WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL
+                            WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL AND j.hetu > v_viimeinen
                             ORDER BY j.hetu LIMIT erakoko);
+            IF cardinality(v_era) = 0 AND v_viimeinen <> '' THEN
+                v_viimeinen := '';
+                v_era := ARRAY(SELECT j.hetu FROM vtj.jasen j
+                                WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL
+                                ORDER BY j.hetu LIMIT erakoko);
+            END IF;
+            v_viimeinen := coalesce(v_era[cardinality(v_era)], '');
             IF cardinality(v_era) > 0 THEN
                 -- The first change run starts where the load started: today's bookmark (the
                 -- first change of today, or the present), taken before any basic data are read.
