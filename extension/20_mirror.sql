@@ -557,14 +557,20 @@ BEGIN
     DELETE FROM vtj.tieto d WHERE d.rekisteri = p_rekisteri AND d.hetu = ANY (v_palautetut);
     -- the rows written are kept for the typed rows (vtj._tyypita_rivit)
     WITH u AS (
+        -- (the records in order by a window over one sort of the batch: an aggregate's own
+        -- ORDER BY would start a sort for every person and group)
         INSERT INTO vtj.tieto (rekisteri, hetu, tietoryhma, tietueet)
-        SELECT p_rekisteri, s.hetu, s.tietoryhma,
-               jsonb_agg(CASE WHEN s.tiedot ?| '{muutosattribuutti,voimassaolevatTiedot}'::text[]
-                              THEN s.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' ELSE s.tiedot END
-                         ORDER BY s.jarjestys)
-          FROM pg_temp.vtj_pt s
-         WHERE s.tietoryhma = ANY (t.tietoryhmat) AND s.tiedot IS NOT NULL AND NOT vtj._on_merkki(s.tiedot)
-         GROUP BY s.hetu, s.tietoryhma
+        SELECT p_rekisteri, w.hetu, w.tietoryhma, w.tietueet
+          FROM (SELECT s.hetu, s.tietoryhma,
+                       jsonb_agg(CASE WHEN s.tiedot ?| '{muutosattribuutti,voimassaolevatTiedot}'::text[]
+                                      THEN s.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' ELSE s.tiedot END)
+                           OVER ryhma AS tietueet,
+                       row_number() OVER ryhma AS nro
+                  FROM pg_temp.vtj_pt s
+                 WHERE s.tietoryhma = ANY (t.tietoryhmat) AND s.tiedot IS NOT NULL AND NOT vtj._on_merkki(s.tiedot)
+                WINDOW ryhma AS (PARTITION BY s.hetu, s.tietoryhma ORDER BY s.jarjestys
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) w
+         WHERE w.nro = 1
         RETURNING hetu, tietoryhma, tietueet)
     INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet) SELECT u.hetu, u.tietoryhma, u.tietueet FROM u;
 
@@ -576,12 +582,17 @@ BEGIN
            aktiivinen_hetu = CASE WHEN s.hetu IS NULL THEN j.aktiivinen_hetu
                                   WHEN s.aktiivinen IS DISTINCT FROM q.h THEN s.aktiivinen END
       FROM (SELECT DISTINCT h FROM unnest(p_hetut) h) q
-      LEFT JOIN (SELECT v.hetu, bool_or(v.suojattu) AS suojattu,
-                        (array_agg(v.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' ORDER BY v.jarjestys DESC)
-                            FILTER (WHERE v.tietoryhma = 'TURVAKIELTO'))[1] AS tk,
-                        (array_agg(v.tiedot->>'aktiivinenHenkilotunnus' ORDER BY v.jarjestys DESC)
-                            FILTER (WHERE v.tietoryhma = 'HENKILOTUNNUS_KORJAUS' AND v.tiedot->>'voimassaolo' = 'AKTIIVI'))[1] AS aktiivinen
-                   FROM pg_temp.vtj_pt v GROUP BY v.hetu) s ON s.hetu = q.h
+      -- the last TURVAKIELTO and the last active HENKILOTUNNUS_KORJAUS of each person: one sort
+      -- of the batch each (an aggregate's own ORDER BY would sort for every person)
+      LEFT JOIN (SELECT b.hetu, b.suojattu, k.tk, a.aktiivinen
+                   FROM (SELECT v.hetu, bool_or(v.suojattu) AS suojattu FROM pg_temp.vtj_pt v GROUP BY v.hetu) b
+                   LEFT JOIN (SELECT DISTINCT ON (v.hetu) v.hetu, v.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' AS tk
+                                FROM pg_temp.vtj_pt v WHERE v.tietoryhma = 'TURVAKIELTO'
+                               ORDER BY v.hetu, v.jarjestys DESC) k ON k.hetu = b.hetu
+                   LEFT JOIN (SELECT DISTINCT ON (v.hetu) v.hetu, v.tiedot->>'aktiivinenHenkilotunnus' AS aktiivinen
+                                FROM pg_temp.vtj_pt v
+                               WHERE v.tietoryhma = 'HENKILOTUNNUS_KORJAUS' AND v.tiedot->>'voimassaolo' = 'AKTIIVI'
+                               ORDER BY v.hetu, v.jarjestys DESC) a ON a.hetu = b.hetu) s ON s.hetu = q.h
      WHERE j.rekisteri = p_rekisteri AND j.hetu = q.h;
 
     IF p_kirjaa THEN
