@@ -212,8 +212,12 @@ BEGIN
 END $$;
 
 -- A VTJ date object {"arvo": "YYYY-MM-DD", "tarkkuus": …} as a date (NULL when absent or malformed).
+-- make_date rather than a text::date cast: the cast is only STABLE (DateStyle), which kept the
+-- planner from inlining this function, so every call ran as a query of its own.
 CREATE FUNCTION vtj._pv(d jsonb) RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN d->>'arvo' ~ '^\d{4}-\d{2}-\d{2}$' THEN (d->>'arvo')::date END
+    SELECT CASE WHEN d->>'arvo' ~ '^\d{4}-\d{2}-\d{2}$'
+                THEN make_date(substr(d->>'arvo', 1, 4)::integer, substr(d->>'arvo', 6, 2)::integer,
+                               substr(d->>'arvo', 9, 2)::integer) END
 $$;
 
 -- Bilingual text {"fi": …, "sv": …} or a plain string: the Finnish (or only) form.
@@ -227,10 +231,10 @@ CREATE FUNCTION vtj._moniarvoinen(tietoryhma text) RETURNS boolean LANGUAGE sql 
 $$;
 
 -- A group withheld by the interface: turvakiellonAlaisetKentat and no values (rule 7).
+-- (An expression without a sub-query, so that the planner inlines it.)
 CREATE FUNCTION vtj._on_merkki(g jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT g ? 'turvakiellonAlaisetKentat'
-       AND NOT EXISTS (SELECT 1 FROM jsonb_object_keys(g) k
-                       WHERE k NOT IN ('tietoryhma', 'muutosattribuutti', 'turvakiellonAlaisetKentat'))
+       AND (g - '{tietoryhma,muutosattribuutti,turvakiellonAlaisetKentat}'::text[]) = '{}'::jsonb
 $$;
 
 -- Is this TURVAKIELTO record in force on day p?
@@ -299,11 +303,14 @@ $$;
 
 -- Sorting a window of changes by person must stay in memory: a sort that spills writes its
 -- rows to temporary files, and those rows may still hold values the next step censors.
+-- JIT is off for the same statements: they run once a batch, and compiling their expressions
+-- (about 30 ms a statement) costs more than it saves at these row counts.
 CREATE FUNCTION vtj._muisti() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('256MB') THEN
         PERFORM set_config('work_mem', '256MB', true);
     END IF;
+    PERFORM set_config('jit', 'off', true);
 END $$;
 
 -- ---------------------------------------------------------------------------------------
@@ -375,7 +382,7 @@ CREATE AGGREGATE vtj._sovella(jsonb, boolean) (
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION vtj._tyotaulut() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    IF to_regclass('pg_temp.vtj_siirto') IS NOT NULL THEN
+    IF to_regclass('pg_temp.vtj_tyyppi') IS NOT NULL THEN
         RETURN;
     END IF;
     -- basic data of one load: group rows, censored groups of protected persons as NULL
@@ -389,68 +396,89 @@ BEGIN
     ) ON COMMIT DELETE ROWS;
     CREATE TEMP TABLE IF NOT EXISTS vtj_tulos (hetu text, tietoryhma text, tietueet jsonb) ON COMMIT DELETE ROWS;
     CREATE TEMP TABLE IF NOT EXISTS vtj_siirto (vanha text, uusi text) ON COMMIT DELETE ROWS;
+    -- the stored groups of the persons whose typed rows are being rebuilt (vtj._tyypita_rivit)
+    CREATE TEMP TABLE IF NOT EXISTS vtj_tyyppi (hetu text, tietoryhma text, tietueet jsonb) ON COMMIT DELETE ROWS;
 END $$;
 
 -- ---------------------------------------------------------------------------------------
 -- Typed views of the stored data: vtj.henkilo and vtj.osoite, rebuilt for the given persons.
 -- ---------------------------------------------------------------------------------------
-CREATE FUNCTION vtj._osoitteet(p_rekisteri text, p_hetut text[], p date)
-RETURNS SETOF vtj.osoite LANGUAGE sql STABLE AS $$
-    SELECT t.rekisteri, t.hetu, t.tietoryhma, e.n::integer,
-           CASE WHEN t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE')
-                THEN nullif(concat_ws(' ', vtj._fi(e.x->'katunimi'), e.x->>'katunumero', e.x->>'huoneistokirjain',
-                                      nullif(ltrim(e.x->>'huoneistonumero', '0'), ''), e.x->>'jakokirjain'), '')
-                ELSE coalesce(vtj._fi(e.x->'postiosoite'), vtj._fi(e.x->'lahiosoite')) END,
-           e.x->>'postiosoiteLisarivi',
-           e.x->>'postinumero',
-           coalesce(vtj._fi(e.x->'postitoimipaikka'), vtj._fi(e.x->'paikkakunta')),
-           e.x->>'kuntakoodi',
-           e.x->>'valtiokoodi',
-           e.x->>'valtionimi',
-           vtj._pv(e.x->'alkupv'),
-           vtj._pv(e.x->'loppupv')
-      FROM vtj.tieto t
-     CROSS JOIN LATERAL jsonb_array_elements(t.tietueet) WITH ORDINALITY e(x, n)
-     WHERE t.rekisteri = p_rekisteri AND t.hetu = ANY (p_hetut)
-       AND t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE', 'KOTIMAINEN_POSTIOSOITE',
-                            'VAKINAINEN_ULKOMAINEN_OSOITE', 'TILAPAINEN_ULKOMAINEN_OSOITE', 'ULKOMAINEN_POSTIOSOITE',
-                            'KOTIMAINEN_YHTEYSOSOITE', 'ULKOMAINEN_YHTEYSOSOITE')
-       AND NOT vtj._on_merkki(e.x)
-       AND (vtj._pv(e.x->'loppupv') IS NULL OR vtj._pv(e.x->'loppupv') >= p)
-$$;
-
-CREATE FUNCTION vtj._tyypita(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql AS $$
+-- vtj._tyypita_rivit builds them from pg_temp.vtj_tyyppi, which holds every stored group of
+-- exactly the persons p_hetut (the load fills it from the rows it has just written, a change
+-- run from vtj.tieto by key), so that no statement reads more of the store than the batch.
+CREATE FUNCTION vtj._tyypita_rivit(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE p date := vtj._tanaan();
 BEGIN
     DELETE FROM vtj.osoite WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
     DELETE FROM vtj.henkilo WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
-    INSERT INTO vtj.osoite SELECT * FROM vtj._osoitteet(p_rekisteri, p_hetut, p);
+    -- One statement: the addresses, and the persons with their current permanent address.
+    WITH o AS (
+        INSERT INTO vtj.osoite
+        SELECT p_rekisteri, t.hetu, t.tietoryhma, e.n::integer,
+               CASE WHEN t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE')
+                    THEN nullif(concat_ws(' ', vtj._fi(e.x->'katunimi'), e.x->>'katunumero', e.x->>'huoneistokirjain',
+                                          nullif(ltrim(e.x->>'huoneistonumero', '0'), ''), e.x->>'jakokirjain'), '')
+                    ELSE coalesce(vtj._fi(e.x->'postiosoite'), vtj._fi(e.x->'lahiosoite')) END,
+               e.x->>'postiosoiteLisarivi',
+               e.x->>'postinumero',
+               coalesce(vtj._fi(e.x->'postitoimipaikka'), vtj._fi(e.x->'paikkakunta')),
+               e.x->>'kuntakoodi',
+               e.x->>'valtiokoodi',
+               e.x->>'valtionimi',
+               vtj._pv(e.x->'alkupv'),
+               vtj._pv(e.x->'loppupv')
+          FROM pg_temp.vtj_tyyppi t
+         CROSS JOIN LATERAL jsonb_array_elements(t.tietueet) WITH ORDINALITY e(x, n)
+         WHERE t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE', 'KOTIMAINEN_POSTIOSOITE',
+                                'VAKINAINEN_ULKOMAINEN_OSOITE', 'TILAPAINEN_ULKOMAINEN_OSOITE', 'ULKOMAINEN_POSTIOSOITE',
+                                'KOTIMAINEN_YHTEYSOSOITE', 'ULKOMAINEN_YHTEYSOSOITE')
+           AND NOT vtj._on_merkki(e.x)
+           AND (vtj._pv(e.x->'loppupv') IS NULL OR vtj._pv(e.x->'loppupv') >= p)
+        RETURNING hetu, laji, nro, katuosoite, postinumero, postitoimipaikka, valtiokoodi),
+    v AS (
+        SELECT DISTINCT ON (o.hetu) o.hetu, o.katuosoite, o.postinumero, o.postitoimipaikka, o.valtiokoodi
+          FROM o
+         WHERE o.laji IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'VAKINAINEN_ULKOMAINEN_OSOITE')
+         ORDER BY o.hetu, o.laji = 'VAKINAINEN_KOTIMAINEN_OSOITE' DESC, o.nro DESC),
+    x AS (
+        -- the last record of each group the typed columns come from (one row per person and group)
+        SELECT t.hetu,
+               (array_agg(t.tietueet->-1) FILTER (WHERE t.tietoryhma = 'HENKILON_NIMI'))[1] AS nimi,
+               (array_agg(t.tietueet->-1->>'kielikoodi') FILTER (WHERE t.tietoryhma = 'AIDINKIELI'))[1] AS aidinkieli,
+               (array_agg(t.tietueet->-1->>'kielikoodi') FILTER (WHERE t.tietoryhma = 'ASIOINTIKIELI'))[1] AS asiointikieli,
+               (array_agg(t.tietueet->-1) FILTER (WHERE t.tietoryhma = 'KUOLINPAIVA'))[1] AS kuolinpaiva,
+               (array_agg(t.tietueet->-1->>'kuntakoodi') FILTER (WHERE t.tietoryhma = 'KOTIKUNTA'))[1] AS kotikunta
+          FROM pg_temp.vtj_tyyppi t
+         GROUP BY t.hetu)
     INSERT INTO vtj.henkilo (rekisteri, hetu, etunimet, sukunimi, aidinkieli, asiointikieli, kuollut, kuolinpv,
                              turvakielto, turvakielto_loppupv, kotikunta, katuosoite, postinumero, postitoimipaikka,
                              valtiokoodi)
     SELECT j.rekisteri, j.hetu,
-           coalesce(d->'HENKILON_NIMI'->-1->>'etunimiUTF8', d->'HENKILON_NIMI'->-1->>'etunimi'),
-           coalesce(d->'HENKILON_NIMI'->-1->>'sukunimiUTF8', d->'HENKILON_NIMI'->-1->>'sukunimi'),
-           d->'AIDINKIELI'->-1->>'kielikoodi',
-           d->'ASIOINTIKIELI'->-1->>'kielikoodi',
-           coalesce(d->'KUOLINPAIVA'->-1->>'kuollut' = 'true', false),
-           vtj._pv(d->'KUOLINPAIVA'->-1->'kuolinpv'),
+           coalesce(x.nimi->>'etunimiUTF8', x.nimi->>'etunimi'),
+           coalesce(x.nimi->>'sukunimiUTF8', x.nimi->>'sukunimi'),
+           x.aidinkieli,
+           x.asiointikieli,
+           coalesce(x.kuolinpaiva->>'kuollut' = 'true', false),
+           vtj._pv(x.kuolinpaiva->'kuolinpv'),
            j.sensuroitu,
            CASE WHEN j.sensuroitu THEN vtj._pv(j.turvakielto->'turvaLoppuPv') END,
-           d->'KOTIKUNTA'->-1->>'kuntakoodi',
-           o.katuosoite, o.postinumero, o.postitoimipaikka, o.valtiokoodi
-      FROM vtj.jasen j
-      JOIN (SELECT t.hetu, jsonb_object_agg(t.tietoryhma, t.tietueet) AS d
-              FROM vtj.tieto t WHERE t.rekisteri = p_rekisteri AND t.hetu = ANY (p_hetut)
-             GROUP BY t.hetu) x ON x.hetu = j.hetu
-      LEFT JOIN LATERAL (
-            SELECT a.katuosoite, a.postinumero, a.postitoimipaikka, a.valtiokoodi
-              FROM vtj.osoite a
-             WHERE a.rekisteri = j.rekisteri AND a.hetu = j.hetu
-               AND a.laji IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'VAKINAINEN_ULKOMAINEN_OSOITE')
-             ORDER BY a.laji = 'VAKINAINEN_KOTIMAINEN_OSOITE' DESC, a.nro DESC
-             LIMIT 1) o ON true
-     WHERE j.rekisteri = p_rekisteri AND j.hetu = ANY (p_hetut);
+           x.kotikunta,
+           v.katuosoite, v.postinumero, v.postitoimipaikka, v.valtiokoodi
+      FROM x
+      JOIN vtj.jasen j ON j.rekisteri = p_rekisteri AND j.hetu = x.hetu
+      LEFT JOIN v ON v.hetu = x.hetu
+     WHERE j.hetu = ANY (p_hetut);
+END $$;
+
+-- Rebuilds the typed rows of the given persons from their stored data (read by key).
+CREATE FUNCTION vtj._tyypita(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM vtj._tyotaulut();
+    TRUNCATE pg_temp.vtj_tyyppi;
+    INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet)
+    SELECT t.hetu, t.tietoryhma, t.tietueet FROM vtj.tieto t WHERE t.rekisteri = p_rekisteri AND t.hetu = ANY (p_hetut);
+    PERFORM vtj._tyypita_rivit(p_rekisteri, p_hetut);
+    TRUNCATE pg_temp.vtj_tyyppi;
 END $$;
 
 -- ---------------------------------------------------------------------------------------
@@ -469,6 +497,25 @@ CREATE FUNCTION vtj._sensuroi(p_rekisteri text, p_sensuroitavat text[]) RETURNS 
        AND m.tiedot IS DISTINCT FROM vtj._sensuroitu(m.tietoryhma);
 $$;
 
+-- The same for the given members only (by key), for a load: it changes the state of no one else.
+-- The censored members are looked up first, so that the statements can only go by their key
+-- (as a join, with the statistics of a growing table, the planner read every row of the
+-- censored groups of the register instead).
+CREATE FUNCTION vtj._sensuroi(p_rekisteri text, p_sensuroitavat text[], p_hetut text[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_sensuroidut text[] := ARRAY(SELECT j.hetu FROM vtj.jasen j
+                                   WHERE j.rekisteri = p_rekisteri AND j.hetu = ANY (p_hetut) AND j.sensuroitu);
+BEGIN
+    IF cardinality(v_sensuroidut) = 0 THEN
+        RETURN;
+    END IF;
+    DELETE FROM vtj.tieto d
+     WHERE d.rekisteri = p_rekisteri AND d.hetu = ANY (v_sensuroidut) AND d.tietoryhma = ANY (p_sensuroitavat);
+    UPDATE vtj.muutosloki m SET tiedot = vtj._sensuroitu(m.tietoryhma)
+     WHERE m.rekisteri = p_rekisteri AND m.hetu = ANY (v_sensuroidut) AND m.tietoryhma = ANY (p_sensuroitavat)
+       AND m.tiedot IS DISTINCT FROM vtj._sensuroitu(m.tietoryhma);
+END $$;
+
 -- ---------------------------------------------------------------------------------------
 -- Loading basic data for a set of members (the initial load, new members, reveals, moved
 -- persons). Replaces the stored data of every person the interface returned; marks the others
@@ -481,14 +528,14 @@ DECLARE
     r vtj.rekisteri := vtj._rekisteri(p_rekisteri);
     t vtj.tuote;
     p date := vtj._tanaan();
-    n integer;
+    v_palautetut text[];
 BEGIN
     IF coalesce(cardinality(p_hetut), 0) = 0 THEN
         RETURN 0;
     END IF;
     SELECT * INTO t FROM vtj.tuote WHERE tuote = r.tuote;
     PERFORM vtj._tyotaulut();
-    TRUNCATE pg_temp.vtj_pt;
+    TRUNCATE pg_temp.vtj_pt, pg_temp.vtj_tyyppi;
     PERFORM vtj._muisti();
     -- One read of the interface. The window function decides per person, before the INSERT,
     -- whether the censored groups' values may be kept at all.
@@ -504,14 +551,28 @@ BEGIN
          WHERE x.tietoryhma = ANY ($2) OR x.tietoryhma IN ('TURVAKIELTO', 'HENKILOTUNNUS_KORJAUS')$q$, r.skeema)
     USING p_hetut, t.tietoryhmat, t.sensuroitavat, p;
 
-    DELETE FROM vtj.tieto d
-     WHERE d.rekisteri = p_rekisteri AND d.hetu IN (SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s);
-    INSERT INTO vtj.tieto (rekisteri, hetu, tietoryhma, tietueet)
-    SELECT p_rekisteri, s.hetu, s.tietoryhma,
-           jsonb_agg(s.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' ORDER BY s.jarjestys)
-      FROM pg_temp.vtj_pt s
-     WHERE s.tietoryhma = ANY (t.tietoryhmat) AND s.tiedot IS NOT NULL AND NOT vtj._on_merkki(s.tiedot)
-     GROUP BY s.hetu, s.tietoryhma;
+    -- The persons returned: their stored data are replaced. Every statement below reads the
+    -- batch's rows by key (or the batch's working tables), never the whole store.
+    v_palautetut := ARRAY(SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s);
+    DELETE FROM vtj.tieto d WHERE d.rekisteri = p_rekisteri AND d.hetu = ANY (v_palautetut);
+    -- the rows written are kept for the typed rows (vtj._tyypita_rivit)
+    WITH u AS (
+        -- (the records in order by a window over one sort of the batch: an aggregate's own
+        -- ORDER BY would start a sort for every person and group)
+        INSERT INTO vtj.tieto (rekisteri, hetu, tietoryhma, tietueet)
+        SELECT p_rekisteri, w.hetu, w.tietoryhma, w.tietueet
+          FROM (SELECT s.hetu, s.tietoryhma,
+                       jsonb_agg(CASE WHEN s.tiedot ?| '{muutosattribuutti,voimassaolevatTiedot}'::text[]
+                                      THEN s.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' ELSE s.tiedot END)
+                           OVER ryhma AS tietueet,
+                       row_number() OVER ryhma AS nro
+                  FROM pg_temp.vtj_pt s
+                 WHERE s.tietoryhma = ANY (t.tietoryhmat) AND s.tiedot IS NOT NULL AND NOT vtj._on_merkki(s.tiedot)
+                WINDOW ryhma AS (PARTITION BY s.hetu, s.tietoryhma ORDER BY s.jarjestys
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) w
+         WHERE w.nro = 1
+        RETURNING hetu, tietoryhma, tietueet)
+    INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet) SELECT u.hetu, u.tietoryhma, u.tietueet FROM u;
 
     UPDATE vtj.jasen j
        SET ladattu = now(),
@@ -521,12 +582,17 @@ BEGIN
            aktiivinen_hetu = CASE WHEN s.hetu IS NULL THEN j.aktiivinen_hetu
                                   WHEN s.aktiivinen IS DISTINCT FROM q.h THEN s.aktiivinen END
       FROM (SELECT DISTINCT h FROM unnest(p_hetut) h) q
-      LEFT JOIN (SELECT v.hetu, bool_or(v.suojattu) AS suojattu,
-                        (array_agg(v.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' ORDER BY v.jarjestys DESC)
-                            FILTER (WHERE v.tietoryhma = 'TURVAKIELTO'))[1] AS tk,
-                        (array_agg(v.tiedot->>'aktiivinenHenkilotunnus' ORDER BY v.jarjestys DESC)
-                            FILTER (WHERE v.tietoryhma = 'HENKILOTUNNUS_KORJAUS' AND v.tiedot->>'voimassaolo' = 'AKTIIVI'))[1] AS aktiivinen
-                   FROM pg_temp.vtj_pt v GROUP BY v.hetu) s ON s.hetu = q.h
+      -- the last TURVAKIELTO and the last active HENKILOTUNNUS_KORJAUS of each person: one sort
+      -- of the batch each (an aggregate's own ORDER BY would sort for every person)
+      LEFT JOIN (SELECT b.hetu, b.suojattu, k.tk, a.aktiivinen
+                   FROM (SELECT v.hetu, bool_or(v.suojattu) AS suojattu FROM pg_temp.vtj_pt v GROUP BY v.hetu) b
+                   LEFT JOIN (SELECT DISTINCT ON (v.hetu) v.hetu, v.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' AS tk
+                                FROM pg_temp.vtj_pt v WHERE v.tietoryhma = 'TURVAKIELTO'
+                               ORDER BY v.hetu, v.jarjestys DESC) k ON k.hetu = b.hetu
+                   LEFT JOIN (SELECT DISTINCT ON (v.hetu) v.hetu, v.tiedot->>'aktiivinenHenkilotunnus' AS aktiivinen
+                                FROM pg_temp.vtj_pt v
+                               WHERE v.tietoryhma = 'HENKILOTUNNUS_KORJAUS' AND v.tiedot->>'voimassaolo' = 'AKTIIVI'
+                               ORDER BY v.hetu, v.jarjestys DESC) a ON a.hetu = b.hetu) s ON s.hetu = q.h
      WHERE j.rekisteri = p_rekisteri AND j.hetu = q.h;
 
     IF p_kirjaa THEN
@@ -538,11 +604,16 @@ BEGIN
          ORDER BY s.jarjestys;
     END IF;
 
-    PERFORM vtj._sensuroi(p_rekisteri, t.sensuroitavat);
-    PERFORM vtj._tyypita(p_rekisteri, p_hetut);
-    SELECT count(DISTINCT s.hetu) INTO n FROM pg_temp.vtj_pt s;
-    TRUNCATE pg_temp.vtj_pt;
-    RETURN n;
+    -- Only these members' state changed here: censor them (by key), not the whole register.
+    PERFORM vtj._sensuroi(p_rekisteri, t.sensuroitavat, p_hetut);
+    -- The members not returned keep their stored data: their typed rows are rebuilt from it.
+    INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet)
+    SELECT d.hetu, d.tietoryhma, d.tietueet FROM vtj.tieto d
+     WHERE d.rekisteri = p_rekisteri
+       AND d.hetu = ANY (ARRAY(SELECT h FROM unnest(p_hetut) h EXCEPT SELECT h FROM unnest(v_palautetut) h));
+    PERFORM vtj._tyypita_rivit(p_rekisteri, p_hetut);
+    TRUNCATE pg_temp.vtj_pt, pg_temp.vtj_tyyppi;
+    RETURN cardinality(v_palautetut);
 END $$;
 
 -- ---------------------------------------------------------------------------------------
@@ -666,6 +737,7 @@ DECLARE
     r vtj.rekisteri;
     v_ajo bigint;
     v_era text[];
+    v_viimeinen text := '';   -- the last hetu of the previous batch
     v_yht bigint;
     v_tehty bigint := 0;
     v_palautui bigint := 0;
@@ -692,9 +764,20 @@ BEGIN
         -- One batch per transaction: a failure or a cancel loses this batch only.
         BEGIN
             PERFORM vtj._lukitse(r, 'vtj.lataa_perustiedot');
+            -- After the previous batch's last hetu: the partial index jasen_lataamatta still
+            -- holds the entries of the members loaded before (until VACUUM), and starting from
+            -- its beginning every batch would step over all of them. When nothing is left after
+            -- it, start once more from the beginning (members added behind it meanwhile).
             v_era := ARRAY(SELECT j.hetu FROM vtj.jasen j
-                            WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL
+                            WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL AND j.hetu > v_viimeinen
                             ORDER BY j.hetu LIMIT erakoko);
+            IF cardinality(v_era) = 0 AND v_viimeinen <> '' THEN
+                v_viimeinen := '';
+                v_era := ARRAY(SELECT j.hetu FROM vtj.jasen j
+                                WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL
+                                ORDER BY j.hetu LIMIT erakoko);
+            END IF;
+            v_viimeinen := coalesce(v_era[cardinality(v_era)], '');
             IF cardinality(v_era) > 0 THEN
                 -- The first change run starts where the load started: today's bookmark (the
                 -- first change of today, or the present), taken before any basic data are read.
