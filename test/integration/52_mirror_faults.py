@@ -45,7 +45,10 @@ try:
     sql("SELECT vtj.lisaa_henkilot('r', '{" + ",".join(first) + "}')", db=DB)
 
     # ---- a cancelled initial load resumes --------------------------------------------------------
-    mock.call("POST", "/_control/latency", {"ms": 150})
+    # Six batches of 200, each waiting at least 400 ms for the mock: the whole load takes at
+    # least 2.4 s however fast the database side is, so a 1.5 s statement_timeout always
+    # falls after the first batch and before the last.
+    mock.call("POST", "/_control/latency", {"ms": 400})
     mock.clear_requests()
     p = psql_async("CALL vtj.lataa_perustiedot('r', 200)", {"PGOPTIONS": "-c statement_timeout=1500"})
     out, err = p.communicate(timeout=120)
