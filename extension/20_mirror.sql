@@ -899,6 +899,10 @@ BEGIN
                 USING ERRCODE = 'HV000', HINT = 'Nothing was applied; run vtj.paivita again.';
         END IF;
     END IF;
+    -- Temporary tables are never analyzed by autovacuum: without a row count the planner
+    -- may scan all of vtj.tieto once per staged row (seen at 1,000,000 members). Only the key
+    -- columns: their statistics are what the joins need.
+    ANALYZE pg_temp.vtj_vaihe (hetu, tietoryhma);
     SELECT count(*) FILTER (WHERE v.tietoryhma = ANY (t.tietoryhmat) AND NOT v.uusi), count(DISTINCT v.hetu) FILTER (WHERE NOT v.uusi)
       INTO v_muutoksia, v_henkiloita FROM pg_temp.vtj_vaihe v;
 
@@ -960,6 +964,7 @@ BEGIN
              WHERE j.rekisteri = r.rekisteri
                AND j.hetu IN (SELECT v.hetu FROM pg_temp.vtj_vaihe v WHERE v.tietoryhma = 'TURVAKIELTO' AND NOT v.uusi)) o
      GROUP BY o.hetu, o.tietoryhma;
+    ANALYZE pg_temp.vtj_tulos (hetu, tietoryhma);
 
     DELETE FROM vtj.tieto d USING pg_temp.vtj_tulos u
      WHERE d.rekisteri = r.rekisteri AND d.hetu = u.hetu AND d.tietoryhma = u.tietoryhma AND u.tietueet = '[]';
