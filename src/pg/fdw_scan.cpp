@@ -305,6 +305,22 @@ void start_scan(ForeignScanState *node, ScanExec *s)
 
 Datum text_datum(std::string_view v) { return PointerGetDatum(cstring_to_text_with_len(v.data(), static_cast<int>(v.size()))); }
 
+// A group object as jsonb. The decoder has validated the JSON, but jsonb refuses a few valid
+// texts (the escape \u0000); its error's CONTEXT would quote the group — personal data — so
+// the error is caught here and replaced by one that names no value.
+Datum jsonb_datum(const char *json)
+{
+    try {
+        return pg_guard([json] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(json)); });
+    } catch (const PgError &) {
+        throw vtj::Error(vtj::ErrorKind::BadResponse, "a data group from the interface cannot be stored as jsonb",
+                         "PostgreSQL's jsonb does not accept part of it (for example the escape \\u0000); "
+                         "the group is not quoted here because it may hold personal data.",
+                         "Select the other columns without tiedot, or declare tiedot as json or text, and report the "
+                         "answer to the interface's provider.");
+    }
+}
+
 // C zone: the row's Datums, in row_cxt.
 void fill_slot(ScanExec *s, TupleTableSlot *slot, const vtj::ScanRow &r)
 {
@@ -373,7 +389,7 @@ void fill_slot(ScanExec *s, TupleTableSlot *slot, const vtj::ScanRow &r)
             memcpy(json, g.raw.data(), g.raw.size());
             json[g.raw.size()] = '\0';
             if (s->types[i] == JSONBOID)
-                values[i] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+                values[i] = jsonb_datum(json);
             else
                 values[i] = text_datum(std::string_view(json, g.raw.size()));  // json and text keep the bytes
             nulls[i] = false;

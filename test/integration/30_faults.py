@@ -71,6 +71,19 @@ check_error("reset", "HV00M", 3, "cut short")  # an answer broken mid-body every
 check_error("invalid_json", "HV00M", 1, "not valid JSON")
 check_error("truncated_json", "HV00M", 1)
 
+# Valid JSON that jsonb refuses (\u0000): an error that quotes nothing of the group.
+clear_faults()
+fault("nul_escape", count=1, endpoint="perustiedot")
+e = sql_error(f"SELECT tiedot FROM v.perustiedot WHERE hetu = '{H}'")
+clear_faults()
+ok(e is not None and e.sqlstate == "HV00M" and "cannot be stored as jsonb" in e.text,
+   "nul_escape: HV00M, the group cannot be stored as jsonb", e and e.text)
+ok(e is not None and "JSON data" not in e.text and "sukunimi" not in e.text and H not in e.text,
+   "nul_escape: PostgreSQL's CONTEXT quoting the group does not reach the error", e and e.text)
+fault("nul_escape", count=1, endpoint="perustiedot")
+eq(value(Q), baseline, "nul_escape: without the tiedot column the rows are still read")
+clear_faults()
+
 # huge body: bounded by max_response_mb.
 sql("ALTER SERVER mock OPTIONS (ADD max_response_mb '2')")
 check_error("huge_body", "HV001", 1, mb=50)

@@ -114,6 +114,16 @@ class FaultTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             json.loads(data)
 
+    def test_nul_escape(self):
+        self.arm("nul_escape", endpoint="perustiedot")
+        s, hd, data = self.m.request("POST", "/api/v1/perustiedot", {"hetulista": self.hetus[:20]})
+        self.assertEqual(s, 200)
+        self.assertEqual(int(hd["content-length"]), len(data))
+        self.assertIn(b'"sukunimi":"\\u0000', data)
+        doc = json.loads(data)  # still valid JSON
+        names = [g["sukunimi"] for p in doc["perustiedot"] for g in p["tietoryhmat"] if "sukunimi" in g]
+        self.assertTrue(any(n.startswith("\x00") for n in names))
+
     def test_stuck_bookmark(self):
         self.arm("stuck_bookmark")
         s, hd, data = self.muutokset()

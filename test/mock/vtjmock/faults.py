@@ -24,6 +24,7 @@ KIND_PHASE = dict({k: "pre" for k in HTTP_STATUS}, **{
     "xroad_fault": "pre", "html_error": "pre", "invalid_json": "pre", "huge_body": "pre",
     "slow": "delay",
     "slow_body": "post", "reset": "post", "truncated_json": "post", "stuck_bookmark": "post",
+    "nul_escape": "post",
     "soap_fault": "soap", "malformed_xml": "soap", "xml_entity_attack": "soap",
     "soap_paluukoodi": "soap",
 })
@@ -173,6 +174,10 @@ def post_response(fault, resp, request_bookmark=None):
         body = ('{"viimeisinKirjausavain":%d,"muutokset":[],"ajanTasalla":false}'
                 % request_bookmark).encode()
         return Response(200, body)
+    if k == "nul_escape":
+        # Valid JSON that PostgreSQL's jsonb refuses: a \u0000 escape in a surname.
+        body = body.replace(b'"sukunimi":"', b'"sukunimi":"\\u0000', 1)
+        return Response(resp.status, body, content_type=resp.content_type, headers=resp.headers)
     if k == "truncated_json":
         keep = int(p.get("keep_bytes", max(1, len(body) // 2)))
         return Response(resp.status, body[:min(keep, max(0, len(body) - 1))],
