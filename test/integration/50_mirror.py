@@ -297,6 +297,21 @@ try:
               f"WHERE hetu = '{prot}'", db=DB)
     eq(got, [], "tarkista shows a protected member's censored groups on neither side")
 
+    # ---- a product of one's own that censors one group more -------------------------------------
+    sql("SELECT vtj.luo_rekisteri('o1', 'plain', 'OMA'); SELECT vtj.lisaa_henkilot('o1', '{" + ",".join(cur) + "}')",
+        db=DB)
+    sql("CALL vtj.lataa_perustiedot('o1')", db=DB)
+    names = "SELECT count(*) FROM vtj.tieto t JOIN vtj.jasen j USING (rekisteri, hetu) WHERE t.rekisteri = '{}' " \
+            "AND t.tietoryhma = 'HENKILON_NIMI' AND {}j.sensuroitu"
+    n_cens, n_open = int(value(names.format("o1", ""), db=DB)), int(value(names.format("o1", "NOT "), db=DB))
+    ok(n_cens > 0, f"product OMA keeps the names of its censored members ({n_cens})")
+    a1_names = value(names.format("a1", ""), db=DB)
+    sql("UPDATE vtj.tuote SET sensuroitavat = '{KOTIKUNTA,HENKILON_NIMI}' WHERE tuote = 'OMA'", db=DB)
+    eq([value(names.format("o1", ""), db=DB), value(names.format("o1", "NOT "), db=DB)], ["0", str(n_open)],
+       "when OMA censors HENKILON_NIMI too, its censored members' names are gone at once, the others' kept")
+    eq(value(names.format("a1", ""), db=DB), a1_names, "… and registers of other products keep theirs")
+    sql("SELECT vtj.poista_rekisteri('o1')", db=DB)
+
     # ---- removal ----------------------------------------------------------------------------------
     gone = [cur[i] for i in list(ever_protected)[:3]] + ([cur[corrected[0]]] if corrected else []) + cur[40:45]
     gone_all = gone + ([hetus[corrected[0]]] if corrected else [])
