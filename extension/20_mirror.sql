@@ -82,8 +82,12 @@ CREATE TRIGGER tuote_sensuroi_lisatyt AFTER UPDATE OF sensuroitavat ON vtj.tuote
 -- ---------------------------------------------------------------------------------------
 -- Registers, members, stored data, logs
 -- ---------------------------------------------------------------------------------------
+-- Keys (register names, hetus, group names) compare byte by byte (COLLATE "C"): they are codes,
+-- not words, and under a language's collation (fi_FI, en_US) every index insertion, sort and
+-- window partition of a load compared them with strcoll(), without abbreviated keys.
+-- (Joins with columns of the database's default collation take this one.)
 CREATE TABLE vtj.rekisteri (
-    rekisteri      text PRIMARY KEY CHECK (rekisteri <> '' AND length(rekisteri) <= 63),
+    rekisteri      text COLLATE "C" PRIMARY KEY CHECK (rekisteri <> '' AND length(rekisteri) <= 63),
     id             integer GENERATED ALWAYS AS IDENTITY UNIQUE,   -- advisory-lock key
     palvelin       text NOT NULL,
     tuote          text NOT NULL REFERENCES vtj.tuote ON UPDATE CASCADE,
@@ -96,15 +100,15 @@ COMMENT ON TABLE vtj.rekisteri IS
     'Registers: a foreign server, a product, the foreign-table schema and the bookmark of the next change run';
 
 CREATE TABLE vtj.jasen (
-    rekisteri        text NOT NULL REFERENCES vtj.rekisteri ON DELETE CASCADE,
-    hetu             text NOT NULL,
+    rekisteri        text COLLATE "C" NOT NULL REFERENCES vtj.rekisteri ON DELETE CASCADE,
+    hetu             text COLLATE "C" NOT NULL,
     lisatty          timestamptz NOT NULL DEFAULT now(),
     ladattu          timestamptz,              -- basic data last fetched (NULL: not yet)
     puuttuu          boolean NOT NULL DEFAULT false,  -- the interface did not return the person
     turvakielto      jsonb,                    -- the current TURVAKIELTO record (steers censorship)
     sensuroitu       boolean NOT NULL DEFAULT false,  -- the mirror holds the person censored
-    aktiivinen_hetu  text,                     -- the interface names another active hetu
-    edelliset        text[] NOT NULL DEFAULT '{}',    -- hetus this member had before corrections
+    aktiivinen_hetu  text COLLATE "C",        -- the interface names another active hetu
+    edelliset        text[] COLLATE "C" NOT NULL DEFAULT '{}',  -- hetus this member had before corrections
     PRIMARY KEY (rekisteri, hetu)
 );
 CREATE INDEX jasen_lataamatta ON vtj.jasen (rekisteri, hetu) WHERE ladattu IS NULL;
@@ -113,9 +117,9 @@ COMMENT ON TABLE vtj.jasen IS
     'Members of a register (hetus) and their state: loaded, missing from the interface, turvakielto, censored';
 
 CREATE TABLE vtj.tieto (
-    rekisteri   text NOT NULL,
-    hetu        text NOT NULL,
-    tietoryhma  text NOT NULL,
+    rekisteri   text COLLATE "C" NOT NULL,
+    hetu        text COLLATE "C" NOT NULL,
+    tietoryhma  text COLLATE "C" NOT NULL,
     tietueet    jsonb NOT NULL CHECK (jsonb_typeof(tietueet) = 'array' AND tietueet <> '[]'),
     paivitetty  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (rekisteri, hetu, tietoryhma)
@@ -124,8 +128,8 @@ COMMENT ON TABLE vtj.tieto IS
     'Current data, lossless: per register, person and data group the valid records as the interface sends them (without muutosattribuutti/voimassaolevatTiedot), in order';
 
 CREATE TABLE vtj.henkilo (
-    rekisteri            text NOT NULL,
-    hetu                 text NOT NULL,
+    rekisteri            text COLLATE "C" NOT NULL,
+    hetu                 text COLLATE "C" NOT NULL,
     etunimet             text,
     sukunimi             text,
     aidinkieli           text,
@@ -146,9 +150,9 @@ COMMENT ON TABLE vtj.henkilo IS
     'Typed current data per member (derived from vtj.tieto; censored groups are NULL while a turvakielto is in force)';
 
 CREATE TABLE vtj.osoite (
-    rekisteri         text NOT NULL,
-    hetu              text NOT NULL,
-    laji              text NOT NULL,     -- the data group, e.g. VAKINAINEN_KOTIMAINEN_OSOITE
+    rekisteri         text COLLATE "C" NOT NULL,
+    hetu              text COLLATE "C" NOT NULL,
+    laji              text COLLATE "C" NOT NULL,  -- the data group, e.g. VAKINAINEN_KOTIMAINEN_OSOITE
     nro               integer NOT NULL,  -- position in the group's records
     katuosoite        text,
     lisarivi          text,
@@ -166,8 +170,8 @@ COMMENT ON TABLE vtj.osoite IS
 
 CREATE TABLE vtj.ajo (
     ajo                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    rekisteri          text NOT NULL REFERENCES vtj.rekisteri ON DELETE CASCADE,
-    laji               text NOT NULL,    -- paivita | lataa_perustiedot
+    rekisteri          text COLLATE "C" NOT NULL REFERENCES vtj.rekisteri ON DELETE CASCADE,
+    laji               text COLLATE "C" NOT NULL,  -- paivita | lataa_perustiedot
     alku               timestamptz NOT NULL DEFAULT clock_timestamp(),
     loppu              timestamptz,
     tila               text NOT NULL DEFAULT 'kaynnissa' CHECK (tila IN ('kaynnissa', 'ok', 'virhe')),
@@ -186,13 +190,13 @@ COMMENT ON TABLE vtj.ajo IS
 
 CREATE TABLE vtj.muutosloki (
     id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    rekisteri          text NOT NULL,
-    hetu               text NOT NULL,
+    rekisteri          text COLLATE "C" NOT NULL,
+    hetu               text COLLATE "C" NOT NULL,
     ajo                bigint,
     kirjausavain       bigint,
     muutospv           timestamptz,
     jarjestys          bigint,
-    tietoryhma         text NOT NULL,
+    tietoryhma         text COLLATE "C" NOT NULL,
     muutosattribuutti  text,        -- PERUSTIEDOT: the person's basic data were fetched again
     tiedot             jsonb,       -- censored: {"tietoryhma": T, "sensuroitu": true}
     kirjattu           timestamptz NOT NULL DEFAULT now()
@@ -339,7 +343,10 @@ END $$;
 CREATE FUNCTION vtj._analysoi() RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    ANALYZE vtj.jasen, vtj.tieto, vtj.henkilo, vtj.osoite;
+    -- the columns the mirror's own statements filter and join on: the rest (the stored jsonb
+    -- above all) is left to autovacuum, it cost most of the time of a full ANALYZE
+    ANALYZE vtj.jasen (rekisteri, hetu, ladattu, sensuroitu), vtj.tieto (rekisteri, hetu, tietoryhma),
+            vtj.henkilo (rekisteri, hetu), vtj.osoite (rekisteri, hetu, laji);
 END $$;
 
 -- ---------------------------------------------------------------------------------------
@@ -416,17 +423,17 @@ BEGIN
     END IF;
     -- basic data of one load: group rows, censored groups of protected persons as NULL
     CREATE TEMP TABLE IF NOT EXISTS vtj_pt (
-        hetu text, jarjestys bigint, tietoryhma text, tiedot jsonb, suojattu boolean
+        hetu text COLLATE "C", jarjestys bigint, tietoryhma text COLLATE "C", tiedot jsonb, suojattu boolean
     ) ON COMMIT DELETE ROWS;
     -- one run's window of changes, censored
     CREATE TEMP TABLE IF NOT EXISTS vtj_vaihe (
-        hetu text, jarjestys bigint, kirjausavain bigint, muutospv timestamptz, tietoryhma text,
+        hetu text COLLATE "C", jarjestys bigint, kirjausavain bigint, muutospv timestamptz, tietoryhma text COLLATE "C",
         muutosattribuutti text, tiedot jsonb, suojattu boolean, uusi boolean
     ) ON COMMIT DELETE ROWS;
-    CREATE TEMP TABLE IF NOT EXISTS vtj_tulos (hetu text, tietoryhma text, tietueet jsonb) ON COMMIT DELETE ROWS;
-    CREATE TEMP TABLE IF NOT EXISTS vtj_siirto (vanha text, uusi text) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS vtj_tulos (hetu text COLLATE "C", tietoryhma text COLLATE "C", tietueet jsonb) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS vtj_siirto (vanha text COLLATE "C", uusi text COLLATE "C") ON COMMIT DELETE ROWS;
     -- the stored groups of the persons whose typed rows are being rebuilt (vtj._tyypita_rivit)
-    CREATE TEMP TABLE IF NOT EXISTS vtj_tyyppi (hetu text, tietoryhma text, tietueet jsonb) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS vtj_tyyppi (hetu text COLLATE "C", tietoryhma text COLLATE "C", tietueet jsonb) ON COMMIT DELETE ROWS;
 END $$;
 
 -- ---------------------------------------------------------------------------------------
@@ -567,7 +574,7 @@ BEGIN
                CASE WHEN x.suojattu AND x.tietoryhma = ANY ($3) THEN NULL ELSE x.tiedot END,
                x.suojattu
           FROM (SELECT f.hetu, f.jarjestys, f.tietoryhma, f.tiedot,
-                       bool_or(vtj._suojaa(f.tietoryhma, f.tiedot, $4)) OVER (PARTITION BY f.hetu) AS suojattu
+                       bool_or(vtj._suojaa(f.tietoryhma, f.tiedot, $4)) OVER (PARTITION BY f.hetu COLLATE "C") AS suojattu
                   FROM %I.perustiedot f
                  WHERE f.hetu = ANY ($1)) x
          WHERE x.tietoryhma = ANY ($2) OR x.tietoryhma IN ('TURVAKIELTO', 'HENKILOTUNNUS_KORJAUS')$q$, r.skeema)
@@ -918,7 +925,7 @@ BEGIN
                    CASE WHEN x.suojattu AND x.tietoryhma = ANY ($4) THEN vtj._sensuroitu(x.tietoryhma) ELSE x.tiedot END,
                    x.suojattu, x.hetu = ANY ($6)
               FROM (SELECT f.hetu, f.jarjestys, f.kirjausavain, f.muutospv, f.tietoryhma, f.muutosattribuutti, f.tiedot,
-                           bool_or(vtj._suojaa(f.tietoryhma, f.tiedot, NULL)) OVER (PARTITION BY f.hetu)
+                           bool_or(vtj._suojaa(f.tietoryhma, f.tiedot, NULL)) OVER (PARTITION BY f.hetu COLLATE "C")
                              OR f.hetu = ANY ($5) AS suojattu
                       FROM %I.muutokset f
                      WHERE f.hetu = ANY (ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = $1))
@@ -1186,7 +1193,7 @@ BEGIN
         SELECT x.hetu, x.jarjestys, x.tietoryhma,
                CASE WHEN x.suojattu AND x.tietoryhma = ANY ($3) THEN NULL ELSE x.tiedot END, x.suojattu
           FROM (SELECT f.hetu, f.jarjestys, f.tietoryhma, f.tiedot,
-                       bool_or(vtj._suojaa(f.tietoryhma, f.tiedot, $4)) OVER (PARTITION BY f.hetu)
+                       bool_or(vtj._suojaa(f.tietoryhma, f.tiedot, $4)) OVER (PARTITION BY f.hetu COLLATE "C")
                          OR f.hetu = ANY ($5) AS suojattu
                   FROM %I.perustiedot f WHERE f.hetu = ANY ($1)) x
          WHERE x.tietoryhma = ANY ($2)$q$, r.skeema)
