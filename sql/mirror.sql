@@ -46,6 +46,7 @@ INSERT INTO vtj.tuote (tuote, tietoryhmat) VALUES ('TX', '{HENKILON_NIMI}');
 CALL vtj.lataa_perustiedot('reg');
 ROLLBACK;
 CALL vtj.lataa_perustiedot('reg', 0);
+CALL vtj.lataa_perustiedot('reg', 50001);
 
 -- The apply rules: each case starts from a stored list (first row) and applies the changes
 -- in order.
