@@ -349,6 +349,14 @@ BEGIN
             vtj.henkilo (rekisteri, hetu), vtj.osoite (rekisteri, hetu, laji);
 END $$;
 
+-- The most persons one statement reads from the interface. A batch is read and sorted by person
+-- before its censored values are dropped; the sort must stay in work_mem (vtj._muisti), or it
+-- would write them to temporary files. 10,000 persons took 30 MB of the 256 MB; 50,000 keeps a
+-- wide margin.
+CREATE FUNCTION vtj._suurin_era() RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT 50000
+$$;
+
 -- ---------------------------------------------------------------------------------------
 -- The apply rules (docs/change-semantics.md) as an ordered aggregate per (person, group):
 --   vtj._sovella(tiedot, moniarvoinen ORDER BY jarjestys)
@@ -562,6 +570,11 @@ BEGIN
     IF coalesce(cardinality(p_hetut), 0) = 0 THEN
         RETURN 0;
     END IF;
+    IF cardinality(p_hetut) > vtj._suurin_era() THEN
+        -- (a change run may find many members added since the last one)
+        RETURN (SELECT sum(vtj._lataa(p_rekisteri, p_hetut[i:i + vtj._suurin_era() - 1], p_ajo, p_kirjaa))
+                  FROM generate_series(1, cardinality(p_hetut), vtj._suurin_era()) i);
+    END IF;
     SELECT * INTO t FROM vtj.tuote WHERE tuote = r.tuote;
     PERFORM vtj._tyotaulut();
     TRUNCATE pg_temp.vtj_pt, pg_temp.vtj_tyyppi;
@@ -774,7 +787,7 @@ DECLARE
     v_ilmoitettu timestamptz := clock_timestamp();
     v_pyynnot bigint := vtj._pyyntoja();
     v_nopeus numeric;
-    v_analysoi bigint := 0;   -- refresh the statistics when this many members are done
+    v_analysoitu bigint := 0;   -- members done when the statistics were last refreshed
     v_tila text;
     v_viesti text;
     v_vihje text;
@@ -783,11 +796,8 @@ BEGIN
     PERFORM vtj._oma_lause('vtj.lataa_perustiedot');
     COMMIT;   -- fails at once in any other atomic context, before any work
     r := vtj._rekisteri(rekisteri);
-    -- A batch is read and sorted by person before its censored values are dropped; the sort
-    -- must stay in work_mem (vtj._muisti), or it would write them to temporary files. 10,000
-    -- persons took 30 MB of the 256 MB; 50,000 keeps a wide margin.
-    IF erakoko IS NULL OR erakoko < 1 OR erakoko > 50000 THEN
-        RAISE EXCEPTION 'erakoko must be between 1 and 50000' USING ERRCODE = '22023',
+    IF erakoko IS NULL OR erakoko < 1 OR erakoko > vtj._suurin_era() THEN
+        RAISE EXCEPTION 'erakoko must be between 1 and %', vtj._suurin_era() USING ERRCODE = '22023',
             HINT = 'A batch is sorted in memory before its censored values are dropped; larger batches could spill to disk.';
     END IF;
     PERFORM vtj._lukitse(r, 'vtj.lataa_perustiedot');
@@ -824,11 +834,11 @@ BEGIN
                 END IF;
                 v_palautui := v_palautui + vtj._lataa(r.rekisteri, v_era);
                 v_tehty := v_tehty + cardinality(v_era);
-                IF v_tehty >= v_analysoi THEN
+                IF v_tehty >= 2 * v_analysoitu THEN
                     PERFORM vtj._analysoi();
-                    v_analysoi := 2 * v_tehty;
+                    v_analysoitu := v_tehty;
                 END IF;
-            ELSIF v_tehty > 0 THEN
+            ELSIF v_tehty > v_analysoitu THEN
                 PERFORM vtj._analysoi();   -- the end: for the change runs that follow
             END IF;
             UPDATE vtj.ajo
@@ -889,7 +899,6 @@ DECLARE
     v_siirretyt text[];
     v_kosketut text[];
     v_sensuroidut text[];   -- members held censored from this run on
-    v_kaikki text[];
     v_muutoksia bigint := 0;
     v_henkiloita bigint := 0;
     v_ladattuja bigint := 0;
@@ -1061,15 +1070,8 @@ BEGIN
     PERFORM vtj._sensuroi(r.rekisteri, t.sensuroitavat, v_kosketut || v_sensuroidut);
     TRUNCATE pg_temp.vtj_vaihe, pg_temp.vtj_tulos;
 
-    -- in batches of the load's default size, for the same reason as its limit (a run may find
-    -- many members added since the last one)
-    v_kaikki := v_siirretyt || v_paljastettavat;
-    FOR i IN 1 .. coalesce(cardinality(v_kaikki), 0) BY 10000 LOOP
-        v_ladattuja := v_ladattuja + vtj._lataa(r.rekisteri, v_kaikki[i:i + 9999], p_ajo, true);
-    END LOOP;
-    FOR i IN 1 .. coalesce(cardinality(v_uudet), 0) BY 10000 LOOP
-        v_ladattuja := v_ladattuja + vtj._lataa(r.rekisteri, v_uudet[i:i + 9999]);
-    END LOOP;
+    v_ladattuja := vtj._lataa(r.rekisteri, v_siirretyt || v_paljastettavat, p_ajo, true)
+                 + vtj._lataa(r.rekisteri, v_uudet);
 
     PERFORM vtj._tyypita(r.rekisteri, v_kosketut);
 
