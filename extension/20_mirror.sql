@@ -231,14 +231,11 @@ BEGIN
     RETURN current_date;
 END $$;
 
--- A VTJ date object {"arvo": "YYYY-MM-DD", "tarkkuus": …} as a date (NULL when absent or malformed).
--- make_date rather than a text::date cast: the cast is only STABLE (DateStyle), which kept the
--- planner from inlining this function, so every call ran as a query of its own.
-CREATE FUNCTION vtj._pv(d jsonb) RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN d->>'arvo' ~ '^\d{4}-\d{2}-\d{2}$'
-                THEN make_date(substr(d->>'arvo', 1, 4)::integer, substr(d->>'arvo', 6, 2)::integer,
-                               substr(d->>'arvo', 9, 2)::integer) END
-$$;
+-- A VTJ date object {"arvo": "YYYY-MM-DD", "tarkkuus": …} as a date: NULL when absent,
+-- partial, malformed or a day that does not exist (never an error: one bad date must not stop a
+-- load). In C (src/pg/mirror_functions.cpp): it runs four times for every address typed.
+CREATE FUNCTION vtj._pv(d jsonb) RETURNS date
+    AS 'MODULE_PATHNAME', 'vtj_pv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- Bilingual text {"fi": …, "sv": …} or a plain string: the Finnish (or only) form.
 CREATE FUNCTION vtj._fi(v jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -275,6 +272,26 @@ CREATE FUNCTION vtj._suojaa(tietoryhma text, g jsonb, p date) RETURNS boolean LA
                CASE WHEN p IS NULL THEN g->>'turvakieltoAktiivinen' = 'true'
                                      OR coalesce(jsonb_path_exists(g, '$.voimassaolevatTiedot[*] ? (@.turvakieltoAktiivinen == true)'), false)
                     ELSE vtj._turvakielto_voimassa(g, p) END))
+$$;
+
+-- The same for a person of perustiedot_ryhmittain, basic data on day p: any of the person's
+-- groups with fields withheld (henkilolla_salattua: also the records withheld whole, which are
+-- not in any array), or a TURVAKIELTO record in force (henkilon_turvakielto, the person's
+-- TURVAKIELTO records on each of its rows). Inlined; the records are looked at only for the
+-- persons with a TURVAKIELTO group.
+CREATE FUNCTION vtj._jokin_turvakielto_voimassa(tietueet jsonb, p date) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT EXISTS (SELECT 1 FROM jsonb_array_elements(tietueet) e WHERE vtj._turvakielto_voimassa(e, p))
+$$;
+CREATE FUNCTION vtj._suojaa_henkilo(salattua boolean, turvakielto jsonb, p date) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(salattua, true) OR (turvakielto IS NOT NULL AND vtj._jokin_turvakielto_voimassa(turvakielto, p))
+$$;
+
+-- The active hetu of a HENKILOTUNNUS_KORJAUS group's records: that of the last record in force
+-- (inlined, as above).
+CREATE FUNCTION vtj._aktiivinen_hetu(tietueet jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT jsonb_path_query_array(tietueet, '$[*] ? (@.voimassaolo == "AKTIIVI")')->-1->>'aktiivinenHenkilotunnus'
 $$;
 
 -- The reduced form that stands for a censored group in staging and in the change log.
@@ -338,21 +355,27 @@ END $$;
 -- much smaller table, and a plan that reads "all 5,000 rows of the register" reads all of them
 -- when there are 500,000: seen at 1,000,000 members, where the load slowed batch by batch and a
 -- change run read the whole of vtj.tieto for a few moved persons. The load calls this whenever
--- it has doubled what it loaded, and at its end. SECURITY DEFINER: only the tables' owner may
--- ANALYZE them, and the load may be run by any role allowed to; it takes no input.
-CREATE FUNCTION vtj._analysoi() RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+-- it has doubled what it loaded (kevyt: the row counts are what matters then, and a sample of a
+-- tenth of the default size gives them at a tenth of the cost) and in full at its end.
+-- SECURITY DEFINER: only the tables' owner may ANALYZE them, and the load may be run by any
+-- role allowed to; it takes no input but the flag.
+CREATE FUNCTION vtj._analysoi(kevyt boolean) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
+DECLARE v_tavoite text := current_setting('default_statistics_target');
 BEGIN
+    IF kevyt THEN
+        PERFORM set_config('default_statistics_target', '10', true);
+    END IF;
     -- the columns the mirror's own statements filter and join on: the rest (the stored jsonb
     -- above all) is left to autovacuum, it cost most of the time of a full ANALYZE
     ANALYZE vtj.jasen (rekisteri, hetu, ladattu, sensuroitu), vtj.tieto (rekisteri, hetu, tietoryhma),
             vtj.henkilo (rekisteri, hetu), vtj.osoite (rekisteri, hetu, laji);
+    PERFORM set_config('default_statistics_target', v_tavoite, true);
 END $$;
 
--- The most persons one statement reads from the interface. A batch is read and sorted by person
--- before its censored values are dropped; the sort must stay in work_mem (vtj._muisti), or it
--- would write them to temporary files. 10,000 persons took 30 MB of the 256 MB; 50,000 keeps a
--- wide margin.
+-- The most persons one statement reads from the interface (a batch of vtj.lataa_perustiedot, a
+-- slice of the members a change run loads): it bounds what one statement holds in memory and in
+-- its working tables.
 CREATE FUNCTION vtj._suurin_era() RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT 50000
 $$;
@@ -429,9 +452,12 @@ BEGIN
     IF to_regclass('pg_temp.vtj_tyyppi') IS NOT NULL THEN
         RETURN;
     END IF;
-    -- basic data of one load: group rows, censored groups of protected persons as NULL
+    -- basic data of one load: one row per person and group (its records as stored, or NULL for
+    -- a censored group of a protected person); salattu: the interface withheld fields of it;
+    -- tallennettu: the row goes to vtj.tieto as is
     CREATE TEMP TABLE IF NOT EXISTS vtj_pt (
-        hetu text COLLATE "C", jarjestys bigint, tietoryhma text COLLATE "C", tiedot jsonb, suojattu boolean
+        hetu text COLLATE "C", jarjestys bigint, tietoryhma text COLLATE "C", tietueet jsonb, salattu boolean,
+        suojattu boolean, tallennettu boolean
     ) ON COMMIT DELETE ROWS;
     -- one run's window of changes, censored
     CREATE TEMP TABLE IF NOT EXISTS vtj_vaihe (
@@ -447,16 +473,25 @@ END $$;
 -- ---------------------------------------------------------------------------------------
 -- Typed views of the stored data: vtj.henkilo and vtj.osoite, rebuilt for the given persons.
 -- ---------------------------------------------------------------------------------------
--- vtj._tyypita_rivit builds them from pg_temp.vtj_tyyppi, which holds every stored group of
--- exactly the persons p_hetut (the load fills it from the rows it has just written, a change
--- run from vtj.tieto by key), so that no statement reads more of the store than the batch.
-CREATE FUNCTION vtj._tyypita_rivit(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql AS $$
+-- vtj._tyypita_rivit builds them from the stored groups of exactly the persons p_hetut, so that
+-- no statement reads more of the store than the batch: those in pg_temp.vtj_tyyppi (a change
+-- run fills it from vtj.tieto by key) and the rows a load has just stored (pg_temp.vtj_pt,
+-- tallennettu; empty outside vtj._lataa).
+-- p_uudet: none of p_hetut has typed rows yet (vtj._lataa).
+CREATE FUNCTION vtj._tyypita_rivit(p_rekisteri text, p_hetut text[], p_uudet boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE p date := vtj._tanaan();
 BEGIN
-    DELETE FROM vtj.osoite WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
-    DELETE FROM vtj.henkilo WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
+    IF NOT p_uudet THEN
+        DELETE FROM vtj.osoite WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
+        DELETE FROM vtj.henkilo WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
+    END IF;
     -- One statement: the addresses, and the persons with their current permanent address.
-    WITH o AS (
+    WITH tyyppi AS NOT MATERIALIZED (
+        SELECT y.hetu, y.tietoryhma, y.tietueet FROM pg_temp.vtj_tyyppi y
+        UNION ALL
+        SELECT s.hetu, s.tietoryhma, s.tietueet FROM pg_temp.vtj_pt s WHERE s.tallennettu),
+    o AS (
         INSERT INTO vtj.osoite
         SELECT p_rekisteri, t.hetu, t.tietoryhma, e.n::integer,
                CASE WHEN t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE')
@@ -471,7 +506,7 @@ BEGIN
                e.x->>'valtionimi',
                vtj._pv(e.x->'alkupv'),
                vtj._pv(e.x->'loppupv')
-          FROM pg_temp.vtj_tyyppi t
+          FROM tyyppi t
          CROSS JOIN LATERAL jsonb_array_elements(t.tietueet) WITH ORDINALITY e(x, n)
          WHERE t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE', 'KOTIMAINEN_POSTIOSOITE',
                                 'VAKINAINEN_ULKOMAINEN_OSOITE', 'TILAPAINEN_ULKOMAINEN_OSOITE', 'ULKOMAINEN_POSTIOSOITE',
@@ -492,7 +527,7 @@ BEGIN
                (array_agg(t.tietueet->-1->>'kielikoodi') FILTER (WHERE t.tietoryhma = 'ASIOINTIKIELI'))[1] AS asiointikieli,
                (array_agg(t.tietueet->-1) FILTER (WHERE t.tietoryhma = 'KUOLINPAIVA'))[1] AS kuolinpaiva,
                (array_agg(t.tietueet->-1->>'kuntakoodi') FILTER (WHERE t.tietoryhma = 'KOTIKUNTA'))[1] AS kotikunta
-          FROM pg_temp.vtj_tyyppi t
+          FROM tyyppi t
          GROUP BY t.hetu)
     INSERT INTO vtj.henkilo (rekisteri, hetu, etunimet, sukunimi, aidinkieli, asiointikieli, kuollut, kuolinpv,
                              turvakielto, turvakielto_loppupv, kotikunta, katuosoite, postinumero, postitoimipaikka,
@@ -538,18 +573,24 @@ END $$;
 -- the register and compared each with every hetu of the batch, a cost that grew with every
 -- batch loaded (a quarter of the load's CPU at 1,000,000 members).
 CREATE FUNCTION vtj._sensuroi(p_rekisteri text, p_sensuroitavat text[], p_hetut text[]) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    v_sensuroidut text[] := ARRAY(SELECT j.hetu FROM unnest(p_hetut) h
-                                    JOIN vtj.jasen j ON j.rekisteri = p_rekisteri AND j.hetu = h
-                                   WHERE j.sensuroitu);
 BEGIN
-    IF cardinality(v_sensuroidut) = 0 THEN
+    PERFORM vtj._sensuroi_jasenet(p_rekisteri, p_sensuroitavat,
+                                  ARRAY(SELECT j.hetu FROM unnest(p_hetut) h
+                                          JOIN vtj.jasen j ON j.rekisteri = p_rekisteri AND j.hetu = h
+                                         WHERE j.sensuroitu));
+END $$;
+
+-- The same for members the caller knows to be held censored.
+CREATE FUNCTION vtj._sensuroi_jasenet(p_rekisteri text, p_sensuroitavat text[], p_sensuroidut text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(cardinality(p_sensuroidut), 0) = 0 THEN
         RETURN;
     END IF;
     DELETE FROM vtj.tieto d
-     WHERE d.rekisteri = p_rekisteri AND d.hetu = ANY (v_sensuroidut) AND d.tietoryhma = ANY (p_sensuroitavat);
+     WHERE d.rekisteri = p_rekisteri AND d.hetu = ANY (p_sensuroidut) AND d.tietoryhma = ANY (p_sensuroitavat);
     UPDATE vtj.muutosloki m SET tiedot = vtj._sensuroitu(m.tietoryhma)
-     WHERE m.rekisteri = p_rekisteri AND m.hetu = ANY (v_sensuroidut) AND m.tietoryhma = ANY (p_sensuroitavat)
+     WHERE m.rekisteri = p_rekisteri AND m.hetu = ANY (p_sensuroidut) AND m.tietoryhma = ANY (p_sensuroitavat)
        AND m.tiedot IS DISTINCT FROM vtj._sensuroitu(m.tietoryhma);
 END $$;
 
@@ -557,65 +598,60 @@ END $$;
 -- Loading basic data for a set of members (the initial load, new members, reveals, moved
 -- persons). Replaces the stored data of every person the interface returned; marks the others
 -- as missing. p_ajo/p_kirjaa: log the fetched groups to vtj.muutosloki as PERUSTIEDOT rows.
+-- p_uudet: the caller has found, in this transaction and under the register's lock, that no
+-- member of p_hetut was ever loaded (jasen.ladattu IS NULL). Nothing of them is stored then
+-- (ladattu is set in the transaction that first stores a member's data and never cleared), so
+-- the deletes by key and the look-up of kept data are skipped: a tenth of an initial load.
 -- Returns the number of persons the interface returned.
 -- ---------------------------------------------------------------------------------------
-CREATE FUNCTION vtj._lataa(p_rekisteri text, p_hetut text[], p_ajo bigint DEFAULT NULL, p_kirjaa boolean DEFAULT false)
+CREATE FUNCTION vtj._lataa(p_rekisteri text, p_hetut text[], p_ajo bigint DEFAULT NULL, p_kirjaa boolean DEFAULT false,
+                           p_uudet boolean DEFAULT false)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     r vtj.rekisteri := vtj._rekisteri(p_rekisteri);
     t vtj.tuote;
     p date := vtj._tanaan();
-    v_palautetut text[];
+    v_palautui integer;
 BEGIN
     IF coalesce(cardinality(p_hetut), 0) = 0 THEN
         RETURN 0;
     END IF;
     IF cardinality(p_hetut) > vtj._suurin_era() THEN
         -- (a change run may find many members added since the last one)
-        RETURN (SELECT sum(vtj._lataa(p_rekisteri, p_hetut[i:i + vtj._suurin_era() - 1], p_ajo, p_kirjaa))
+        RETURN (SELECT sum(vtj._lataa(p_rekisteri, p_hetut[i:i + vtj._suurin_era() - 1], p_ajo, p_kirjaa, p_uudet))
                   FROM generate_series(1, cardinality(p_hetut), vtj._suurin_era()) i);
     END IF;
     SELECT * INTO t FROM vtj.tuote WHERE tuote = r.tuote;
     PERFORM vtj._tyotaulut();
     TRUNCATE pg_temp.vtj_pt, pg_temp.vtj_tyyppi;
     PERFORM vtj._muisti();
-    -- One read of the interface. The window function decides per person, before the INSERT,
-    -- whether the censored groups' values may be kept at all.
+    -- One read of the interface, a row per person and group, each group's records already in
+    -- their stored form (perustiedot_ryhmittain). Each row carries what decides for its person,
+    -- before the INSERT, whether the censored groups' values may be kept at all.
     EXECUTE format($q$
-        INSERT INTO pg_temp.vtj_pt (hetu, jarjestys, tietoryhma, tiedot, suojattu)
+        INSERT INTO pg_temp.vtj_pt (hetu, jarjestys, tietoryhma, tietueet, salattu, suojattu, tallennettu)
         SELECT x.hetu, x.jarjestys, x.tietoryhma,
                CASE WHEN x.suojattu AND x.tietoryhma = ANY ($3) THEN NULL ELSE x.tiedot END,
-               x.suojattu
-          FROM (SELECT f.hetu, f.jarjestys, f.tietoryhma, f.tiedot,
-                       bool_or(vtj._suojaa(f.tietoryhma, f.tiedot, $4)) OVER (PARTITION BY f.hetu COLLATE "C") AS suojattu
-                  FROM %I.perustiedot f
-                 WHERE f.hetu = ANY ($1)) x
-         WHERE x.tietoryhma = ANY ($2) OR x.tietoryhma IN ('TURVAKIELTO', 'HENKILOTUNNUS_KORJAUS')$q$, r.skeema)
-    USING p_hetut, t.tietoryhmat, t.sensuroitavat, p;
+               x.salattu, x.suojattu,
+               x.tietoryhma = ANY ($2) AND NOT (x.suojattu AND x.tietoryhma = ANY ($3)) AND x.tiedot <> '[]'::jsonb
+          FROM (SELECT f.hetu, f.jarjestys, f.tietoryhma, f.tiedot, f.turvakiellon_alaiset_kentat IS NOT NULL AS salattu,
+                       vtj._suojaa_henkilo(f.henkilolla_salattua, f.henkilon_turvakielto, $4) AS suojattu
+                  FROM %I.perustiedot_ryhmittain f
+                 -- (the group condition is applied by the scan, before any conversion)
+                 WHERE f.hetu = ANY ($1) AND f.tietoryhma = ANY ($5)) x$q$, r.skeema)
+    USING p_hetut, t.tietoryhmat, t.sensuroitavat, p, t.tietoryhmat || '{TURVAKIELTO,HENKILOTUNNUS_KORJAUS}'::text[];
 
     -- The persons returned: their stored data are replaced. Every statement below reads the
     -- batch's rows by key (or the batch's working tables), never the whole store.
-    v_palautetut := ARRAY(SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s);
-    DELETE FROM vtj.tieto d WHERE d.rekisteri = p_rekisteri AND d.hetu = ANY (v_palautetut);
-    -- the rows written are kept for the typed rows (vtj._tyypita_rivit)
-    WITH u AS (
-        -- (the records in order by a window over one sort of the batch: an aggregate's own
-        -- ORDER BY would start a sort for every person and group)
-        INSERT INTO vtj.tieto (rekisteri, hetu, tietoryhma, tietueet)
-        SELECT p_rekisteri, w.hetu, w.tietoryhma, w.tietueet
-          FROM (SELECT s.hetu, s.tietoryhma,
-                       jsonb_agg(CASE WHEN s.tiedot ?| '{muutosattribuutti,voimassaolevatTiedot}'::text[]
-                                      THEN s.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' ELSE s.tiedot END)
-                           OVER ryhma AS tietueet,
-                       row_number() OVER ryhma AS nro
-                  FROM pg_temp.vtj_pt s
-                 WHERE s.tietoryhma = ANY (t.tietoryhmat) AND s.tiedot IS NOT NULL AND NOT vtj._on_merkki(s.tiedot)
-                WINDOW ryhma AS (PARTITION BY s.hetu, s.tietoryhma ORDER BY s.jarjestys
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) w
-         WHERE w.nro = 1
-        RETURNING hetu, tietoryhma, tietueet)
-    INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet) SELECT u.hetu, u.tietoryhma, u.tietueet FROM u;
+    IF NOT p_uudet THEN
+        DELETE FROM vtj.tieto d
+         WHERE d.rekisteri = p_rekisteri AND d.hetu = ANY (ARRAY(SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s));
+    END IF;
+    -- (the typed rows are built from these rows of vtj_pt too: vtj._tyypita_rivit)
+    INSERT INTO vtj.tieto (rekisteri, hetu, tietoryhma, tietueet)
+    SELECT p_rekisteri, s.hetu, s.tietoryhma, s.tietueet FROM pg_temp.vtj_pt s WHERE s.tallennettu;
 
+    WITH u AS (
     UPDATE vtj.jasen j
        SET ladattu = now(),
            puuttuu = (s.hetu IS NULL),
@@ -624,38 +660,46 @@ BEGIN
            aktiivinen_hetu = CASE WHEN s.hetu IS NULL THEN j.aktiivinen_hetu
                                   WHEN s.aktiivinen IS DISTINCT FROM q.h THEN s.aktiivinen END
       FROM (SELECT DISTINCT h FROM unnest(p_hetut) h) q
-      -- the last TURVAKIELTO and the last active HENKILOTUNNUS_KORJAUS of each person: one sort
-      -- of the batch each (an aggregate's own ORDER BY would sort for every person)
-      LEFT JOIN (SELECT b.hetu, b.suojattu, k.tk, a.aktiivinen
-                   FROM (SELECT v.hetu, bool_or(v.suojattu) AS suojattu FROM pg_temp.vtj_pt v GROUP BY v.hetu) b
-                   LEFT JOIN (SELECT DISTINCT ON (v.hetu) v.hetu, v.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' AS tk
-                                FROM pg_temp.vtj_pt v WHERE v.tietoryhma = 'TURVAKIELTO'
-                               ORDER BY v.hetu, v.jarjestys DESC) k ON k.hetu = b.hetu
-                   LEFT JOIN (SELECT DISTINCT ON (v.hetu) v.hetu, v.tiedot->>'aktiivinenHenkilotunnus' AS aktiivinen
-                                FROM pg_temp.vtj_pt v
-                               WHERE v.tietoryhma = 'HENKILOTUNNUS_KORJAUS' AND v.tiedot->>'voimassaolo' = 'AKTIIVI'
-                               ORDER BY v.hetu, v.jarjestys DESC) a ON a.hetu = b.hetu) s ON s.hetu = q.h
-     WHERE j.rekisteri = p_rekisteri AND j.hetu = q.h;
+      -- the last TURVAKIELTO record and the active hetu of each person (one row per person and
+      -- group: each is there once)
+      LEFT JOIN (SELECT v.hetu, bool_or(v.suojattu) AS suojattu,
+                        (array_agg(v.tietueet->-1) FILTER (WHERE v.tietoryhma = 'TURVAKIELTO'))[1] AS tk,
+                        (array_agg(vtj._aktiivinen_hetu(v.tietueet))
+                            FILTER (WHERE v.tietoryhma = 'HENKILOTUNNUS_KORJAUS' AND v.tietueet IS NOT NULL))[1] AS aktiivinen
+                   FROM pg_temp.vtj_pt v GROUP BY v.hetu) s ON s.hetu = q.h
+     WHERE j.rekisteri = p_rekisteri AND j.hetu = q.h
+    RETURNING NOT j.puuttuu AS palautui)
+    SELECT count(*) FILTER (WHERE u.palautui) INTO v_palautui FROM u;
 
     IF p_kirjaa THEN
+        -- a row per record; a group censored here, or that the interface withheld fields of,
+        -- gets one {"tietoryhma": T, "sensuroitu": true}
         INSERT INTO vtj.muutosloki (rekisteri, hetu, ajo, tietoryhma, muutosattribuutti, tiedot)
-        SELECT p_rekisteri, s.hetu, p_ajo, s.tietoryhma, 'PERUSTIEDOT',
-               CASE WHEN s.tiedot IS NULL OR vtj._on_merkki(s.tiedot) THEN vtj._sensuroitu(s.tietoryhma) ELSE s.tiedot END
+        SELECT p_rekisteri, s.hetu, p_ajo, s.tietoryhma, 'PERUSTIEDOT', e.x
           FROM pg_temp.vtj_pt s
+         CROSS JOIN LATERAL (SELECT a.x, a.n FROM jsonb_array_elements(s.tietueet) WITH ORDINALITY a(x, n)
+                             UNION ALL
+                             SELECT vtj._sensuroitu(s.tietoryhma), 0 WHERE s.tietueet IS NULL OR s.salattu) e
          WHERE s.tietoryhma = ANY (t.tietoryhmat)
-         ORDER BY s.jarjestys;
+         ORDER BY s.jarjestys, e.n;
     END IF;
 
-    -- Only these members' state changed here: censor them (by key), not the whole register.
-    PERFORM vtj._sensuroi(p_rekisteri, t.sensuroitavat, p_hetut);
-    -- The members not returned keep their stored data: their typed rows are rebuilt from it.
-    INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet)
-    SELECT d.hetu, d.tietoryhma, d.tietueet FROM vtj.tieto d
-     WHERE d.rekisteri = p_rekisteri
-       AND d.hetu = ANY (ARRAY(SELECT h FROM unnest(p_hetut) h EXCEPT SELECT h FROM unnest(v_palautetut) h));
-    PERFORM vtj._tyypita_rivit(p_rekisteri, p_hetut);
+    -- Only these members' state changed here: censor them by key, not the whole register. What
+    -- was just stored of the returned ones is censored already; of those protected now, the
+    -- change-log rows written before are reduced. The members not returned keep their state
+    -- and their stored data (censored when they became censored).
+    PERFORM vtj._sensuroi_jasenet(p_rekisteri, t.sensuroitavat, ARRAY(SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s WHERE s.suojattu));
+    -- The members not returned keep their stored data: their typed rows are rebuilt from it
+    -- (and those returned from what was stored of them above).
+    IF NOT p_uudet THEN
+        INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet)
+        SELECT d.hetu, d.tietoryhma, d.tietueet FROM vtj.tieto d
+         WHERE d.rekisteri = p_rekisteri
+           AND d.hetu = ANY (ARRAY(SELECT h FROM unnest(p_hetut) h EXCEPT SELECT s.hetu FROM pg_temp.vtj_pt s));
+    END IF;
+    PERFORM vtj._tyypita_rivit(p_rekisteri, p_hetut, p_uudet);
     TRUNCATE pg_temp.vtj_pt, pg_temp.vtj_tyyppi;
-    RETURN cardinality(v_palautetut);
+    RETURN v_palautui;
 END $$;
 
 -- ---------------------------------------------------------------------------------------
@@ -695,15 +739,15 @@ BEGIN
         SELECT count(*) INTO v_taulut
           FROM pg_catalog.pg_foreign_table ft JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid
          WHERE c.relnamespace = v_skeema::regnamespace AND ft.ftserver = v_srv
-           AND c.relname IN ('kirjausavain', 'muutokset', 'perustiedot');
-        IF v_taulut <> 3 THEN
+           AND c.relname IN ('kirjausavain', 'muutokset', 'perustiedot', 'perustiedot_ryhmittain');
+        IF v_taulut <> 4 THEN
             RAISE EXCEPTION 'schema "%" exists but does not hold the foreign tables of server "%"', v_skeema, palvelin
                 USING ERRCODE = '42P06',
                       HINT = 'vtj.luo_rekisteri imports the server''s tables into a schema of that name; rename or drop the schema.';
         END IF;
     ELSE
         EXECUTE format('CREATE SCHEMA %I', v_skeema);
-        EXECUTE format('IMPORT FOREIGN SCHEMA muutosrajapinta LIMIT TO (kirjausavain, muutokset, perustiedot) FROM SERVER %I INTO %I',
+        EXECUTE format('IMPORT FOREIGN SCHEMA muutosrajapinta LIMIT TO (kirjausavain, muutokset, perustiedot, perustiedot_ryhmittain) FROM SERVER %I INTO %I',
                        palvelin, v_skeema);
     END IF;
     INSERT INTO vtj.rekisteri (rekisteri, palvelin, tuote, skeema)
@@ -743,8 +787,11 @@ BEGIN
     END IF;
     -- Members are added while no run of the register is going on (a run waits for this).
     PERFORM pg_advisory_xact_lock(7763050, r.id);
+    -- In hetu order: the load reads, updates and joins the members batch by batch in hetu order,
+    -- and a batch's rows then lie on neighbouring pages (at 1,000,000 members the tables do not
+    -- fit in shared buffers, and rows in the order given cost a buffer miss each).
     INSERT INTO vtj.jasen (rekisteri, hetu)
-    SELECT DISTINCT r.rekisteri, h FROM unnest(hetut) h
+    SELECT r.rekisteri, u.h FROM (SELECT DISTINCT h COLLATE "C" AS h FROM unnest(hetut) h) u ORDER BY u.h
     ON CONFLICT DO NOTHING;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     RETURN v_n;
@@ -798,7 +845,7 @@ BEGIN
     r := vtj._rekisteri(rekisteri);
     IF erakoko IS NULL OR erakoko < 1 OR erakoko > vtj._suurin_era() THEN
         RAISE EXCEPTION 'erakoko must be between 1 and %', vtj._suurin_era() USING ERRCODE = '22023',
-            HINT = 'A batch is sorted in memory before its censored values are dropped; larger batches could spill to disk.';
+            HINT = 'A batch is one statement and one transaction; a larger batch holds more in memory and loses more on a failure.';
     END IF;
     PERFORM vtj._lukitse(r, 'vtj.lataa_perustiedot');
     SELECT count(*) INTO v_yht FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL;
@@ -832,14 +879,15 @@ BEGIN
                     UPDATE vtj.rekisteri x SET kirjausavain = r.kirjausavain WHERE x.rekisteri = r.rekisteri;
                     UPDATE vtj.ajo SET kirjausavain_alku = r.kirjausavain WHERE ajo = v_ajo;
                 END IF;
-                v_palautui := v_palautui + vtj._lataa(r.rekisteri, v_era);
+                -- (v_era: members never loaded, read under the lock in this transaction)
+                v_palautui := v_palautui + vtj._lataa(r.rekisteri, v_era, p_uudet => true);
                 v_tehty := v_tehty + cardinality(v_era);
                 IF v_tehty >= 2 * v_analysoitu THEN
-                    PERFORM vtj._analysoi();
+                    PERFORM vtj._analysoi(true);
                     v_analysoitu := v_tehty;
                 END IF;
-            ELSIF v_tehty > v_analysoitu THEN
-                PERFORM vtj._analysoi();   -- the end: for the change runs that follow
+            ELSIF v_tehty > 0 THEN
+                PERFORM vtj._analysoi(false);   -- the end, in full: for the change runs that follow
             END IF;
             UPDATE vtj.ajo
                SET henkiloita = v_tehty, ladattuja = v_palautui, pyyntoja = vtj._pyyntoja() - v_pyynnot,
@@ -1071,7 +1119,7 @@ BEGIN
     TRUNCATE pg_temp.vtj_vaihe, pg_temp.vtj_tulos;
 
     v_ladattuja := vtj._lataa(r.rekisteri, v_siirretyt || v_paljastettavat, p_ajo, true)
-                 + vtj._lataa(r.rekisteri, v_uudet);
+                 + vtj._lataa(r.rekisteri, v_uudet, p_uudet => true);
 
     PERFORM vtj._tyypita(r.rekisteri, v_kosketut);
 
@@ -1203,23 +1251,20 @@ BEGIN
     PERFORM vtj._muisti();
     -- the same censoring read as vtj._lataa; a person held censored stays censored here too
     EXECUTE format($q$
-        INSERT INTO pg_temp.vtj_pt (hetu, jarjestys, tietoryhma, tiedot, suojattu)
+        INSERT INTO pg_temp.vtj_pt (hetu, jarjestys, tietoryhma, tietueet, salattu, suojattu, tallennettu)
         SELECT x.hetu, x.jarjestys, x.tietoryhma,
-               CASE WHEN x.suojattu AND x.tietoryhma = ANY ($3) THEN NULL ELSE x.tiedot END, x.suojattu
-          FROM (SELECT f.hetu, f.jarjestys, f.tietoryhma, f.tiedot,
-                       bool_or(vtj._suojaa(f.tietoryhma, f.tiedot, $4)) OVER (PARTITION BY f.hetu COLLATE "C")
-                         OR f.hetu = ANY ($5) AS suojattu
-                  FROM %I.perustiedot f WHERE f.hetu = ANY ($1)) x
-         WHERE x.tietoryhma = ANY ($2)$q$, r.skeema)
+               CASE WHEN x.suojattu AND x.tietoryhma = ANY ($3) THEN NULL ELSE x.tiedot END, x.salattu, x.suojattu,
+               false
+          FROM (SELECT f.hetu, f.jarjestys, f.tietoryhma, f.tiedot, f.turvakiellon_alaiset_kentat IS NOT NULL AS salattu,
+                       vtj._suojaa_henkilo(f.henkilolla_salattua, f.henkilon_turvakielto, $4) OR f.hetu = ANY ($5) AS suojattu
+                  FROM %I.perustiedot_ryhmittain f WHERE f.hetu = ANY ($1) AND f.tietoryhma = ANY ($2)) x$q$, r.skeema)
     USING v_hetut, t.tietoryhmat, t.sensuroitavat, p,
           ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri AND j.hetu = ANY (v_hetut) AND j.sensuroitu);
     RETURN QUERY
     WITH tuore AS (
-        SELECT s.hetu, s.tietoryhma,
-               jsonb_agg(s.tiedot - 'muutosattribuutti' - 'voimassaolevatTiedot' ORDER BY s.jarjestys) AS tietueet
+        SELECT s.hetu, s.tietoryhma, s.tietueet
           FROM pg_temp.vtj_pt s
-         WHERE s.tiedot IS NOT NULL AND NOT vtj._on_merkki(s.tiedot)
-         GROUP BY s.hetu, s.tietoryhma),
+         WHERE s.tietueet IS NOT NULL AND s.tietueet <> '[]'::jsonb),
     palautetut AS (SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s),
     peili AS (
         SELECT d.hetu, d.tietoryhma, d.tietueet FROM vtj.tieto d

@@ -63,6 +63,17 @@ SELECT j.hetu, p.tietoryhma FROM jasenet j JOIN mr.perustiedot p ON p.hetu = j.h
 CREATE FOREIGN TABLE vaara (hetu text, tiedot int) SERVER vtj_mock OPTIONS (endpoint 'perustiedot');
 SELECT * FROM vaara WHERE hetu = '131052-308T';
 
+-- perustiedot_ryhmittain: a row per person and group. A row of several records has no one
+-- validity period; the person's columns exist only there. (Refused before any request.)
+\d mr.perustiedot_ryhmittain
+EXPLAIN (VERBOSE, COSTS OFF) SELECT hetu, tietoryhma, tiedot, henkilolla_salattua FROM mr.perustiedot_ryhmittain WHERE hetu = ANY('{131052-308T,010594Y9032}');
+EXPLAIN (VERBOSE, COSTS OFF) SELECT tiedot FROM mr.perustiedot_ryhmittain WHERE hetu = '131052-308T' AND tietoryhma = ANY('{HENKILON_NIMI,KOTIKUNTA}');
+CREATE FOREIGN TABLE vaara_ryhmat (hetu text, tiedot jsonb, alkupv date) SERVER vtj_mock OPTIONS (endpoint 'perustiedot_ryhmittain');
+SELECT * FROM vaara_ryhmat WHERE hetu = '131052-308T';
+CREATE FOREIGN TABLE vaara_tietueet (hetu text, henkilon_turvakielto jsonb) SERVER vtj_mock OPTIONS (endpoint 'perustiedot');
+SELECT * FROM vaara_tietueet WHERE hetu = '131052-308T';
+DROP FOREIGN TABLE vaara_ryhmat, vaara_tietueet;
+
 -- Invalid hetus are refused before any request, by count and position, never by value.
 SELECT count(*) FROM mr.perustiedot WHERE hetu = ANY('{131052-308T,131052-308U,xx,010594Y9032}');
 SELECT count(*) FROM mr.perustiedot WHERE hetu = '131052-308t';

@@ -8,6 +8,13 @@ CREATE EXTENSION vtj_fdw;
 
 -- Products of product.md.
 SELECT tuote, cardinality(tietoryhmat) AS ryhmia, sensuroitavat FROM vtj.tuote ORDER BY tuote;
+
+-- An interface date as a date: only a whole, existing day; anything else is NULL, never an error.
+SELECT d, vtj._pv(d::jsonb)
+FROM (VALUES ('{"arvo": "2024-02-29", "tarkkuus": "PAIVA"}'), ('{"arvo": "2023-02-29"}'), ('{"arvo": "2020-13-01"}'),
+             ('{"arvo": "0000-01-01"}'), ('{"arvo": "2020-1-01"}'), ('{"arvo": "2020-01-01 "}'), ('{"arvo": "1965-11"}'),
+             ('{"arvo": 20200101}'), ('"2020-01-01"'), ('[{"arvo": "2020-01-01"}]'), ('{}'), ('null')) v(d);
+SELECT vtj._pv(NULL);
 UPDATE vtj.tuote SET sensuroitavat = '{}' WHERE tuote = 'ASREK';
 DELETE FROM vtj.tuote WHERE tuote = 'PALVELUSETELI';
 INSERT INTO vtj.tuote (tuote, tietoryhmat, sensuroitavat) VALUES ('RIKKI', '{HENKILON_NIMI}', '{KOTIKUNTA}');

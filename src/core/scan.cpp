@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/json_tokens.hpp"
 
 namespace vtj {
 
@@ -38,6 +39,12 @@ Scan::Scan(HttpClient &http, ScanSpec spec) : http_(http), spec_(std::move(spec)
         spec_.batch_size = 1;
     if (spec_.parallel == 0)
         spec_.parallel = 1;
+    if (spec_.grouped && spec_.endpoint != Endpoint::Perustiedot)
+        throw Error(ErrorKind::Internal, "only a basic-data scan can be grouped");
+    for (auto &set : spec_.group_filters) {
+        std::sort(set.begin(), set.end());
+        set.erase(std::unique(set.begin(), set.end()), set.end());
+    }
 }
 
 Scan::~Scan() = default;
@@ -150,15 +157,132 @@ bool Scan::load_next_page()
         rows_ = &muutokset_page_.rows;
         page_bookmark_ = page.bookmark;
     } else {
-        decoder_.decode_perustiedot(body_, perustiedot_page_, "POST /perustiedot");
+        decoder_.decode_perustiedot(body_, perustiedot_page_, "POST /perustiedot", spec_.grouped);
         batch.done = true;
         batch.up_to_date = true;
         rows_ = &perustiedot_page_.rows;
         page_bookmark_ = 0;
     }
+    page_batch_ = res.tag;
     if (batch.done && next_batch_to_start_ < batches_.size())
         submit_page(next_batch_to_start_++);
     row_pos_ = 0;
+    if (spec_.grouped) {
+        // The page's rows asked for, each person's groups together (a person is answered by
+        // one batch, so one page holds all of it).
+        const std::vector<GroupRow> &rows = *rows_;
+        order_.clear();
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            if (asked_in_batch(rows[i].hetu))
+                order_.push_back(static_cast<std::uint32_t>(i));
+            else
+                ++stats_.rows_dropped;
+        }
+        std::stable_sort(order_.begin(), order_.end(), [&rows](std::uint32_t a, std::uint32_t b) {
+            const GroupRow &x = rows[a], &y = rows[b];
+            const int c = x.hetu.compare(y.hetu);
+            return c < 0 || (c == 0 && x.tietoryhma < y.tietoryhma);
+        });
+        order_pos_ = 0;
+        person_end_ = 0;
+    }
+    return true;
+}
+
+// Only rows of the persons asked for, and of the batch that asked: the local recheck of the
+// hetu condition (a person is thereby returned by one batch only).
+bool Scan::asked_in_batch(std::string_view hetu) const
+{
+    const Batch &b = batches_[page_batch_];
+    const auto first = spec_.hetus.begin() + static_cast<std::ptrdiff_t>(b.begin);
+    const auto last = spec_.hetus.begin() + static_cast<std::ptrdiff_t>(b.end);
+    return std::binary_search(first, last, hetu,
+                              [](const auto &a, const auto &b2) { return std::string_view(a) < std::string_view(b2); });
+}
+
+// Whether every pushed set of groups names this one.
+bool Scan::group_wanted(std::string_view tietoryhma) const
+{
+    for (const auto &set : spec_.group_filters)
+        if (!std::binary_search(set.begin(), set.end(), tietoryhma,
+                                [](const auto &a, const auto &b) { return std::string_view(a) < std::string_view(b); }))
+            return false;
+    return true;
+}
+
+// The next (person, group) of the page, or false when the page is used up.
+bool Scan::next_group(ScanRow &row)
+{
+    for (;;) {
+        if (order_pos_ >= order_.size())
+            return false;
+        if (fill_group(row))
+            return true;
+    }
+}
+
+// Builds the group at order_pos_ into `row` and moves past it; false when the group is filtered
+// out (the person's facts are taken all the same).
+bool Scan::fill_group(ScanRow &row)
+{
+    const std::vector<GroupRow> &rows = *rows_;
+    const GroupRow &first = rows[order_[order_pos_]];
+    const JsonToken *tokens = perustiedot_page_.tokens.data();
+    if (order_pos_ >= person_end_) {
+        // A new person: what the rows of each of its groups say about the person as a whole.
+        person_censored_ = false;
+        person_has_turvakielto_ = false;
+        person_turvakielto_.clear();
+        person_turvakielto_.push_back(JsonToken{JsonToken::Kind::BeginArray, {}});
+        std::size_t k = order_pos_;
+        for (; k < order_.size() && rows[order_[k]].hetu == first.hetu; ++k) {
+            const GroupRow &g = rows[order_[k]];
+            person_censored_ = person_censored_ || g.has_censored;
+            if (g.tietoryhma == "TURVAKIELTO") {
+                person_has_turvakielto_ = true;
+                if (!g.withheld_only)
+                    append_state_tokens(tokens + g.tokens_begin, tokens + g.tokens_end, person_turvakielto_);
+            }
+        }
+        person_turvakielto_.push_back(JsonToken{JsonToken::Kind::EndArray, {}});
+        person_end_ = k;
+    }
+    group_tokens_.clear();
+    group_fields_.clear();
+    group_tokens_.push_back(JsonToken{JsonToken::Kind::BeginArray, {}});
+    bool censored = false;
+    std::size_t k = order_pos_;
+    if (!group_wanted(first.tietoryhma)) {
+        while (k < order_.size() && rows[order_[k]].hetu == first.hetu && rows[order_[k]].tietoryhma == first.tietoryhma)
+            ++k;
+        stats_.rows_filtered += k - order_pos_;
+        order_pos_ = k;
+        return false;
+    }
+    for (; k < order_.size(); ++k) {
+        const GroupRow &g = rows[order_[k]];
+        if (g.hetu != first.hetu || g.tietoryhma != first.tietoryhma)
+            break;
+        if (g.has_censored) {
+            censored = true;
+            for (std::string_view f : g.censored_fields)
+                if (std::find(group_fields_.begin(), group_fields_.end(), f) == group_fields_.end())
+                    group_fields_.push_back(f);
+        }
+        if (!g.withheld_only)
+            append_state_tokens(tokens + g.tokens_begin, tokens + g.tokens_end, group_tokens_);
+    }
+    group_tokens_.push_back(JsonToken{JsonToken::Kind::EndArray, {}});
+    stats_.rows += k - order_pos_;
+    order_pos_ = k;
+    row.group = &first;
+    row.page_bookmark = 0;
+    row.jarjestys = ++jarjestys_;
+    row.tiedot = &group_tokens_;
+    row.censored = censored;
+    row.censored_fields = censored ? &group_fields_ : nullptr;
+    row.person_censored = person_censored_;
+    row.person_turvakielto = person_has_turvakielto_ ? &person_turvakielto_ : nullptr;
     return true;
 }
 
@@ -167,11 +291,12 @@ bool Scan::next(ScanRow &row)
     if (!started_)
         start();
     for (;;) {
-        if (rows_ && row_pos_ < rows_->size()) {
+        if (spec_.grouped && rows_) {
+            if (next_group(row))
+                return true;
+        } else if (rows_ && row_pos_ < rows_->size()) {
             const GroupRow &g = (*rows_)[row_pos_++];
-            // Only rows of the persons asked for: the local recheck of the hetu condition.
-            if (!std::binary_search(spec_.hetus.begin(), spec_.hetus.end(), g.hetu,
-                                    [](const auto &a, const auto &b) { return std::string_view(a) < std::string_view(b); })) {
+            if (!asked_in_batch(g.hetu)) {
                 ++stats_.rows_dropped;
                 continue;
             }

@@ -16,6 +16,7 @@
 
 #include <simdjson.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -38,7 +39,26 @@ struct Ctx {
     od::document *doc = nullptr;     // for error positions
     std::deque<std::string> *arena = nullptr;
     const char *record_noun = "change record";
+    // Set while a group object is walked for a page decoded with tokens: every value walked is
+    // also appended here (decode_group makes that copy of the context).
+    std::vector<JsonToken> *tokens = nullptr;
+    std::vector<JsonToken> *group_tokens = nullptr;  // where a group's tokens go (top level)
 };
+
+inline void emit(const Ctx &c, JsonToken::Kind kind, std::string_view text = {})
+{
+    c.tokens->push_back(JsonToken{kind, text});
+}
+
+// A view the tokens keep: one into the body stays valid with the page; simdjson's unescaped
+// copies live in the parser only until the next page, so they move into the page's arena.
+inline std::string_view keep(const Ctx &c, std::string_view s)
+{
+    if (s.data() >= c.base && s.data() + s.size() <= c.base + c.size)
+        return s;
+    c.arena->emplace_back(s);
+    return c.arena->back();
+}
 
 const char *type_name(od::json_type t) noexcept
 {
@@ -222,12 +242,18 @@ void validate(const Ctx &c, od::value &v, int depth)
                         std::to_string(max_nesting) + " levels deep");
         od::object o;
         check(c, v.get_object().get(o));
+        if (c.tokens)
+            emit(c, JsonToken::Kind::BeginObject);
         for (auto fr : o) {
             od::field f;
             check(c, std::move(fr).get(f));
-            key_of(c, f);
+            const std::string_view k = key_of(c, f);
+            if (c.tokens)
+                emit(c, JsonToken::Kind::Key, keep(c, k));
             validate(c, f.value(), depth + 1);
         }
+        if (c.tokens)
+            emit(c, JsonToken::Kind::EndObject);
         break;
     }
     case od::json_type::array: {
@@ -236,31 +262,45 @@ void validate(const Ctx &c, od::value &v, int depth)
                         std::to_string(max_nesting) + " levels deep");
         od::array a;
         check(c, v.get_array().get(a));
+        if (c.tokens)
+            emit(c, JsonToken::Kind::BeginArray);
         for (auto er : a) {
             od::value e;
             check(c, std::move(er).get(e));
             validate(c, e, depth + 1);
         }
+        if (c.tokens)
+            emit(c, JsonToken::Kind::EndArray);
         break;
     }
     case od::json_type::string: {
         bool escaped;
-        string_value(c, v, escaped);
+        const std::string_view s = string_value(c, v, escaped);
+        if (c.tokens)
+            emit(c, JsonToken::Kind::String, keep(c, s));
         break;
     }
-    case od::json_type::number:
-        if (!valid_number(trim_right(v.raw_json_token())))
+    case od::json_type::number: {
+        const std::string_view t = trim_right(v.raw_json_token());
+        if (!valid_number(t))
             fail_json(c, simdjson::NUMBER_ERROR);
+        if (c.tokens)
+            emit(c, JsonToken::Kind::Number, t);
         break;
+    }
     case od::json_type::boolean: {
         const std::string_view t = trim_right(v.raw_json_token());
         if (t != "true" && t != "false")
             fail_json(c, t.empty() || t[0] == 't' ? simdjson::T_ATOM_ERROR : simdjson::F_ATOM_ERROR);
+        if (c.tokens)
+            emit(c, t[0] == 't' ? JsonToken::Kind::True : JsonToken::Kind::False);
         break;
     }
     case od::json_type::null:
         if (trim_right(v.raw_json_token()) != "null")
             fail_json(c, simdjson::N_ATOM_ERROR);
+        if (c.tokens)
+            emit(c, JsonToken::Kind::Null);
         break;
     }
 }
@@ -331,7 +371,10 @@ OptionalDate read_date(const Ctx &c, od::value &v)
     const od::json_type t = type_of(c, v);
     if (t == od::json_type::string) {
         bool escaped;
-        date.present = parse_date(string_value(c, v, escaped), date.days_since_unix_epoch);
+        const std::string_view s = string_value(c, v, escaped);
+        if (c.tokens)
+            emit(c, JsonToken::Kind::String, keep(c, s));
+        date.present = parse_date(s, date.days_since_unix_epoch);
         return date;
     }
     if (t != od::json_type::object) {
@@ -342,16 +385,23 @@ OptionalDate read_date(const Ctx &c, od::value &v)
     check(c, v.get_object().get(o));
     std::string_view arvo, tarkkuus;
     bool has_arvo = false;
+    if (c.tokens)
+        emit(c, JsonToken::Kind::BeginObject);
     for (auto fr : o) {
         od::field f;
         check(c, std::move(fr).get(f));
         const std::string_view k = key_of(c, f);
+        if (c.tokens)
+            emit(c, JsonToken::Kind::Key, keep(c, k));
         od::value &fv = f.value();
         const bool is_arvo = k == "arvo", is_tarkkuus = !is_arvo && k == "tarkkuus";
         if ((is_arvo || is_tarkkuus) && type_of(c, fv) == od::json_type::string) {
             bool escaped;
             // Escaped copies live in the parser's buffer until the next page: long enough.
-            (is_arvo ? arvo : tarkkuus) = string_value(c, fv, escaped);
+            const std::string_view s = string_value(c, fv, escaped);
+            if (c.tokens)
+                emit(c, JsonToken::Kind::String, keep(c, s));
+            (is_arvo ? arvo : tarkkuus) = s;
             has_arvo = has_arvo || is_arvo;
         } else {
             if (is_arvo)
@@ -359,6 +409,8 @@ OptionalDate read_date(const Ctx &c, od::value &v)
             validate(c, fv, 2);
         }
     }
+    if (c.tokens)
+        emit(c, JsonToken::Kind::EndObject);
     if (has_arvo)
         date.present = json_detail::parse_date_with_precision(arvo, json_detail::date_precision(tarkkuus),
                                                               date.days_since_unix_epoch);
@@ -375,14 +427,21 @@ void read_censored(const Ctx &c, od::value &v, std::vector<std::string_view> &fi
     }
     od::array a;
     check(c, v.get_array().get(a));
+    if (c.tokens)
+        emit(c, JsonToken::Kind::BeginArray);
     for (auto er : a) {
         od::value e;
         check(c, std::move(er).get(e));
-        if (type_of(c, e) == od::json_type::string)
+        if (type_of(c, e) == od::json_type::string) {
             fields.push_back(kept_string(c, e));
-        else
+            if (c.tokens)
+                emit(c, JsonToken::Kind::String, fields.back());
+        } else {
             validate(c, e, 2);
+        }
     }
+    if (c.tokens)
+        emit(c, JsonToken::Kind::EndArray);
 }
 
 // A string field of a group that may be missing or null.
@@ -390,8 +449,12 @@ std::string_view optional_string(const Ctx &c, od::value &v, std::string_view ke
                                  std::uint32_t group)
 {
     const od::json_type t = type_of(c, v);
-    if (t == od::json_type::string)
-        return kept_string(c, v);
+    if (t == od::json_type::string) {
+        const std::string_view s = kept_string(c, v);
+        if (c.tokens)
+            emit(c, JsonToken::Kind::String, s);
+        return s;
+    }
     if (t == od::json_type::null) {
         validate(c, v, 1);
         return {};
@@ -400,8 +463,11 @@ std::string_view optional_string(const Ctx &c, od::value &v, std::string_view ke
          std::string("expected a string, found ") + type_name(t));
 }
 
-void decode_group(const Ctx &c, od::value &gv, GroupRow &row)
+void decode_group(const Ctx &outer, od::value &gv, GroupRow &row)
 {
+    // With tokens, everything below also appends the group's tokens.
+    Ctx c = outer;
+    c.tokens = outer.group_tokens;
     const od::json_type t = type_of(c, gv);
     if (t != od::json_type::object)
         fail(c, group_place(c, row.record_index, row.group_index) + " is not a JSON object",
@@ -409,12 +475,22 @@ void decode_group(const Ctx &c, od::value &gv, GroupRow &row)
     const char *const start = gv.raw_json_token().data();
     od::object o;
     check(c, gv.get_object().get(o));
+    if (c.tokens) {
+        row.tokens_begin = static_cast<std::uint32_t>(c.tokens->size());
+        emit(c, JsonToken::Kind::BeginObject);
+    }
+    std::size_t value_keys = 0;  // keys other than tietoryhma, muutosattribuutti, turvakiellonAlaisetKentat
     for (auto fr : o) {
         od::field f;
         check(c, std::move(fr).get(f));
         const std::string_view k = key_of(c, f);
+        if (c.tokens)
+            emit(c, JsonToken::Kind::Key, keep(c, k));
         od::value &v = f.value();
-        switch (group_key(k)) {
+        const Key key = group_key(k);
+        if (key != Key::Tietoryhma && key != Key::Attribute && key != Key::Censored)
+            ++value_keys;
+        switch (key) {
         case Key::Tietoryhma:
             row.tietoryhma = optional_string(c, v, k, row.record_index, row.group_index);
             break;
@@ -434,6 +510,13 @@ void decode_group(const Ctx &c, od::value &gv, GroupRow &row)
         default:
             validate(c, v, 1);
         }
+    }
+    row.withheld_only = row.has_censored && value_keys == 0;
+    if (c.tokens) {
+        emit(c, JsonToken::Kind::EndObject);
+        if (c.tokens->size() > UINT32_MAX)
+            fail(c, "the response to " + std::string(c.what) + " has too many JSON values");
+        row.tokens_end = static_cast<std::uint32_t>(c.tokens->size());
     }
     // The object is consumed: the iterator is at the token after its '}'.
     const char *end = nullptr;
@@ -701,17 +784,22 @@ void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::s
     }
 }
 
-void JsonDecoder::decode_perustiedot(std::string &body, PerustiedotPage &out, std::string_view what)
+void JsonDecoder::decode_perustiedot(std::string &body, PerustiedotPage &out, std::string_view what,
+                                     bool with_tokens)
 {
     out.ajan_tasalla = true;  // optional in /perustiedot
     out.persons = 0;
     out.person_hetus.clear();
     out.unescaped.clear();
+    out.tokens.clear();
     std::size_t n = 0;
     try {
         Ctx c;
         c.what = what;
         c.arena = &out.unescaped;
+        c.group_tokens = with_tokens ? &out.tokens : nullptr;
+        if (with_tokens && out.tokens.capacity() < body.size() / 8)
+            out.tokens.reserve(body.size() / 8);
         c.record_noun = "person";
         od::document doc = begin(impl_->parser, c, body);
         c.doc = &doc;
@@ -748,6 +836,7 @@ void JsonDecoder::decode_perustiedot(std::string &body, PerustiedotPage &out, st
         out.person_hetus.clear();
         out.persons = 0;
         out.unescaped.clear();
+        out.tokens.clear();
         throw;
     }
 }

@@ -37,6 +37,16 @@ struct OptionalDate {
     std::int32_t days_since_unix_epoch = 0;
 };
 
+// One token of a JSON value, in document order: what a consumer needs to rebuild the value
+// without parsing text again (the PostgreSQL layer builds jsonb from these). `text` is set for
+// Key and String (unescaped) and for Number (its literal text); it points into the body or the
+// page's `unescaped` arena, like the rows' views.
+struct JsonToken {
+    enum class Kind : std::uint8_t { BeginObject, EndObject, BeginArray, EndArray, Key, String, Number, True, False, Null };
+    Kind kind = Kind::Null;
+    std::string_view text;
+};
+
 struct GroupRow {
     std::string_view hetu;               // the person's henkilotunnus as received
     bool has_muutospv = false;           // /muutokset only
@@ -50,6 +60,13 @@ struct GroupRow {
     std::string_view raw;                // the whole group object, as received
     std::uint32_t record_index = 0;      // change record (or person) index within the page
     std::uint32_t group_index = 0;       // group index within its change record / person
+    // Only "turvakiellonAlaisetKentat" besides "tietoryhma" and "muutosattribuutti": a record
+    // the interface withheld as a whole (it carries no value).
+    bool withheld_only = false;
+    // The group object's tokens in the page's `tokens` ([begin, end)); only when the page was
+    // decoded with tokens.
+    std::uint32_t tokens_begin = 0;
+    std::uint32_t tokens_end = 0;
 };
 
 struct MuutoksetPage {
@@ -66,6 +83,7 @@ struct PerustiedotPage {
     std::vector<std::string_view> person_hetus;  // every person returned, in order
     std::vector<GroupRow> rows;
     std::deque<std::string> unescaped;   // storage of escaped strings the rows point to
+    std::vector<JsonToken> tokens;       // the groups' tokens (decode_perustiedot with_tokens)
 };
 
 class JsonDecoder {
@@ -80,7 +98,9 @@ public:
     // vtj::Error(BadResponse) for invalid JSON or a missing/ill-typed required field
     // (viimeisinKirjausavain, muutokset, perustiedot, henkilotunnus, tietoryhmat).
     void decode_muutokset(std::string &body, MuutoksetPage &out, std::string_view what);
-    void decode_perustiedot(std::string &body, PerustiedotPage &out, std::string_view what);
+    // with_tokens: also every group object as tokens (PerustiedotPage::tokens), for consumers
+    // that rebuild the values (a grouped scan).
+    void decode_perustiedot(std::string &body, PerustiedotPage &out, std::string_view what, bool with_tokens = false);
     std::int64_t decode_kirjausavain(std::string &body, std::string_view what);
 
 private:
@@ -94,6 +114,10 @@ std::string muutokset_request(std::int64_t bookmark, const std::vector<std::stri
 // {"hetulista":[…]} plus "tietoryhmat":[…] when `tietoryhmat` is not empty.
 std::string perustiedot_request(const std::vector<std::string> &hetus, std::size_t begin, std::size_t end,
                                 const std::vector<std::string> &tietoryhmat);
+
+// Appends a JSON string literal: '"', '\\' and control characters escaped, everything else
+// (UTF-8 included) copied as is.
+void append_json_string(std::string &out, std::string_view s);
 
 // ISO-8601 instant ("2019-09-24T21:00:00.000Z", "…+02:00", with or without fraction) to
 // microseconds since the Unix epoch; false when unreadable.

@@ -4,10 +4,7 @@
 #include "core/vtj_json.hpp"
 
 namespace vtj {
-namespace {
 
-// A JSON string literal: '"', '\\' and control characters escaped, everything else (UTF-8
-// included) copied as is.
 void append_json_string(std::string &out, std::string_view s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -36,6 +33,8 @@ void append_json_string(std::string &out, std::string_view s)
     out.append(s.data() + run, s.size() - run);
     out += '"';
 }
+
+namespace {
 
 // Clamps [begin, end) to the list.
 void clamp_range(std::size_t size, std::size_t &begin, std::size_t &end)

@@ -26,6 +26,8 @@ const TableDef kTables[] = {
     {"muutosrajapinta", "perustiedot",
      "hetu text, jarjestys bigint, tietoryhma text, alkupv date, loppupv date, "
      "turvakiellon_alaiset_kentat text[], tiedot jsonb"},
+    {"muutosrajapinta", "perustiedot_ryhmittain", "hetu text, jarjestys bigint, tietoryhma text, turvakiellon_alaiset_kentat text[], tiedot jsonb, "
+     "henkilolla_salattua boolean, henkilon_turvakielto jsonb"},
     {"vtjkysely", "henkilo",
      "hetu text, paluukoodi text, hetu_voimassa boolean, sukunimi text, etunimet text, aidinkieli text, "
      "kuollut boolean, kuolinpv date, turvakielto boolean, turvakielto_loppupv date, kotikunta text, "
@@ -56,7 +58,7 @@ extern "C" List *vtj_ImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serv
         if (!known)
             ereport(ERROR, (errcode(ERRCODE_FDW_SCHEMA_NOT_FOUND),
                             errmsg("vtj_fdw has no remote schema \"%s\"", stmt->remote_schema),
-                            errhint("Use IMPORT FOREIGN SCHEMA muutosrajapinta (kirjausavain, muutokset, perustiedot) "
+                            errhint("Use IMPORT FOREIGN SCHEMA muutosrajapinta (kirjausavain, muutokset, perustiedot, perustiedot_ryhmittain) "
                                     "or vtjkysely (henkilo).")));
         return commands;
     });

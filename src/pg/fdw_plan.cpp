@@ -18,6 +18,7 @@ namespace {
 
 // Planner estimates: rows a person yields per endpoint, and the cost of one request.
 constexpr double kPerustiedotRowsPerPerson = 15;
+constexpr double kRyhmatPerPerson = 10;  // data groups of a person (perustiedot_ryhmittain)
 constexpr double kMuutoksetRowsPerPerson = 2;
 constexpr double kRequestCost = 100;
 constexpr double kRowCost = 0.01;
@@ -135,13 +136,15 @@ bool match_condition(PlannerInfo *root, RelOptInfo *rel, const RelInfo *info, Ex
         if (!is_own_var(left, rel) || !is_value_expr(root, right, rel))
             return false;
         const char *name = catalog_operator_name(sa->opno);
-        if (!name || strcmp(name, "=") != 0 || kind_of_var(left, info->table_id) != ColumnKind::Hetu)
+        if (!name || strcmp(name, "=") != 0 || !one_of(exprType((Node *)right), TEXTARRAYOID, VARCHARARRAYOID))
             return false;
-        if (!one_of(exprType((Node *)right), TEXTARRAYOID, VARCHARARRAYOID))
-            return false;
+        const ColumnKind col = kind_of_var(left, info->table_id);
         *value = right;
-        *kind = Pushed::HetuAny;
-        return true;
+        if (col == ColumnKind::Hetu)
+            return *kind = Pushed::HetuAny, true;
+        if (col == ColumnKind::Tietoryhma && info->table == TableKind::PerustiedotRyhmittain)
+            return *kind = Pushed::TietoryhmaAny, true;
+        return false;
     }
     return false;
 }
@@ -164,11 +167,14 @@ double constant_hetu_count(Pushed kind, Expr *value)
     return -1;
 }
 
-bool needs_hetu(TableKind t) { return t == TableKind::Muutokset || t == TableKind::Perustiedot || t == TableKind::Henkilo; }
+bool needs_hetu(TableKind t) { return t == TableKind::Muutokset || is_perustiedot(t) || t == TableKind::Henkilo; }
 
 double rows_per_person(TableKind t)
 {
-    return t == TableKind::Perustiedot ? kPerustiedotRowsPerPerson : t == TableKind::Muutokset ? kMuutoksetRowsPerPerson : 1;
+    return t == TableKind::Perustiedot             ? kPerustiedotRowsPerPerson
+           : t == TableKind::PerustiedotRyhmittain ? kRyhmatPerPerson
+           : t == TableKind::Muutokset             ? kMuutoksetRowsPerPerson
+                                                   : 1;
 }
 
 struct BaseScan {
@@ -246,6 +252,8 @@ ColumnKind column_kind(const char *name)
         {"turvakiellon_alaiset_kentat", ColumnKind::Censored},
         {"tiedot", ColumnKind::Tiedot},
         {"paiva", ColumnKind::Paiva},
+        {"henkilolla_salattua", ColumnKind::PersonCensored},
+        {"henkilon_turvakielto", ColumnKind::PersonTurvakielto},
     };
     for (const auto &c : kColumns)
         if (strcmp(c.name, name) == 0)
@@ -264,6 +272,8 @@ const char *table_kind_name(TableKind kind)
         return "perustiedot";
     case TableKind::Henkilo:
         return "henkilo";
+    case TableKind::PerustiedotRyhmittain:
+        return "perustiedot_ryhmittain";
     }
     return "?";
 }
@@ -282,6 +292,8 @@ TableKind table_kind_of(Oid foreign_table_id)
                 return TableKind::Muutokset;
             if (strcmp(v, "henkilo") == 0)
                 return TableKind::Henkilo;
+            if (strcmp(v, "perustiedot_ryhmittain") == 0)
+                return TableKind::PerustiedotRyhmittain;
             return TableKind::Perustiedot;
         }
     }
@@ -434,6 +446,9 @@ extern "C" ForeignScan *vtj_GetForeignPlan(PlannerInfo *root, RelOptInfo *basere
             case Pushed::PaivaEq:
                 text = "paiva = …";
                 has_paiva = true;
+                break;
+            case Pushed::TietoryhmaAny:
+                text = "tietoryhma = ANY(…) (locally, before conversion)";
                 break;
             default:
                 break;

@@ -7,7 +7,10 @@
 
 namespace vtj::pg {
 
-enum class TableKind { Kirjausavain = 0, Muutokset = 1, Perustiedot = 2, Henkilo = 3 };
+// PerustiedotRyhmittain: POST /perustiedot, one row per person and data group.
+enum class TableKind { Kirjausavain = 0, Muutokset = 1, Perustiedot = 2, Henkilo = 3, PerustiedotRyhmittain = 4 };
+
+inline bool is_perustiedot(TableKind t) { return t == TableKind::Perustiedot || t == TableKind::PerustiedotRyhmittain; }
 
 enum class ColumnKind {
     Unknown = 0,
@@ -22,6 +25,8 @@ enum class ColumnKind {
     Censored,   // turvakiellon_alaiset_kentat
     Tiedot,
     Paiva,
+    PersonCensored,     // henkilolla_salattua (perustiedot_ryhmittain)
+    PersonTurvakielto,  // henkilon_turvakielto (perustiedot_ryhmittain)
 };
 
 // One pushed condition; its value expression is the fdw_exprs element at the same position.
@@ -35,6 +40,8 @@ enum class Pushed {
     TimeLt = 7,      // muutospv < v    (stops paging early)
     TimeLe = 8,      // muutospv <= v
     PaivaEq = 9,     // paiva = v
+    TietoryhmaAny = 10,  // tietoryhma = ANY(v) in perustiedot_ryhmittain: the other groups are not
+                         // converted (the person's columns still count every group)
 };
 
 // Positions in ForeignScan.fdw_private.

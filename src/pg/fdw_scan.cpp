@@ -15,10 +15,12 @@
 #include <vector>
 
 #include "core/hetu.hpp"
+#include "core/json_tokens.hpp"
 #include "core/scan.hpp"
 #include "pg/boundary.hpp"
 #include "pg/connection_cache.hpp"
 #include "pg/fdw_plan.hpp"
+#include "pg/jsonb_tokens.hpp"
 #include "pg/kysely_scan.hpp"  // VTJkysely: henkilo scans are handed to kysely_scan.cpp
 #include "pg/scan_common.hpp"
 #include "pg/server_config.hpp"
@@ -109,6 +111,12 @@ void release_exec_cpp(void *arg)
     delete cpp;  // noexcept: ExecCpp's destructor only releases
 }
 
+// The non-NULL elements of a text array, detoasted (C zone output).
+struct TextSet {
+    int n;
+    text **items;
+};
+
 // Evaluated conditions (C zone output, palloc'd in cond_cxt).
 struct Conditions {
     bool hetu_given;          // a hetu condition was pushed
@@ -122,6 +130,7 @@ struct Conditions {
     TimestampTz upper;
     bool has_paiva;
     DateADT paiva;
+    List *tietoryhma_sets;    // of TextSet *: tietoryhma = ANY(each)
     bool empty;               // a NULL value makes the condition false: no rows, no requests
 };
 
@@ -211,6 +220,21 @@ void evaluate_conditions(ForeignScanState *node, ScanExec *s, Conditions *c)
             c->paiva = DatumGetDateADT(v);
             c->has_paiva = true;
             break;
+        case Pushed::TietoryhmaAny: {
+            ArrayType *a = DatumGetArrayTypePCopy(v);
+            Datum *elems;
+            bool *nulls;
+            int n;
+            deconstruct_array(a, ARR_ELEMTYPE(a), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+            TextSet *set = (TextSet *)palloc(sizeof(TextSet));
+            set->items = (text **)palloc(sizeof(text *) * (n > 0 ? n : 1));
+            set->n = 0;
+            for (int i = 0; i < n; ++i)
+                if (!nulls[i])
+                    set->items[set->n++] = DatumGetTextPP(elems[i]);
+            c->tietoryhma_sets = lappend(c->tietoryhma_sets, set);
+            break;
+        }
         }
     }
     MemoryContextSwitchTo(old);
@@ -260,6 +284,15 @@ void start_scan(ForeignScanState *node, ScanExec *s)
 
     vtj::ScanSpec spec;
     spec.endpoint = s->table == TableKind::Muutokset ? vtj::Endpoint::Muutokset : vtj::Endpoint::Perustiedot;
+    spec.grouped = s->table == TableKind::PerustiedotRyhmittain;
+    ListCell *lc;
+    foreach (lc, c.tietoryhma_sets) {  // (no PostgreSQL call here: evaluated in the C zone above)
+        const TextSet *t = (const TextSet *)lfirst(lc);
+        std::vector<std::string> set;
+        for (int i = 0; i < t->n; ++i)
+            set.emplace_back(VARDATA_ANY(t->items[i]), VARSIZE_ANY_EXHDR(t->items[i]));
+        spec.group_filters.push_back(std::move(set));
+    }
     spec.base_url = cpp.settings.url;
     spec.batch_size = static_cast<std::size_t>(s->table == TableKind::Muutokset ? cpp.settings.muutokset_batch_size
                                                                                  : cpp.settings.perustiedot_batch_size);
@@ -305,6 +338,15 @@ void start_scan(ForeignScanState *node, ScanExec *s)
 
 Datum text_datum(std::string_view v) { return PointerGetDatum(cstring_to_text_with_len(v.data(), static_cast<int>(v.size()))); }
 
+[[noreturn]] void fail_unstorable(const char *type)
+{
+    throw vtj::Error(vtj::ErrorKind::BadResponse, std::string("a data group from the interface cannot be stored as ") + type,
+                     "PostgreSQL does not accept part of it (for example the escape \\u0000); "
+                     "the group is not quoted here because it may hold personal data.",
+                     "Select the other columns without tiedot, or declare tiedot as json or text, and report the "
+                     "answer to the interface's provider.");
+}
+
 // A group object as jsonb. The decoder has validated the JSON, but jsonb refuses a few valid
 // texts (the escape \u0000); its error's CONTEXT would quote the group — personal data — so
 // the error is caught here and replaced by one that names no value.
@@ -313,11 +355,25 @@ Datum jsonb_datum(const char *json)
     try {
         return pg_guard([json] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(json)); });
     } catch (const PgError &) {
-        throw vtj::Error(vtj::ErrorKind::BadResponse, "a data group from the interface cannot be stored as jsonb",
-                         "PostgreSQL's jsonb does not accept part of it (for example the escape \\u0000); "
-                         "the group is not quoted here because it may hold personal data.",
-                         "Select the other columns without tiedot, or declare tiedot as json or text, and report the "
-                         "answer to the interface's provider.");
+        fail_unstorable("jsonb");
+    }
+}
+
+// A grouped row's records (an array, as tokens) as jsonb, or as the JSON text for a json or
+// text column. Errors name no value, as in jsonb_datum.
+Datum tokens_datum(const std::vector<vtj::JsonToken> &tokens, Oid type)
+{
+    const vtj::JsonToken *b = tokens.data();
+    const std::size_t n = tokens.size();
+    if (vtj::tokens_hold_nul(b, b + n))
+        fail_unstorable(type == JSONBOID ? "jsonb" : "text");
+    try {
+        if (type == JSONBOID)
+            return pg_guard([b, n] { return jsonb_from_tokens(b, n); });
+        const std::string text = vtj::tokens_to_json(b, b + n);
+        return pg_guard([&text] { return text_datum(text); });
+    } catch (const PgError &) {
+        fail_unstorable(type == JSONBOID ? "jsonb" : "text");
     }
 }
 
@@ -375,7 +431,16 @@ void fill_slot(ScanExec *s, TupleTableSlot *slot, const vtj::ScanRow &r)
             break;
         }
         case ColumnKind::Censored:
-            if (g.has_censored) {
+            if (r.tiedot) {  // grouped: the fields of every record of the group
+                if (r.censored_fields) {
+                    const int n = static_cast<int>(r.censored_fields->size());
+                    Datum *elems = (Datum *)palloc(sizeof(Datum) * (n > 0 ? n : 1));
+                    for (int k = 0; k < n; ++k)
+                        elems[k] = text_datum((*r.censored_fields)[static_cast<std::size_t>(k)]);
+                    values[i] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+                    nulls[i] = false;
+                }
+            } else if (g.has_censored) {
                 const int n = static_cast<int>(g.censored_fields.size());
                 Datum *elems = (Datum *)palloc(sizeof(Datum) * (n > 0 ? n : 1));
                 for (int k = 0; k < n; ++k)
@@ -384,7 +449,24 @@ void fill_slot(ScanExec *s, TupleTableSlot *slot, const vtj::ScanRow &r)
                 nulls[i] = false;
             }
             break;
+        case ColumnKind::PersonCensored:
+            if (r.tiedot) {
+                values[i] = BoolGetDatum(r.person_censored);
+                nulls[i] = false;
+            }
+            break;
+        case ColumnKind::PersonTurvakielto:
+            if (r.person_turvakielto) {
+                values[i] = tokens_datum(*r.person_turvakielto, JSONBOID);
+                nulls[i] = false;
+            }
+            break;
         case ColumnKind::Tiedot: {
+            if (r.tiedot) {  // grouped: an array of the group's records
+                values[i] = tokens_datum(*r.tiedot, s->types[i]);
+                nulls[i] = false;
+                break;
+            }
             char *json = (char *)palloc(g.raw.size() + 1);
             memcpy(json, g.raw.data(), g.raw.size());
             json[g.raw.size()] = '\0';
@@ -422,7 +504,10 @@ Oid expected_type(ColumnKind k)
     case ColumnKind::Censored:
         return TEXTARRAYOID;
     case ColumnKind::Tiedot:
+    case ColumnKind::PersonTurvakielto:
         return JSONBOID;
+    case ColumnKind::PersonCensored:
+        return BOOLOID;
     default:
         return InvalidOid;
     }
@@ -449,6 +534,19 @@ void describe_columns(ScanExec *s, TupleDesc desc, List *needed)
                             errmsg("column \"%s\" of a vtj_fdw table must have type %s", NameStr(att->attname),
                                    format_type_be(want)),
                             errhint("Create the tables with IMPORT FOREIGN SCHEMA muutosrajapinta.")));
+        // A row of several records has no one validity period or change attribute.
+        const ColumnKind k = s->columns[i];
+        if (s->table == TableKind::PerustiedotRyhmittain &&
+            (k == ColumnKind::Alkupv || k == ColumnKind::Loppupv || k == ColumnKind::Muutospv ||
+             k == ColumnKind::Kirjausavain || k == ColumnKind::Muutosattribuutti))
+            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+                            errmsg("column \"%s\" has no value in a perustiedot_ryhmittain table", NameStr(att->attname)),
+                            errdetail("A row there stands for all records of one data group of one person."),
+                            errhint("Drop the column, or read it per record from a perustiedot table.")));
+        if (s->table != TableKind::PerustiedotRyhmittain && (k == ColumnKind::PersonCensored || k == ColumnKind::PersonTurvakielto))
+            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+                            errmsg("column \"%s\" has a value only in a perustiedot_ryhmittain table", NameStr(att->attname)),
+                            errhint("Drop the column, or read the table perustiedot_ryhmittain.")));
     }
 }
 
@@ -607,6 +705,8 @@ extern "C" void vtj_ExplainForeignScan(ForeignScanState *node, ExplainState *es)
                                    : s->table == TableKind::Muutokset  ? "POST /muutokset"
                                                                        : "POST /perustiedot";
             ExplainPropertyText("VTJ Endpoint", endpoint, es);
+            if (s->table == TableKind::PerustiedotRyhmittain)
+                ExplainPropertyText("VTJ Rows", "one per person and data group", es);
             ExplainPropertyText("VTJ Pushed Conditions", s->description[0] ? s->description : "none", es);
             if (s->table != TableKind::Kirjausavain) {
                 if (s->known_hetus >= 0) {

@@ -39,7 +39,7 @@ const OptionSpec kOptions[] = {
     {"username", kMapping, OptionType::Text, 0, 0, nullptr, nullptr, false, false},
     {"password", kMapping, OptionType::Text, 0, 0, nullptr, nullptr, false, true},
     // Foreign table
-    {"endpoint", kTable, OptionType::Choice, 0, 0, "kirjausavain,muutokset,perustiedot,henkilo", nullptr, false, false},
+    {"endpoint", kTable, OptionType::Choice, 0, 0, "kirjausavain,muutokset,perustiedot,perustiedot_ryhmittain,henkilo", nullptr, false, false},
     {nullptr, InvalidOid, OptionType::Text, 0, 0, nullptr, nullptr, false, false},
 };
 
@@ -225,7 +225,7 @@ void validate_options(List *options, Oid context)
         ereport(ERROR, (errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
                         errmsg("a vtj_fdw foreign table needs option \"endpoint\""),
                         errhint("Create the tables with IMPORT FOREIGN SCHEMA muutosrajapinta (or vtjkysely) FROM SERVER … INTO …;"
-                                " valid endpoints are kirjausavain, muutokset, perustiedot and henkilo.")));
+                                " valid endpoints are kirjausavain, muutokset, perustiedot, perustiedot_ryhmittain and henkilo.")));
 }
 
 }  // namespace vtj::pg

@@ -57,6 +57,65 @@ ok(seq == sorted(seq) and len(set(seq)) == len(seq), "jarjestys increases")
 
 eq(sorted(r["hetus"] for r in log), [20, 40, 40], "100 hetus in batches of 40: three requests (40, 40, 20)")
 
+# perustiedot_ryhmittain equals the same answer grouped here, independently of the extension:
+# per person and group the objects in order, without the change keys and without the objects
+# withheld whole; the withheld fields; the person's facts on each of its rows. The account
+# mutpT1x is answered with the protected persons' groups withheld.
+sql(f"""CREATE SERVER mockx FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url '{URL}', perustiedot_batch_size '40');
+        CREATE USER MAPPING FOR CURRENT_USER SERVER mockx OPTIONS (username 'mutpT1x', password '{PASSWORD}');
+        CREATE SCHEMA vx; IMPORT FOREIGN SCHEMA muutosrajapinta LIMIT TO (perustiedot_ryhmittain) FROM SERVER mockx INTO vx;
+        CREATE FOREIGN TABLE vx.ryhmat_tekstina (hetu text, tietoryhma text, tiedot text)
+            SERVER mockx OPTIONS (endpoint 'perustiedot_ryhmittain');""")
+many = mockclient.hetut(400)
+want_groups, want_person = {}, {}
+for w in mockclient.perustiedot("mutpT1x", many):
+    g = w["tiedot"]
+    key = (w["hetu"], g.get("tietoryhma"))
+    entry = want_groups.setdefault(key, {"tiedot": [], "fields": None})
+    person = want_person.setdefault(w["hetu"], {"salattua": False, "turvakielto": None})
+    withheld = "turvakiellonAlaisetKentat" in g
+    if withheld:
+        entry["fields"] = entry["fields"] or []
+        for f in g["turvakiellonAlaisetKentat"] if isinstance(g["turvakiellonAlaisetKentat"], list) else []:
+            if isinstance(f, str) and f not in entry["fields"]:
+                entry["fields"].append(f)
+        person["salattua"] = True
+    whole = withheld and not (set(g) - {"tietoryhma", "muutosattribuutti", "turvakiellonAlaisetKentat"})
+    state = {k: v for k, v in g.items() if k not in ("muutosattribuutti", "voimassaolevatTiedot")}
+    if not whole:
+        entry["tiedot"].append(state)
+    if g.get("tietoryhma") == "TURVAKIELTO":
+        person["turvakielto"] = person["turvakielto"] or []
+        if not whole:
+            person["turvakielto"].append(state)
+got = sql(f"SELECT hetu, tietoryhma, tiedot::text, turvakiellon_alaiset_kentat, henkilolla_salattua, "
+          f"henkilon_turvakielto::text, jarjestys FROM vx.perustiedot_ryhmittain WHERE hetu = ANY({pg_array(many)})")
+got_groups = {(r[0], r[1]): {"tiedot": json.loads(r[2]),
+                             "fields": None if r[3] is None else [x for x in r[3].strip("{}").split(",") if x]}
+              for r in got}
+eq(len(got), len(got_groups), "perustiedot_ryhmittain: one row per person and group")
+eq(got_groups, want_groups, "… each group's objects in order, without change keys or objects withheld whole; its withheld fields")
+ok(sum(1 for v in want_groups.values() if v["fields"] is not None) > 0
+   and sum(1 for v in want_groups.values() if v["tiedot"] == []) > 0,
+   "… (the answer has withheld groups, some withheld whole)")
+persons_ok = all(r[4] == ("t" if want_person[r[0]]["salattua"] else "f")
+                 and (json.loads(r[5]) if r[5] is not None else None) == want_person[r[0]]["turvakielto"] for r in got)
+ok(persons_ok, "… and each row carries its person's facts (some group withheld; the TURVAKIELTO records)")
+ok(any(v["turvakielto"] for v in want_person.values()), "… (the answer has persons with TURVAKIELTO records)")
+seq = [int(r[6]) for r in sorted(got, key=lambda r: int(r[6]))]
+eq(len(set(seq)), len(seq), "… jarjestys is unique")
+some = ["HENKILON_NIMI", "TURVAKIELTO", "KOTIKUNTA"]
+filtered = sql(f"SELECT hetu, tietoryhma, tiedot::text, henkilolla_salattua FROM vx.perustiedot_ryhmittain "
+               f"WHERE hetu = ANY({pg_array(many)}) AND tietoryhma = ANY({pg_array(some)})")
+eq({(r[0], r[1]): json.loads(r[2]) for r in filtered},
+   {k: v["tiedot"] for k, v in want_groups.items() if k[1] in some},
+   "… tietoryhma = ANY(…) returns just those groups")
+ok(all(r[3] == ("t" if want_person[r[0]]["salattua"] else "f") for r in filtered),
+   "… and the person's facts still count every group")
+text_rows = sql(f"SELECT hetu, tietoryhma, tiedot FROM vx.ryhmat_tekstina WHERE hetu = ANY({pg_array(many)})")
+eq({(r[0], r[1]): json.loads(r[2]) for r in text_rows}, {k: v["tiedot"] for k, v in want_groups.items()},
+   "… declared as text, tiedot is the same array as JSON text")
+
 # Duplicates are sent once; NULLs are ignored.
 clear_requests()
 dup = pg_array(hetus[:30] + hetus[:30])

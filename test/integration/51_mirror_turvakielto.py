@@ -28,6 +28,7 @@ try:
             CREATE UNLOGGED TABLE f.lisa (LIKE vtj_plain.muutokset);
             CREATE VIEW f.muutokset AS SELECT * FROM vtj_plain.muutokset UNION ALL SELECT * FROM f.lisa;
             CREATE VIEW f.perustiedot AS SELECT * FROM vtj_plain.perustiedot;
+            CREATE VIEW f.perustiedot_ryhmittain AS SELECT * FROM vtj_plain.perustiedot_ryhmittain;
             CREATE VIEW f.kirjausavain AS SELECT * FROM vtj_plain.kirjausavain;""", db=DB)
     people = mock.hetut(40)
     sql("SELECT vtj.lisaa_henkilot('c', '{" + ",".join(people) + "}')", db=DB)
