@@ -121,7 +121,7 @@ bool Scan::load_next_page()
     body_ = std::move(res.body);
 
     if (spec_.endpoint == Endpoint::Muutokset) {
-        decoder_.decode_muutokset(body_, muutokset_page_, "POST /muutokset");
+        decoder_.decode_muutokset(body_, muutokset_page_, "POST /muutokset", spec_.with_tokens);
         const MuutoksetPage &page = muutokset_page_;
         if (!page.ajan_tasalla && page.bookmark <= batch.bookmark)
             throw Error(ErrorKind::RunawayPaging,
@@ -157,7 +157,7 @@ bool Scan::load_next_page()
         rows_ = &muutokset_page_.rows;
         page_bookmark_ = page.bookmark;
     } else {
-        decoder_.decode_perustiedot(body_, perustiedot_page_, "POST /perustiedot", spec_.grouped);
+        decoder_.decode_perustiedot(body_, perustiedot_page_, "POST /perustiedot", spec_.grouped || spec_.with_tokens);
         batch.done = true;
         batch.up_to_date = true;
         rows_ = &perustiedot_page_.rows;
@@ -303,6 +303,9 @@ bool Scan::next(ScanRow &row)
             row.group = &g;
             row.page_bookmark = page_bookmark_;
             row.jarjestys = ++jarjestys_;
+            row.tokens = !spec_.with_tokens                        ? nullptr
+                         : spec_.endpoint == Endpoint::Muutokset ? muutokset_page_.tokens.data()
+                                                                 : perustiedot_page_.tokens.data();
             ++stats_.rows;
             return true;
         }

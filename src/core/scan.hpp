@@ -29,6 +29,9 @@ struct ScanSpec {
     // /perustiedot: one row per person and data group instead of one per group object (see
     // ScanRow::tiedot); needs the groups' tokens from the decoder.
     bool grouped = false;
+    // Record scans: keep each group object's tokens too (ScanRow::tokens), for a consumer that
+    // rebuilds the values (the PostgreSQL layer's jsonb) without parsing the text again.
+    bool with_tokens = false;
     // Grouped: only the groups named in every one of these sets are returned (a local filter:
     // the request still asks for every group, and the person's facts count them all).
     std::vector<std::vector<std::string>> group_filters;
@@ -65,6 +68,8 @@ struct ScanRow {
     const GroupRow *group = nullptr;     // grouped: the group's first object (hetu, tietoryhma)
     std::int64_t page_bookmark = 0;      // muutokset: the bookmark returned with the row's page
     std::int64_t jarjestys = 0;          // increases in the interface's order within the scan
+    // Record scans with_tokens: the page's tokens; the row's are [group->tokens_begin, tokens_end).
+    const JsonToken *tokens = nullptr;
     // Grouped scans only. `tiedot`: a JSON array of the group's objects in the interface's
     // order, each without "muutosattribuutti" and "voimassaolevatTiedot" and without the
     // objects the interface withheld whole (GroupRow::withheld_only). `censored`: some object

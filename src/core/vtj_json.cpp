@@ -724,18 +724,22 @@ JsonDecoder::JsonDecoder() : impl_(std::make_unique<Impl>()) {}
 
 JsonDecoder::~JsonDecoder() = default;
 
-void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::string_view what)
+void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::string_view what, bool with_tokens)
 {
     out.bookmark = 0;
     out.ajan_tasalla = false;
     out.records = 0;
     out.unescaped.clear();
+    out.tokens.clear();
     std::size_t n = 0;
     try {
         Ctx c;
         c.what = what;
         c.arena = &out.unescaped;
         c.record_noun = "change record";
+        c.group_tokens = with_tokens ? &out.tokens : nullptr;
+        if (with_tokens && out.tokens.capacity() < body.size() / 8)
+            out.tokens.reserve(body.size() / 8);
         od::document doc = begin(impl_->parser, c, body);
         c.doc = &doc;
         reserve_rows(out.rows, body.size());
@@ -780,6 +784,7 @@ void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::s
         out.rows.clear();
         out.records = 0;
         out.unescaped.clear();
+        out.tokens.clear();
         throw;
     }
 }

@@ -75,6 +75,7 @@ struct MuutoksetPage {
     std::size_t records = 0;             // change records on the page
     std::vector<GroupRow> rows;          // one per group object, in the interface's order
     std::deque<std::string> unescaped;   // storage of escaped strings the rows point to
+    std::vector<JsonToken> tokens;       // the groups' tokens (decode_muutokset with_tokens)
 };
 
 struct PerustiedotPage {
@@ -97,7 +98,7 @@ public:
     // contents; `what` names the request in error messages ("POST /muutokset"). Throws
     // vtj::Error(BadResponse) for invalid JSON or a missing/ill-typed required field
     // (viimeisinKirjausavain, muutokset, perustiedot, henkilotunnus, tietoryhmat).
-    void decode_muutokset(std::string &body, MuutoksetPage &out, std::string_view what);
+    void decode_muutokset(std::string &body, MuutoksetPage &out, std::string_view what, bool with_tokens = false);
     // with_tokens: also every group object as tokens (PerustiedotPage::tokens), for consumers
     // that rebuild the values (a grouped scan).
     void decode_perustiedot(std::string &body, PerustiedotPage &out, std::string_view what, bool with_tokens = false);

@@ -285,6 +285,8 @@ void start_scan(ForeignScanState *node, ScanExec *s)
     vtj::ScanSpec spec;
     spec.endpoint = s->table == TableKind::Muutokset ? vtj::Endpoint::Muutokset : vtj::Endpoint::Perustiedot;
     spec.grouped = s->table == TableKind::PerustiedotRyhmittain;
+    for (int i = 0; i < s->natts; ++i)
+        spec.with_tokens = spec.with_tokens || (s->needed[i] && s->columns[i] == ColumnKind::Tiedot && s->types[i] == JSONBOID);
     ListCell *lc;
     foreach (lc, c.tietoryhma_sets) {  // (no PostgreSQL call here: evaluated in the C zone above)
         const TextSet *t = (const TextSet *)lfirst(lc);
@@ -347,26 +349,14 @@ Datum text_datum(std::string_view v) { return PointerGetDatum(cstring_to_text_wi
                      "answer to the interface's provider.");
 }
 
-// A group object as jsonb. The decoder has validated the JSON, but jsonb refuses a few valid
-// texts (the escape \u0000); its error's CONTEXT would quote the group — personal data — so
-// the error is caught here and replaced by one that names no value.
-Datum jsonb_datum(const char *json)
+// A group's value given as tokens (a grouped row's array, or one group object) as jsonb, or as
+// its JSON text for a json or text column. The decoder has validated the JSON, but PostgreSQL
+// refuses a few valid texts (the escape \u0000); its error's CONTEXT would quote the group —
+// personal data — so such errors are replaced by one that names no value.
+Datum tokens_datum(const vtj::JsonToken *b, std::size_t n, Oid type)
 {
-    try {
-        return pg_guard([json] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(json)); });
-    } catch (const PgError &) {
+    if (type == JSONBOID && vtj::tokens_hold_nul(b, b + n))  // (the JSON text escapes it)
         fail_unstorable("jsonb");
-    }
-}
-
-// A grouped row's records (an array, as tokens) as jsonb, or as the JSON text for a json or
-// text column. Errors name no value, as in jsonb_datum.
-Datum tokens_datum(const std::vector<vtj::JsonToken> &tokens, Oid type)
-{
-    const vtj::JsonToken *b = tokens.data();
-    const std::size_t n = tokens.size();
-    if (vtj::tokens_hold_nul(b, b + n))
-        fail_unstorable(type == JSONBOID ? "jsonb" : "text");
     try {
         if (type == JSONBOID)
             return pg_guard([b, n] { return jsonb_from_tokens(b, n); });
@@ -457,23 +447,25 @@ void fill_slot(ScanExec *s, TupleTableSlot *slot, const vtj::ScanRow &r)
             break;
         case ColumnKind::PersonTurvakielto:
             if (r.person_turvakielto) {
-                values[i] = tokens_datum(*r.person_turvakielto, JSONBOID);
+                values[i] = tokens_datum(r.person_turvakielto->data(), r.person_turvakielto->size(), JSONBOID);
                 nulls[i] = false;
             }
             break;
         case ColumnKind::Tiedot: {
             if (r.tiedot) {  // grouped: an array of the group's records
-                values[i] = tokens_datum(*r.tiedot, s->types[i]);
+                values[i] = tokens_datum(r.tiedot->data(), r.tiedot->size(), s->types[i]);
                 nulls[i] = false;
                 break;
             }
-            char *json = (char *)palloc(g.raw.size() + 1);
-            memcpy(json, g.raw.data(), g.raw.size());
-            json[g.raw.size()] = '\0';
-            if (s->types[i] == JSONBOID)
-                values[i] = jsonb_datum(json);
-            else
-                values[i] = text_datum(std::string_view(json, g.raw.size()));  // json and text keep the bytes
+            if (s->types[i] == JSONBOID) {
+                // From the group's tokens (start_scan asks for them whenever a jsonb tiedot is
+                // read): the value jsonb_in of `raw` would give, without parsing the text again.
+                if (!r.tokens)
+                    throw vtj::Error(vtj::ErrorKind::Internal, "a jsonb tiedot was read without the group's tokens");
+                values[i] = tokens_datum(r.tokens + g.tokens_begin, g.tokens_end - g.tokens_begin, JSONBOID);
+            } else {
+                values[i] = text_datum(g.raw);  // json and text keep the bytes as received
+            }
             nulls[i] = false;
             break;
         }

@@ -80,6 +80,23 @@ TEST(JsonTokens, EveryGroupRoundTripsThroughItsTokens)
     EXPECT_EQ(page.rows[4].muutosattribuutti, "LISATTY");
 }
 
+TEST(JsonTokens, MuutoksetGroupsRoundTripToo)
+{
+    std::string body = R"({"viimeisinKirjausavain": 7, "muutokset": [{"henkilotunnus": "010192-921W", "muutospv": )"
+                       R"("2020-10-01T04:38:04.394Z", "tietoryhmat": [{"tietoryhma": "KOTIKUNTA", "muutosattribuutti": "MUUTETTU",)"
+                       R"( "kuntakoodi": "091", "voimassaolevatTiedot": [{"kuntakoodi": "837", "alkupv": {"arvo": "2015-06-01"}}]},)"
+                       R"( {"tietoryhma": "KUOLINPAIVA", "kuollut": true, "luku": 1.5e3}]}], "ajanTasalla": true})";
+    vtj::JsonDecoder decoder;
+    vtj::MuutoksetPage page;
+    decoder.decode_muutokset(body, page, "POST /muutokset", true);
+    ASSERT_EQ(page.rows.size(), 2u);
+    const JsonToken *t = page.tokens.data();
+    for (const auto &r : page.rows)
+        EXPECT_EQ(vtj::tokens_to_json(t + r.tokens_begin, t + r.tokens_end), compact(r.raw));
+    decoder.decode_muutokset(body, page, "POST /muutokset");
+    EXPECT_TRUE(page.tokens.empty());
+}
+
 TEST(JsonTokens, NotKeptUnlessAskedFor)
 {
     std::string body = kPage;
