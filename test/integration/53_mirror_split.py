@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""More new members than one statement reads: a change run that finds 50,100 members never
+loaded reads them in slices (vtj._suurin_era(), 50,000 persons a statement) inside its one
+transaction. Every member must be loaded exactly once and equal the truth; the interface must
+be asked for each hetu once."""
+import datetime
+import json
+import os
+import tempfile
+
+from mirrorlib import OwnMock, PASSWORD, compare
+from taplib import done, eq, ok, sql, value
+
+DB = "vtj_it_mirror_split"
+N = 50100
+mock = OwnMock(N, 53, "--change-rate", 0, timeout=300)
+try:
+    sql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
+    sql(f"CREATE DATABASE {DB}", db="postgres")
+    today = datetime.date.fromisoformat(mock.state()["present_date"])
+    sql(f"ALTER DATABASE {DB} SET vtj_testi.tanaan = '{today}'", db="postgres")
+    sql(f"""CREATE EXTENSION vtj_fdw;
+            CREATE SERVER plain FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url '{mock.url}');
+            CREATE USER MAPPING FOR CURRENT_USER SERVER plain OPTIONS (username 'mutpT1', password '{PASSWORD}');
+            SELECT vtj.luo_rekisteri('s', 'plain', 'ASREK');""", db=DB)
+    eq(value("SELECT vtj._suurin_era()", db=DB), "50000", "one statement reads at most 50,000 persons")
+    hetus = mock.hetut(N)
+    eq(len(hetus), N, f"the mock lists {N} hetus")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:   # too long for a command line
+        f.write("\n".join(hetus) + "\n")
+    os.chmod(f.name, 0o644)
+    sql(f"CREATE TABLE uudet (hetu text); COPY uudet FROM '{f.name}'", db=DB)
+    os.unlink(f.name)
+    eq(value("SELECT vtj.lisaa_henkilot('s', ARRAY(SELECT hetu FROM uudet))", db=DB), str(N), f"{N} members added")
+    mock.clear_requests()
+    sql("CALL vtj.paivita('s')", db=DB)   # the first run loads the members never loaded
+    run = sql("SELECT tila, ladattuja FROM vtj.ajo WHERE rekisteri = 's' AND laji = 'paivita'", db=DB)
+    eq(run, [["ok", str(N)]], f"one change run loads all {N} new members (ok, {N} returned)")
+    eq(value("SELECT count(*) FROM vtj.jasen WHERE rekisteri = 's' AND (ladattu IS NULL OR puuttuu)", db=DB), "0",
+       "… every member is loaded and none is missing")
+    eq(value("SELECT count(*) FROM vtj.henkilo WHERE rekisteri = 's'", db=DB), str(N),
+       "… every member has its typed row (both slices were typed)")
+    asked = [h for r in mock.requests("perustiedot") for h in r.get("hetulista", [])]
+    if asked:
+        eq(sorted(asked), sorted(hetus), "… and the interface was asked for each hetu once")
+    else:
+        eq(sum(r["hetus"] for r in mock.requests("perustiedot")), N, "… and the interface was asked for N hetus")
+    truth = mock.perustiedot(hetus, "mutpT1")
+    diffs = compare(DB, "s", "ASREK", truth, today, hetus)
+    ok(not diffs, f"the register equals the truth for all {N} members",
+       "\n".join(json.dumps(d, ensure_ascii=False)[:600] for d in diffs[:6]))
+finally:
+    mock.stop()
+done()
