@@ -262,27 +262,27 @@ CREATE FUNCTION vtj._turvakielto_voimassa(tk jsonb, p date) RETURNS boolean LANG
                          OR vtj._pv(tk->'turvaLoppuPv') >= p), false)
 $$;
 
--- Does this group row make its person protected? p = NULL (a change window): any
--- TURVAKIELTO that says active, whatever its end (it was in force at some point of the
--- window). p = a day (basic data): in force that day. Any group withheld by the interface
--- counts in both cases: the interface itself says the person is protected.
-CREATE FUNCTION vtj._suojaa(tietoryhma text, g jsonb, p date) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+-- Does this row of a change window make its person protected? Any TURVAKIELTO that says
+-- active, whatever its end (it was in force at some point of the window), and any group
+-- withheld by the interface: the interface itself says the person is protected.
+CREATE FUNCTION vtj._suojaa(tietoryhma text, g jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(g ? 'turvakiellonAlaisetKentat', false)
-        OR (tietoryhma = 'TURVAKIELTO' AND (
-               CASE WHEN p IS NULL THEN g->>'turvakieltoAktiivinen' = 'true'
-                                     OR coalesce(jsonb_path_exists(g, '$.voimassaolevatTiedot[*] ? (@.turvakieltoAktiivinen == true)'), false)
-                    ELSE vtj._turvakielto_voimassa(g, p) END))
+        OR (tietoryhma = 'TURVAKIELTO'
+            AND (g->>'turvakieltoAktiivinen' = 'true'
+                 OR coalesce(jsonb_path_exists(g, '$.voimassaolevatTiedot[*] ? (@.turvakieltoAktiivinen == true)'), false)))
 $$;
 
--- The same for a person of perustiedot_ryhmittain, basic data on day p: any of the person's
--- groups with fields withheld (henkilolla_salattua: also the records withheld whole, which are
--- not in any array), or a TURVAKIELTO record in force (henkilon_turvakielto, the person's
--- TURVAKIELTO records on each of its rows). Inlined; the records are looked at only for the
--- persons with a TURVAKIELTO group.
+-- Is any of these TURVAKIELTO records in force on day p?
 CREATE FUNCTION vtj._jokin_turvakielto_voimassa(tietueet jsonb, p date) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT EXISTS (SELECT 1 FROM jsonb_array_elements(tietueet) e WHERE vtj._turvakielto_voimassa(e, p))
 $$;
+
+-- Is a person protected in its basic data on day p? Any of its groups with fields withheld
+-- (henkilolla_salattua of perustiedot_ryhmittain: also the records withheld whole, which are
+-- in no array), or a TURVAKIELTO record in force that day (henkilon_turvakielto, the person's
+-- TURVAKIELTO records on each of its rows). Inlined; the records are looked at only for the
+-- persons with a TURVAKIELTO group.
 CREATE FUNCTION vtj._suojaa_henkilo(salattua boolean, turvakielto jsonb, p date) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(salattua, true) OR (turvakielto IS NOT NULL AND vtj._jokin_turvakielto_voimassa(turvakielto, p))
@@ -987,7 +987,7 @@ BEGIN
                    CASE WHEN x.suojattu AND x.tietoryhma = ANY ($4) THEN vtj._sensuroitu(x.tietoryhma) ELSE x.tiedot END,
                    x.suojattu, x.hetu = ANY ($6)
               FROM (SELECT f.hetu, f.jarjestys, f.kirjausavain, f.muutospv, f.tietoryhma, f.muutosattribuutti, f.tiedot,
-                           bool_or(vtj._suojaa(f.tietoryhma, f.tiedot, NULL)) OVER (PARTITION BY f.hetu COLLATE "C")
+                           bool_or(vtj._suojaa(f.tietoryhma, f.tiedot)) OVER (PARTITION BY f.hetu COLLATE "C")
                              OR f.hetu = ANY ($5) AS suojattu
                       FROM %I.muutokset f
                      WHERE f.hetu = ANY (ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = $1))

@@ -94,7 +94,10 @@ FROM (VALUES ('{"turvakieltoAktiivinen": true}'),
              ('{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "huomenna"}}'),
              ('{"turvakieltoAktiivinen": false}'),
              (NULL)) AS t(tk);
-SELECT ryhma, g, vtj._suojaa(ryhma, g::jsonb, NULL) AS ikkunassa, vtj._suojaa(ryhma, g::jsonb, '2026-01-10') AS perustiedoissa
+-- (in basic data: the person's facts as perustiedot_ryhmittain gives them for this one group)
+SELECT ryhma, g, vtj._suojaa(ryhma, g::jsonb) AS ikkunassa,
+       vtj._suojaa_henkilo(g::jsonb ? 'turvakiellonAlaisetKentat',
+                           CASE WHEN ryhma = 'TURVAKIELTO' THEN jsonb_build_array(g::jsonb) END, '2026-01-10') AS perustiedoissa
 FROM (VALUES ('TURVAKIELTO', '{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-01"}}'),
              ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": [{"turvakieltoAktiivinen": true}]}'),
              ('KOTIKUNTA', '{"turvakiellonAlaisetKentat": ["kuntakoodi"]}'),

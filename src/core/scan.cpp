@@ -247,22 +247,23 @@ bool Scan::fill_group(ScanRow &row)
         person_turvakielto_.push_back(JsonToken{JsonToken::Kind::EndArray, {}});
         person_end_ = k;
     }
+    // The group's objects: [begin, end) of order_.
+    const std::size_t begin = order_pos_;
+    std::size_t end = begin;
+    while (end < order_.size() && rows[order_[end]].hetu == first.hetu && rows[order_[end]].tietoryhma == first.tietoryhma)
+        ++end;
+    order_pos_ = end;
+    if (!group_wanted(first.tietoryhma)) {
+        stats_.rows_filtered += end - begin;
+        return false;
+    }
+    stats_.rows += end - begin;
     group_tokens_.clear();
     group_fields_.clear();
     group_tokens_.push_back(JsonToken{JsonToken::Kind::BeginArray, {}});
     bool censored = false;
-    std::size_t k = order_pos_;
-    if (!group_wanted(first.tietoryhma)) {
-        while (k < order_.size() && rows[order_[k]].hetu == first.hetu && rows[order_[k]].tietoryhma == first.tietoryhma)
-            ++k;
-        stats_.rows_filtered += k - order_pos_;
-        order_pos_ = k;
-        return false;
-    }
-    for (; k < order_.size(); ++k) {
+    for (std::size_t k = begin; k < end; ++k) {
         const GroupRow &g = rows[order_[k]];
-        if (g.hetu != first.hetu || g.tietoryhma != first.tietoryhma)
-            break;
         if (g.has_censored) {
             censored = true;
             for (std::string_view f : g.censored_fields)
@@ -273,8 +274,6 @@ bool Scan::fill_group(ScanRow &row)
             append_state_tokens(tokens + g.tokens_begin, tokens + g.tokens_end, group_tokens_);
     }
     group_tokens_.push_back(JsonToken{JsonToken::Kind::EndArray, {}});
-    stats_.rows += k - order_pos_;
-    order_pos_ = k;
     row.group = &first;
     row.page_bookmark = 0;
     row.jarjestys = ++jarjestys_;

@@ -117,11 +117,24 @@ struct TextSet {
     text **items;
 };
 
+// C zone: the TextSet of a text[] value, in CurrentMemoryContext.
+TextSet text_set(Datum array)
+{
+    ArrayType *a = DatumGetArrayTypePCopy(array);
+    Datum *elems;
+    bool *nulls;
+    int n;
+    deconstruct_array(a, ARR_ELEMTYPE(a), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+    TextSet set{0, (text **)palloc(sizeof(text *) * (n > 0 ? n : 1))};
+    for (int i = 0; i < n; ++i)
+        if (!nulls[i])
+            set.items[set.n++] = DatumGetTextPP(elems[i]);
+    return set;
+}
+
 // Evaluated conditions (C zone output, palloc'd in cond_cxt).
 struct Conditions {
-    bool hetu_given;          // a hetu condition was pushed
-    int nhetus;
-    text **hetus;             // not null-terminated; NULL elements are dropped
+    TextSet hetus;            // NULL elements are dropped
     bool has_start_bookmark;
     int64 start_bookmark;     // exclusive
     bool has_start_time;
@@ -171,25 +184,13 @@ void evaluate_conditions(ForeignScanState *node, ScanExec *s, Conditions *c)
         }
         switch (kind) {
         case Pushed::HetuEq:
-            c->hetu_given = true;
-            c->nhetus = 1;
-            c->hetus = (text **)palloc(sizeof(text *));
-            c->hetus[0] = DatumGetTextPCopy(v);
+            c->hetus.n = 1;
+            c->hetus.items = (text **)palloc(sizeof(text *));
+            c->hetus.items[0] = DatumGetTextPCopy(v);
             break;
-        case Pushed::HetuAny: {
-            ArrayType *a = DatumGetArrayTypePCopy(v);
-            Datum *elems;
-            bool *nulls;
-            int n;
-            deconstruct_array(a, ARR_ELEMTYPE(a), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-            c->hetu_given = true;
-            c->hetus = (text **)palloc(sizeof(text *) * (n > 0 ? n : 1));
-            c->nhetus = 0;
-            for (int i = 0; i < n; ++i)
-                if (!nulls[i])
-                    c->hetus[c->nhetus++] = DatumGetTextPP(elems[i]);
+        case Pushed::HetuAny:
+            c->hetus = text_set(v);
             break;
-        }
         case Pushed::BookmarkGt:
         case Pushed::BookmarkGe: {
             int64 b = to_int64(v, type);
@@ -221,17 +222,8 @@ void evaluate_conditions(ForeignScanState *node, ScanExec *s, Conditions *c)
             c->has_paiva = true;
             break;
         case Pushed::TietoryhmaAny: {
-            ArrayType *a = DatumGetArrayTypePCopy(v);
-            Datum *elems;
-            bool *nulls;
-            int n;
-            deconstruct_array(a, ARR_ELEMTYPE(a), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
             TextSet *set = (TextSet *)palloc(sizeof(TextSet));
-            set->items = (text **)palloc(sizeof(text *) * (n > 0 ? n : 1));
-            set->n = 0;
-            for (int i = 0; i < n; ++i)
-                if (!nulls[i])
-                    set->items[set->n++] = DatumGetTextPP(elems[i]);
+            *set = text_set(v);
             c->tietoryhma_sets = lappend(c->tietoryhma_sets, set);
             break;
         }
@@ -305,9 +297,9 @@ void start_scan(ForeignScanState *node, ScanExec *s)
     // list is made for validation); messages give positions only. Duplicates are removed by
     // the core's Scan (it sorts the list), so each hetu is sent once.
     std::vector<std::size_t> bad;
-    const int n = c.empty ? 0 : c.nhetus;
+    const int n = c.empty ? 0 : c.hetus.n;
     for (int i = 0; i < n; ++i)
-        if (!vtj::hetu_valid(std::string_view(VARDATA_ANY(c.hetus[i]), VARSIZE_ANY_EXHDR(c.hetus[i]))))
+        if (!vtj::hetu_valid(std::string_view(VARDATA_ANY(c.hetus.items[i]), VARSIZE_ANY_EXHDR(c.hetus.items[i]))))
             bad.push_back(static_cast<std::size_t>(i) + 1);
     if (!bad.empty())
         throw vtj::Error(vtj::ErrorKind::InvalidHetu, vtj::describe_invalid_positions(bad, static_cast<std::size_t>(n)),
@@ -315,7 +307,7 @@ void start_scan(ForeignScanState *node, ScanExec *s)
                                                  "11 characters, uppercase, no spaces.");
     spec.hetus.reserve(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i)
-        spec.hetus.emplace_back(VARDATA_ANY(c.hetus[i]), VARSIZE_ANY_EXHDR(c.hetus[i]));
+        spec.hetus.emplace_back(VARDATA_ANY(c.hetus.items[i]), VARSIZE_ANY_EXHDR(c.hetus.items[i]));
     if (spec.hetus.empty())
         return;  // zero requests
     if (cpp.settings.url.empty())
@@ -420,25 +412,20 @@ void fill_slot(ScanExec *s, TupleTableSlot *slot, const vtj::ScanRow &r)
             }
             break;
         }
-        case ColumnKind::Censored:
-            if (r.tiedot) {  // grouped: the fields of every record of the group
-                if (r.censored_fields) {
-                    const int n = static_cast<int>(r.censored_fields->size());
-                    Datum *elems = (Datum *)palloc(sizeof(Datum) * (n > 0 ? n : 1));
-                    for (int k = 0; k < n; ++k)
-                        elems[k] = text_datum((*r.censored_fields)[static_cast<std::size_t>(k)]);
-                    values[i] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-                    nulls[i] = false;
-                }
-            } else if (g.has_censored) {
-                const int n = static_cast<int>(g.censored_fields.size());
+        case ColumnKind::Censored: {
+            // grouped: the fields of every record of the group; else the group object's own
+            const std::vector<std::string_view> *fields =
+                r.tiedot ? r.censored_fields : g.has_censored ? &g.censored_fields : nullptr;
+            if (fields) {
+                const int n = static_cast<int>(fields->size());
                 Datum *elems = (Datum *)palloc(sizeof(Datum) * (n > 0 ? n : 1));
                 for (int k = 0; k < n; ++k)
-                    elems[k] = text_datum(g.censored_fields[k]);
+                    elems[k] = text_datum((*fields)[static_cast<std::size_t>(k)]);
                 values[i] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
                 nulls[i] = false;
             }
             break;
+        }
         case ColumnKind::PersonCensored:
             if (r.tiedot) {
                 values[i] = BoolGetDatum(r.person_censored);

@@ -8,22 +8,15 @@ import datetime
 import json
 import os
 
-from mirrorlib import OwnMock, PASSWORD, whole_schema_text
+from mirrorlib import OwnMock, fresh_mirror_db, whole_schema_text
 from taplib import done, eq, ok, sql, value
 
 DB = "vtj_it_mirror_tk"
 TAG = os.urandom(4).hex()   # in every crafted censored value: unique to this run of the script
 mock = OwnMock(400, 23, "--change-rate", "0", "--turvakielto-share", "0")
 try:
-    sql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
-    sql(f"CREATE DATABASE {DB}", db="postgres")
-    today = datetime.date.fromisoformat(mock.state()["present_date"])
-    sql(f"ALTER DATABASE {DB} SET vtj_testi.tanaan = '{today}'", db="postgres")
-    sql(f"""CREATE EXTENSION vtj_fdw;
-            CREATE SERVER plain FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url '{mock.url}');
-            CREATE USER MAPPING FOR CURRENT_USER SERVER plain OPTIONS (username 'mutpT1', password '{PASSWORD}');
-            SELECT vtj.luo_rekisteri('c', 'plain', 'ASREK');
-            CREATE SCHEMA f;
+    today = fresh_mirror_db(DB, mock, "c")
+    sql("""CREATE SCHEMA f;
             -- unlogged: the crafted values must not reach the WAL by this script's own hand
             CREATE UNLOGGED TABLE f.lisa (LIKE vtj_plain.muutokset);
             CREATE VIEW f.muutokset AS SELECT * FROM vtj_plain.muutokset UNION ALL SELECT * FROM f.lisa;

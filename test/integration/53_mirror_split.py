@@ -3,26 +3,18 @@
 loaded reads them in slices (vtj._suurin_era(), 50,000 persons a statement) inside its one
 transaction. Every member must be loaded exactly once and equal the truth; the interface must
 be asked for each hetu once."""
-import datetime
 import json
 import os
 import tempfile
 
-from mirrorlib import OwnMock, PASSWORD, compare
+from mirrorlib import OwnMock, compare, fresh_mirror_db
 from taplib import done, eq, ok, sql, value
 
 DB = "vtj_it_mirror_split"
 N = 50100
 mock = OwnMock(N, 53, "--change-rate", 0, timeout=300)
 try:
-    sql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
-    sql(f"CREATE DATABASE {DB}", db="postgres")
-    today = datetime.date.fromisoformat(mock.state()["present_date"])
-    sql(f"ALTER DATABASE {DB} SET vtj_testi.tanaan = '{today}'", db="postgres")
-    sql(f"""CREATE EXTENSION vtj_fdw;
-            CREATE SERVER plain FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url '{mock.url}');
-            CREATE USER MAPPING FOR CURRENT_USER SERVER plain OPTIONS (username 'mutpT1', password '{PASSWORD}');
-            SELECT vtj.luo_rekisteri('s', 'plain', 'ASREK');""", db=DB)
+    today = fresh_mirror_db(DB, mock, "s")
     eq(value("SELECT vtj._suurin_era()", db=DB), "50000", "one statement reads at most 50,000 persons")
     hetus = mock.hetut(N)
     eq(len(hetus), N, f"the mock lists {N} hetus")

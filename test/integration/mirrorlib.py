@@ -38,6 +38,21 @@ PRODUCTS = {
 ALL_CENSORED = sorted(set(PRODUCTS["ASREK"][1]) | set(PRODUCTS["PALVELUSETELI"][1]))
 
 
+def fresh_mirror_db(db, mock, rekisteri, account="mutpT1"):
+    """A new database `db` following the mock's present (vtj_testi.tanaan), with vtj_fdw, a server
+    `plain` on the mock, a user mapping for `account` and register `rekisteri` (ASREK). Returns
+    the mock's present date."""
+    sql(f"DROP DATABASE IF EXISTS {db}", db="postgres")
+    sql(f"CREATE DATABASE {db}", db="postgres")
+    today = datetime.date.fromisoformat(mock.state()["present_date"])
+    sql(f"ALTER DATABASE {db} SET vtj_testi.tanaan = '{today}'", db="postgres")
+    sql(f"""CREATE EXTENSION vtj_fdw;
+            CREATE SERVER plain FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url '{mock.url}');
+            CREATE USER MAPPING FOR CURRENT_USER SERVER plain OPTIONS (username '{account}', password '{PASSWORD}');
+            SELECT vtj.luo_rekisteri('{rekisteri}', 'plain', 'ASREK');""", db=db)
+    return today
+
+
 class OwnMock:
     """A mock instance of the script's own; stop() ends it (by its pid)."""
 

@@ -1,5 +1,5 @@
 // The scan orchestration (core/scan.cpp) against a scripted interface: batching, paging,
-// window resolution, the upper bound, the runaway guards and the hetu recheck.
+// window resolution, the upper bound, the runaway guards, the hetu recheck and the grouped scan.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/hetu.hpp"
+#include "core/json_tokens.hpp"
 #include "core/scan.hpp"
 #include "test_http_server.hpp"
 
@@ -300,6 +301,143 @@ TEST(Scan, MaxPagesGuard)
         EXPECT_NE(std::string(e.hint()).find("max_pages"), std::string::npos);
     }
     EXPECT_EQ(server.request_count(), 5);
+}
+
+// ---- grouped scans (ScanSpec::grouped) ----------------------------------------------------------------------------
+
+struct GroupedRow {
+    std::string hetu, tietoryhma, tiedot;
+    bool censored;
+    std::vector<std::string> fields;
+    std::int64_t jarjestys;
+    bool person_censored;
+    std::string person_turvakielto;  // "-" when none
+};
+
+std::vector<GroupedRow> run_grouped(const std::string &answer_a, const std::string &answer_b, vtj::ScanStats *stats = nullptr,
+                                    std::vector<std::vector<std::string>> filters = {})
+{
+    // Two batches of one hetu each; each batch gets its own answer.
+    vtj_test::TestHttpServer server([&](const vtj_test::ReceivedRequest &r) {
+        vtj_test::Reply reply;
+        reply.body = r.body.find("010192-921W") != std::string::npos ? answer_a : answer_b;
+        return reply;
+    });
+    vtj::HttpClient http(config());
+    vtj::ScanSpec spec;
+    spec.endpoint = vtj::Endpoint::Perustiedot;
+    spec.base_url = server.url("/api/v1");
+    spec.hetus = {"150327-977K", "010192-921W"};
+    spec.batch_size = 1;
+    spec.parallel = 1;
+    spec.grouped = true;
+    spec.group_filters = filters;
+    vtj::Scan scan(http, spec);
+    std::vector<GroupedRow> out;
+    vtj::ScanRow row;
+    while (scan.next(row)) {
+        GroupedRow g{std::string(row.group->hetu), std::string(row.group->tietoryhma),
+                     vtj::tokens_to_json(row.tiedot->data(), row.tiedot->data() + row.tiedot->size()), row.censored,
+                     {}, row.jarjestys, row.person_censored, "-"};
+        if (row.person_turvakielto)
+            g.person_turvakielto = vtj::tokens_to_json(row.person_turvakielto->data(),
+                                                       row.person_turvakielto->data() + row.person_turvakielto->size());
+        if (row.censored_fields)
+            for (auto f : *row.censored_fields)
+                g.fields.emplace_back(f);
+        EXPECT_EQ(row.censored, row.censored_fields != nullptr);
+        out.push_back(g);
+    }
+    if (stats)
+        *stats = scan.stats();
+    return out;
+}
+
+TEST(ScanGrouped, OneRowPerPersonAndGroupInTheInterfacesOrder)
+{
+    const std::string a =
+        R"({"perustiedot": [{"henkilotunnus": "010192-921W", "tietoryhmat": [)"
+        R"({"tietoryhma": "OSOITE", "katu": "A 1"}, {"tietoryhma": "NIMI", "etunimi": "Säde"},)"
+        R"( {"tietoryhma": "OSOITE", "katu": "B 2", "muutosattribuutti": "x"},)"
+        R"( {"tietoryhma": "OSOITE", "turvakiellonAlaisetKentat": ["katu"]},)"
+        R"( {"tietoryhma": "OSOITE", "katu": "C 3", "turvakiellonAlaisetKentat": ["postinumero", "katu"]},)"
+        R"( {"tietoryhma": "KUOLINPAIVA", "turvakiellonAlaisetKentat": []}]},)"
+        R"( {"henkilotunnus": "150327-977K", "tietoryhmat": [{"tietoryhma": "NIMI", "etunimi": "Vieras"}]}]})";
+    const std::string b =
+        R"({"perustiedot": [{"henkilotunnus": "150327-977K", "tietoryhmat": [)"
+        R"({"tietoryhma": "NIMI", "etunimi": "Oma"}, {"tietoryhma": "KOTIKUNTA", "kuntakoodi": "091"},)"
+        R"( {"tietoryhma": "TURVAKIELTO", "turvakieltoAktiivinen": false, "muutosattribuutti": "x"}]}]})";
+    vtj::ScanStats stats;
+    const auto rows = run_grouped(a, b, &stats);
+    ASSERT_EQ(rows.size(), 6u);
+    // per page: by hetu, then by group name; the records of a group in the interface's order
+    const std::size_t a0 = rows[0].hetu == "010192-921W" ? 0 : 3;
+    const auto &kuolinpaiva = rows[a0], &nimi = rows[a0 + 1], &osoite = rows[a0 + 2];
+    EXPECT_EQ(kuolinpaiva.tietoryhma, "KUOLINPAIVA");
+    EXPECT_EQ(kuolinpaiva.tiedot, "[]");  // the only record was withheld whole
+    EXPECT_TRUE(kuolinpaiva.censored);
+    EXPECT_TRUE(kuolinpaiva.fields.empty());
+    EXPECT_EQ(nimi.tietoryhma, "NIMI");
+    EXPECT_EQ(nimi.tiedot, R"([{"tietoryhma":"NIMI","etunimi":"Säde"}])");
+    EXPECT_FALSE(nimi.censored);
+    EXPECT_EQ(osoite.tietoryhma, "OSOITE");
+    EXPECT_EQ(osoite.tiedot, R"([{"tietoryhma":"OSOITE","katu":"A 1"},{"tietoryhma":"OSOITE","katu":"B 2"},)"
+                             R"({"tietoryhma":"OSOITE","katu":"C 3","turvakiellonAlaisetKentat":["postinumero","katu"]}])");
+    EXPECT_TRUE(osoite.censored);
+    EXPECT_EQ(osoite.fields, (std::vector<std::string>{"katu", "postinumero"}));
+    const std::size_t b0 = rows[0].hetu == "150327-977K" ? 0 : 3;
+    const auto &oma_kunta = rows[b0], &oma_nimi = rows[b0 + 1], &oma_tk = rows[b0 + 2];
+    EXPECT_EQ(oma_kunta.tietoryhma, "KOTIKUNTA");
+    EXPECT_FALSE(oma_kunta.censored);
+    EXPECT_EQ(oma_nimi.tiedot, R"([{"tietoryhma":"NIMI","etunimi":"Oma"}])");  // not "Vieras"
+    EXPECT_EQ(oma_tk.tietoryhma, "TURVAKIELTO");
+    // the person's facts on each of its rows
+    for (const auto &r : rows) {
+        SCOPED_TRACE(r.hetu + " " + r.tietoryhma);
+        if (r.hetu == "010192-921W") {
+            EXPECT_TRUE(r.person_censored);  // OSOITE
+            EXPECT_EQ(r.person_turvakielto, "-");
+        } else {
+            EXPECT_FALSE(r.person_censored);
+            EXPECT_EQ(r.person_turvakielto, R"([{"tietoryhma":"TURVAKIELTO","turvakieltoAktiivinen":false}])");
+        }
+    }
+    for (std::size_t i = 1; i < rows.size(); ++i)
+        EXPECT_GT(rows[i].jarjestys, rows[i - 1].jarjestys);
+    // the person of the other batch, answered in this one, is dropped
+    EXPECT_EQ(stats.rows_dropped, 1u);
+}
+
+TEST(ScanGrouped, PushedGroupSetsFilterRowsButNotThePersonsFacts)
+{
+    const std::string a = R"({"perustiedot": [{"henkilotunnus": "010192-921W", "tietoryhmat": [)"
+                          R"({"tietoryhma": "NIMI", "etunimi": "Säde"}, {"tietoryhma": "OSOITE", "turvakiellonAlaisetKentat": ["katu"]}]}]})";
+    const std::string b = R"({"perustiedot": [{"henkilotunnus": "150327-977K", "tietoryhmat": [)"
+                          R"({"tietoryhma": "TURVAKIELTO", "turvakieltoAktiivinen": true}, {"tietoryhma": "NIMI", "etunimi": "Oma"},)"
+                          R"( {"tietoryhma": "KOTIKUNTA", "kuntakoodi": "091"}]}]})";
+    vtj::ScanStats stats;
+    const auto rows = run_grouped(a, b, &stats, {{"NIMI", "KOTIKUNTA", "NIMI"}, {"NIMI", "OSOITE"}});
+    ASSERT_EQ(rows.size(), 2u);  // NIMI of each: KOTIKUNTA is not in the second set
+    for (const auto &r : rows) {
+        EXPECT_EQ(r.tietoryhma, "NIMI");
+        if (r.hetu == "010192-921W") {
+            EXPECT_TRUE(r.person_censored);  // from OSOITE, which is not returned
+        } else {
+            EXPECT_FALSE(r.person_censored);
+            EXPECT_EQ(r.person_turvakielto, R"([{"tietoryhma":"TURVAKIELTO","turvakieltoAktiivinen":true}])");
+        }
+    }
+    EXPECT_EQ(stats.rows_filtered, 3u);
+    EXPECT_TRUE(run_grouped(a, b, nullptr, {{}}).empty());  // an empty set: no group
+}
+
+TEST(ScanGrouped, OnlyForBasicData)
+{
+    vtj::HttpClient http(config());
+    vtj::ScanSpec spec;
+    spec.endpoint = vtj::Endpoint::Muutokset;
+    spec.grouped = true;
+    EXPECT_THROW(vtj::Scan(http, spec), vtj::Error);
 }
 
 }  // namespace

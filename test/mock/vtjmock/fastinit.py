@@ -66,6 +66,26 @@ for _m in R.MUNICIPALITIES:
                     _q(_code))
 
 
+def _names(random, below, male, immigrant):
+    """Population.names: (first names, surname), drawing in the same order."""
+    if immigrant and random() < 0.8:
+        firsts = R.FOREIGN_FIRST_MALE if male else R.FOREIGN_FIRST_FEMALE
+        k = 1 if random() < 0.6 else 2
+        sl = R.FOREIGN_SURNAMES
+    else:
+        firsts = R.FIRST_MALE if male else R.FIRST_FEMALE
+        k = 1 + (random() < 0.8) + (random() < 0.3)
+        sl = R.SURNAMES
+    suku = sl[below(len(sl))]
+    chosen = []
+    nf = len(firsts)
+    while len(chosen) < k:
+        n = firsts[below(nf)]
+        if n not in chosen:
+            chosen.append(n)
+    return " ".join(chosen), suku
+
+
 def initial_bytes(pop, hist, i):
     """Plain (uncensored) record bytes of person i's initial state, or None
     when the person takes a branch this path leaves to the dict path."""
@@ -100,23 +120,7 @@ def initial_bytes(pop, hist, i):
     ap = out.append
 
     # --- names (Population.names)
-    if immigrant and random() < 0.8:
-        firsts = R.FOREIGN_FIRST_MALE if male else R.FOREIGN_FIRST_FEMALE
-        k = 1 if random() < 0.6 else 2
-        sl = R.FOREIGN_SURNAMES
-        suku = sl[below(len(sl))]
-    else:
-        firsts = R.FIRST_MALE if male else R.FIRST_FEMALE
-        k = 1 + (random() < 0.8) + (random() < 0.3)
-        sl = R.SURNAMES
-        suku = sl[below(len(sl))]
-    chosen = []
-    nf = len(firsts)
-    while len(chosen) < k:
-        n = firsts[below(nf)]
-        if n not in chosen:
-            chosen.append(n)
-    etu = " ".join(chosen)
+    etu, suku = _names(random, below, male, immigrant)
     nm = None
     name_alku = born if random() < 0.6 else None
     if not male and age >= 25 and not immigrant and random() < 0.45:
@@ -319,23 +323,7 @@ def _guardian(pop, rng, random, below, child_born, child_surname, role, foreign)
     span = max(1, born_to.toordinal() - born_from.toordinal())
     born = _fromordinal(born_from.toordinal() + below(span))
     # Population.names(rng, male, rng.random() < 0.05)
-    immigrant = random() < 0.05
-    if immigrant and random() < 0.8:
-        firsts = R.FOREIGN_FIRST_MALE if male else R.FOREIGN_FIRST_FEMALE
-        k = 1 if random() < 0.6 else 2
-        sl = R.FOREIGN_SURNAMES
-    else:
-        firsts = R.FIRST_MALE if male else R.FIRST_FEMALE
-        k = 1 + (random() < 0.8) + (random() < 0.3)
-        sl = R.SURNAMES
-    suku = sl[below(len(sl))]
-    chosen = []
-    nf = len(firsts)
-    while len(chosen) < k:
-        n = firsts[below(nf)]
-        if n not in chosen:
-            chosen.append(n)
-    etu = " ".join(chosen)
+    etu, suku = _names(random, below, male, random() < 0.05)
     if child_surname and random() < 0.8:
         suku = child_surname
     parts = ['{"tietoryhma":"HUOLTAJA","huoltaja":{']
