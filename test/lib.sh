@@ -4,6 +4,9 @@
 
 export VTJ_ROOT=${VTJ_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 VTJ_PG_BIN=${VTJ_PG_BIN:-/usr/lib/postgresql/15/bin}
+# The PostgreSQL that is built against and installed into: the one of VTJ_PG_BIN (a copy of the
+# installation elsewhere keeps a second checkout's build from replacing this one's).
+export PG_CONFIG=${PG_CONFIG:-$VTJ_PG_BIN/pg_config}
 VTJ_PYTHON=${VTJ_PYTHON:-/usr/bin/python3}
 # The mock's password in tests: distinctive, so that a leak into a log or an error is found by grep.
 export VTJ_MOCK_PASSWORD=${VTJ_MOCK_PASSWORD:-vtj-mock-Salasana-7f3e}
