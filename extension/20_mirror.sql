@@ -412,13 +412,18 @@ BEGIN
     IF a = 'LISATIETO' THEN
         RETURN tila;
     END IF;
+    -- rule 8: a hetu correction's PASSIIVI record describes the hetu given up; the group's
+    -- record is the AKTIIVI one, whichever the change sends first
+    IF g->>'tietoryhma' = 'HENKILOTUNNUS_KORJAUS' AND g->>'voimassaolo' = 'PASSIIVI' THEN
+        RETURN tila;
+    END IF;
     rec := g - 'muutosattribuutti' - 'voimassaolevatTiedot';
     ydin := rec - 'loppupv';
     IF a = 'KORJATTAVA' OR a = 'POISTETTU' OR (a = 'MUUTETTU' AND g ? 'loppupv') THEN
-        -- rules 3, 4, 5: the record ends / is being corrected / is removed
-        IF NOT moni THEN
-            RETURN '[]';
-        END IF;
+        -- rules 3, 4, 5: the record ends / is being corrected / is removed. Only the record it
+        -- matches goes, in single- and multi-valued groups alike: DVV sends a move's new
+        -- address before or after the closing of the old one, and either order must leave the
+        -- new one (a closing record that matches nothing leaves the group alone).
         SELECT coalesce(jsonb_agg(x ORDER BY n), '[]') INTO uusi
           FROM jsonb_array_elements(tila) WITH ORDINALITY e(x, n)
          WHERE (x - 'loppupv') <> ydin;

@@ -5,12 +5,11 @@ rules; change one, change the other.
 State: {tietoryhma: [record, ...]}; a record is a group object stripped of
 muutosattribuutti and voimassaolevatTiedot.  Empty lists are dropped.
 
-`single_clear` selects the reading of rules 4 and 5 for single-valued types
-("remove the same record (single-valued T: clear)"):
-  "always"  - clear T (the literal reading, and what rule 3 does), default;
-  "if_same" - clear T only when its record is the same record.
-The mock's history is written so that both readings give the same result;
-the tests run both.
+A closing record removes only the record it matches (rules 3-5), so the
+order inside a change does not matter; a HENKILOTUNNUS_KORJAUS record with
+voimassaolo PASSIIVI is context (rule 8).  `single_clear` is accepted and
+ignored (the older reading "a closing record clears a single-valued group"
+is gone: DVV sends the new record before the closing one).
 """
 from .refdata import MULTI_VALUED
 
@@ -57,16 +56,14 @@ def apply_change(state, groups, single_clear="always"):
         # rule 2: context only
         if a == "LISATIETO":
             continue
+        # rule 8: the PASSIIVI record of a hetu correction describes the hetu given up
+        if t == "HENKILOTUNNUS_KORJAUS" and g.get("voimassaolo") == "PASSIIVI":
+            continue
         rec = strip(g)
         cur = st.get(t, [])
         if a == "KORJATTAVA" or a == "POISTETTU" or (a == "MUUTETTU" and "loppupv" in g):
             # rules 3, 4, 5: the record ends / is being corrected / is removed
-            if multi:
-                st[t] = [r for r in cur if not same_record(r, rec)]
-            elif a == "KORJATTAVA" or single_clear == "always":
-                st[t] = []
-            else:
-                st[t] = [r for r in cur if not same_record(r, rec)]
+            st[t] = [r for r in cur if not same_record(r, rec)]
         elif a in ("LISATTY", "KORJATTU", "MUUTETTU"):
             # rule 6: new current value
             if multi:
