@@ -1,6 +1,6 @@
 -- The mirror's deterministic parts, no interface needed: products, register and member
 -- validation (no message prints a hetu), the apply rules of docs/change-semantics.md as the
--- aggregate vtj._sovella, and the turvakielto predicates.
+-- aggregate vtj_internal.sovella, and the turvakielto predicates.
 CREATE EXTENSION vtj_fdw;
 \pset null '(null)'
 \set VERBOSITY default
@@ -10,11 +10,11 @@ CREATE EXTENSION vtj_fdw;
 SELECT tuote, cardinality(tietoryhmat) AS ryhmia, sensuroitavat FROM vtj.tuote ORDER BY tuote;
 
 -- An interface date as a date: only a whole, existing day; anything else is NULL, never an error.
-SELECT d, vtj._pv(d::jsonb)
+SELECT d, vtj_internal.pv(d::jsonb)
 FROM (VALUES ('{"arvo": "2024-02-29", "tarkkuus": "PAIVA"}'), ('{"arvo": "2023-02-29"}'), ('{"arvo": "2020-13-01"}'),
              ('{"arvo": "0000-01-01"}'), ('{"arvo": "2020-1-01"}'), ('{"arvo": "2020-01-01 "}'), ('{"arvo": "1965-11"}'),
              ('{"arvo": 20200101}'), ('"2020-01-01"'), ('[{"arvo": "2020-01-01"}]'), ('{}'), ('null')) v(d);
-SELECT vtj._pv(NULL);
+SELECT vtj_internal.pv(NULL);
 UPDATE vtj.tuote SET sensuroitavat = '{}' WHERE tuote = 'ASREK';
 DELETE FROM vtj.tuote WHERE tuote = 'PALVELUSETELI';
 INSERT INTO vtj.tuote (tuote, tietoryhmat, sensuroitavat) VALUES ('RIKKI', '{HENKILON_NIMI}', '{KOTIKUNTA}');
@@ -82,12 +82,12 @@ INSERT INTO tapaus VALUES
  ('7 withheld clears', false, 2, '{"tietoryhma": "KOTIKUNTA", "muutosattribuutti": "MUUTETTU", "turvakiellonAlaisetKentat": ["kuntakoodi"]}'),
  ('unknown attribute: no effect', false, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "X_UUSI", "a": 1}]}'),
  ('unknown attribute: no effect', false, 2, '{"tietoryhma": "X_UUSI", "muutosattribuutti": "TULEVA", "a": 2}');
-SELECT nimi, vtj._sovella(g, moni ORDER BY n) AS tulos FROM tapaus GROUP BY nimi ORDER BY nimi;
-SELECT vtj._moniarvoinen('TILAPAINEN_KOTIMAINEN_OSOITE') AS tko, vtj._moniarvoinen('VAKINAINEN_KOTIMAINEN_OSOITE') AS vko,
-       vtj._moniarvoinen('UUSI_RYHMA') AS tuntematon;
+SELECT nimi, vtj_internal.sovella(g, moni ORDER BY n) AS tulos FROM tapaus GROUP BY nimi ORDER BY nimi;
+SELECT vtj_internal.moniarvoinen('TILAPAINEN_KOTIMAINEN_OSOITE') AS tko, vtj_internal.moniarvoinen('VAKINAINEN_KOTIMAINEN_OSOITE') AS vko,
+       vtj_internal.moniarvoinen('UUSI_RYHMA') AS tuntematon;
 
 -- Turvakielto in force on a day; protection evidence in a window (p NULL) and in basic data.
-SELECT tk, vtj._turvakielto_voimassa(tk::jsonb, '2026-01-10') AS voimassa
+SELECT tk, vtj_internal.turvakielto_voimassa(tk::jsonb, '2026-01-10') AS voimassa
 FROM (VALUES ('{"turvakieltoAktiivinen": true}'),
              ('{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-10"}}'),
              ('{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-09"}}'),
@@ -95,8 +95,8 @@ FROM (VALUES ('{"turvakieltoAktiivinen": true}'),
              ('{"turvakieltoAktiivinen": false}'),
              (NULL)) AS t(tk);
 -- (in basic data: the person's facts as perustiedot_ryhmittain gives them for this one group)
-SELECT ryhma, g, vtj._suojaa(ryhma, g::jsonb) AS ikkunassa,
-       vtj._suojaa_henkilo(g::jsonb ? 'turvakiellonAlaisetKentat',
+SELECT ryhma, g, vtj_internal.suojaa(ryhma, g::jsonb) AS ikkunassa,
+       vtj_internal.suojaa_henkilo(g::jsonb ? 'turvakiellonAlaisetKentat',
                            CASE WHEN ryhma = 'TURVAKIELTO' THEN jsonb_build_array(g::jsonb) END, '2026-01-10') AS perustiedoissa
 FROM (VALUES ('TURVAKIELTO', '{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-01"}}'),
              ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": [{"turvakieltoAktiivinen": true}]}'),
@@ -105,9 +105,9 @@ FROM (VALUES ('TURVAKIELTO', '{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"
 
 -- A superuser may move "today" (tests against a mock's simulated present).
 SET vtj_testi.tanaan = '2030-01-02';
-SELECT vtj._tanaan();
+SELECT vtj_internal.tanaan();
 RESET vtj_testi.tanaan;
-SELECT vtj._tanaan() = current_date AS tanaan;
+SELECT vtj_internal.tanaan() = current_date AS tanaan;
 
 -- Reports exist and are empty without data.
 SELECT count(*) FROM vtj.kotikunnittain;

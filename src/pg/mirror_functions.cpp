@@ -13,7 +13,7 @@ constexpr int32 kUnixToPgDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;
 
 }  // namespace
 
-// vtj._pv(jsonb) → date: the day of an interface date {"arvo": "YYYY-MM-DD", …}; NULL for
+// vtj_internal.pv(jsonb) → date: the day of an interface date {"arvo": "YYYY-MM-DD", …}; NULL for
 // anything else (another shape, a partial date, a day that does not exist) — never an error.
 VTJ_PG_FUNCTION(vtj_pv)
 {
@@ -28,4 +28,14 @@ VTJ_PG_FUNCTION(vtj_pv)
     if (!vtj::parse_date(std::string_view(arvo->val.string.val, 10), days))
         PG_RETURN_NULL();
     PG_RETURN_DATEADT(days - kUnixToPgDays);
+}
+
+// vtj_internal.transaktiolohkossa() → boolean: the CALL runs inside a transaction block — an
+// explicit BEGIN, or a string of several statements (psql -c "SET …; CALL …"), which
+// PostgreSQL runs as one implicit block. The procedures that commit as they go ask this before
+// any work, so the DBA reads why, not PostgreSQL's "invalid transaction termination".
+VTJ_PG_FUNCTION(vtj_transaktiolohkossa)
+{
+    (void)fcinfo;
+    PG_RETURN_BOOL(IsTransactionBlock());
 }

@@ -81,10 +81,24 @@ try:
     eq(value("SELECT count(*) FROM vtj.jasen WHERE rekisteri = 'r' AND ladattu IS NULL", db=DB), "0", "… the rerun loads them")
 
     # ---- a fault before the change run -------------------------------------------------------------
-    def snapshot():
+    def snapshot(without=()):
+        """Data, change log and bookmark, leaving out the members `without`."""
+        cond = "hetu <> ALL ('{" + ",".join(without) + "}'::text[])"
         return value("SELECT md5(coalesce(string_agg(hetu || tietoryhma || tietueet::text, ',' ORDER BY hetu, tietoryhma), ''))"
-                     " || (SELECT count(*) FROM vtj.muutosloki)::text || (SELECT kirjausavain FROM vtj.rekisteri)::text"
-                     " FROM vtj.tieto", db=DB)
+                     f" || (SELECT count(*) FROM vtj.muutosloki WHERE {cond})::text"
+                     " || (SELECT kirjausavain FROM vtj.rekisteri)::text"
+                     f" FROM vtj.tieto WHERE {cond}", db=DB)
+
+    def per_member():
+        """Per member: its stored data and its change-log rows (to compare all but some members)."""
+        rows = sql("SELECT j.hetu, md5(coalesce((SELECT string_agg(t.tietoryhma || t.tietueet::text, ',' ORDER BY t.tietoryhma) "
+                   "FROM vtj.tieto t WHERE t.rekisteri = j.rekisteri AND t.hetu = j.hetu), '')), "
+                   "(SELECT count(*) FROM vtj.muutosloki m WHERE m.rekisteri = j.rekisteri AND m.hetu = j.hetu) "
+                   "FROM vtj.jasen j WHERE j.rekisteri = 'r'", db=DB)
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def censored_members():
+        return {r[0] for r in sql("SELECT hetu FROM vtj.jasen WHERE rekisteri = 'r' AND sensuroitu", db=DB)}
 
     mock.advance(30)
     set_today()
@@ -120,14 +134,26 @@ try:
 
     # ---- a failure after the scan: fetching new members' basic data --------------------------------------
     sql("SELECT vtj.lisaa_henkilot('r', '{" + ",".join(mock.hetut(N)[1300:1500]) + "}')", db=DB)
-    snap1 = snapshot()
+    censored_before = censored_members()
     mock.clear_requests()
     mock.fault("http_503", count=10, endpoint="perustiedot")
+    snap1 = per_member()
     e = sql_error("CALL vtj.paivita('r')", db=DB)
     mock.clear_faults()
     ok(e is not None and len(mock.requests("muutokset")) > 0, "a failure while fetching basic data, after the change scan",
        e and e.text)
-    eq(snapshot(), snap1, "… rolls the whole run back: the applied changes and the new bookmark too")
+    # What the run read about protection is kept (issue 13): the persons whose TURVAKIELTO it
+    # read are held censored and their censored groups are gone; everything else rolls back.
+    newly = censored_members() - censored_before
+    after = per_member()
+    eq({h: v for h, v in after.items() if h not in newly}, {h: v for h, v in snap1.items() if h not in newly},
+       f"… rolls the whole run back: the applied changes and the new bookmark too (but for the {len(newly)} "
+       "members the run found protected, held censored all the same)")
+    eq(value("SELECT sensuroituja FROM vtj.ajo WHERE rekisteri = 'r' ORDER BY ajo DESC LIMIT 1", db=DB), str(len(newly)),
+       "… and the failed run's row counts them")
+    eq(value("SELECT count(*) FROM vtj.tieto WHERE rekisteri = 'r' AND hetu = ANY ('{" + ",".join(newly) + "}'::text[]) "
+             "AND tietoryhma IN (SELECT unnest(sensuroitavat) FROM vtj.tuote WHERE tuote = 'ASREK')", db=DB), "0",
+       "… none of their censored groups is stored")
     eq(value("SELECT kirjausavain FROM vtj.rekisteri WHERE rekisteri = 'r'", db=DB), bm0,
        "the bookmark is still where it was before the failures")
     eq(value("SELECT count(*) FROM vtj.ajo WHERE rekisteri = 'r' AND laji = 'paivita' AND tila = 'virhe'", db=DB), "3",

@@ -46,11 +46,14 @@ class SqlError(Exception):
 def sql(query, db=None, role=None, settings=(), timeout=300):
     """Runs SQL; returns the rows of the last statement as lists of strings (NULL -> None).
     Raises SqlError with the SQLSTATE on error."""
-    pre = "".join(f"SET {s};\n" for s in settings)
-    if role:
-        pre += f"SET ROLE {role};\n"
+    # Each SET is a statement of its own (psql sends every -c separately): a CALL of a procedure
+    # that commits must not share a transaction with them.
+    pre = [f"SET {s}" for s in settings] + ([f"SET ROLE {role}"] if role else [])
     args = [PSQL, "-X", "-q", "-A", "-t", "-F", "\x1f", "-P", "null=\x1e", "-v", "ON_ERROR_STOP=1",
-            "-v", "VERBOSITY=verbose", "-c", "\\set VERBOSITY verbose", "-c", pre + query]
+            "-v", "VERBOSITY=verbose", "-c", "\\set VERBOSITY verbose"]
+    for p_ in pre:
+        args += ["-c", p_]
+    args += ["-c", query]
     if db:
         args += ["-d", db]
     p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
