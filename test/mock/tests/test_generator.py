@@ -209,10 +209,8 @@ class HistoryTest(unittest.TestCase):
             prev = {t: list(v) for t, v in init.items()}
             for s in steps:
                 want = {t: list(v) for t, v in s.state.items() if v}
-                for mode in ("always", "if_same"):
-                    got = apply.apply_change(prev, s.groups, mode)
-                    self.assertEqual(got, want, "person %d change %s (%s)" % (
-                        i, KINDS[h.ev_kind[s.e]], mode))
+                got = apply.apply_change(prev, s.groups)
+                self.assertEqual(got, want, "person %d change %s" % (i, KINDS[h.ev_kind[s.e]]))
                 prev = want
                 n += 1
         return n
