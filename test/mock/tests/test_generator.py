@@ -230,6 +230,24 @@ class HistoryTest(unittest.TestCase):
                 sample.append(w.hist.ev_person[e])
         self.assertGreater(self._check_all_steps(w, sorted(set(sample))), 1500)
 
+    def test_high_change_rate(self):
+        """At change rate 1.0 persons run out of citizenships to acquire
+        (this crashed start-up once); they give one up instead, and every
+        change still applies."""
+        w = world(persons=1000, seed=1, change_rate=1.0)
+        self.assertEqual(self._check_all_steps(w, range(1000)), len(w.hist.ev_ms))
+        lost = 0
+        for i in range(1000):
+            for s in events.timeline(w.pop, w.hist, i)[1]:
+                for g in s.groups:
+                    if g["tietoryhma"] == "KANSALAISUUS" and g["poistetutKansalaisuudet"]:
+                        lost += 1
+                        self.assertNotIn(g["poistetutKansalaisuudet"][0]["kansalaisuuskoodi"],
+                                         [x["kansalaisuuskoodi"] for x in g["henkilonKansalaisuudet"]])
+                        self.assertEqual(g["voimassaolevatTiedot"][0]["henkilonKansalaisuudet"],
+                                         g["henkilonKansalaisuudet"])
+        self.assertGreater(lost, 0)
+
     def test_hetu_corrections(self):
         h = self.h
         self.assertTrue(h.corrections)

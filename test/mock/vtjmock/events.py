@@ -494,9 +494,24 @@ def g_asiointikieli(ctx, st, rng, d):
 
 
 def g_citizen(ctx, st, rng, d):
+    """A citizenship acquired; or, for a person who already holds every
+    citizenship on offer, one given up.  The scheduler counts no
+    citizenships (the kind stays eligible, weight 8 for immigrants), so at
+    high change rates a person reaches the end of the list."""
     items = list(st["KANSALAISUUS"][0]["henkilonKansalaisuudet"])
     have = {x["kansalaisuuskoodi"] for x in items}
-    code = "246" if "246" not in have else _choice(rng, [c for c in ("752", "233", "578", "840") if c not in have])
+    free = [c for c in ("752", "233", "578", "840") if c not in have]
+    if "246" in have and not free:
+        foreign = [x for x in items if x["kansalaisuuskoodi"] != "246"]
+        gone = _choice(rng, foreign)
+        lost = dict(gone, voimassaolo="PASSIIVI", menetyspv=dobj(d))
+        rec = {"tietoryhma": "KANSALAISUUS", "henkilonKansalaisuudet": [x for x in items if x is not gone]}
+        g = att(rec, "MUUTETTU", lisatytKansalaisuudet=[], muutetutKansalaisuudet=[],
+                poistetutKansalaisuudet=[lost], voimassaolevatTiedot=[rec])
+        st = dict(st)
+        st["KANSALAISUUS"] = (rec,)
+        return [g], st
+    code = "246" if "246" not in have else _choice(rng, free)
     added = {"kansalaisuuskoodi": code, "voimassaolo": "AKTIIVI", "saamispv": dobj(d)}
     rec = {"tietoryhma": "KANSALAISUUS", "henkilonKansalaisuudet": items + [added]}
     g = att(rec, "MUUTETTU", lisatytKansalaisuudet=[added], muutetutKansalaisuudet=[],
