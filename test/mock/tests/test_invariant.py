@@ -1,10 +1,12 @@
 """The mock is the truth: basic data served at position P equal the initial
 state with every change up to P applied (apply.py, change-semantics.md),
 checked black-box over HTTP at several positions."""
+import collections
 import random
 import unittest
 
 from tests.mockproc import Mock
+from tests.orders import CLOSING_FIRST, NEW_FIRST, order_facts
 from vtjmock import apply
 from vtjmock.refdata import CENSORED_FIELDS, CENSORED_SET
 
@@ -70,7 +72,12 @@ class Positions:
     """perustiedot(P) = apply(initial, changes <= P) at the positions of
     STEPS, on both accounts (a mixin of the test classes below)."""
 
-    def run_positions(self, m, hetus, check_censored=True):
+    def run_positions(self, m, hetus, check_censored=True, order="mixed"):
+        """-> number of changes checked.  `order`: the --order the mock was
+        started with; the change records must show it (mixed: both orders
+        of the closing/new records and of the LISATIETO context)."""
+        self.assertEqual(m.state()["order"], order)
+        orders_seen = collections.Counter()
         base = m.state()["bookmark"]
         plain0 = m.perustiedot(hetus, "mutpT1")
         cens0 = m.perustiedot(hetus, "mutpT1x")
@@ -117,6 +124,9 @@ class Positions:
             for old, new in mirror.moves.items():
                 if old in expiring:
                     expiring.add(new)
+            for c in changes:
+                for dim, o in order_facts(c["tietoryhmat"]).items():
+                    orders_seen[(dim, o)] += 1
             bookmark = nb
             checked_changes += len(changes)
             # compare with the served basic data
@@ -148,28 +158,71 @@ class Positions:
                 if h not in expiring:
                     self.assertEqual(cmirror.states[h], apply.without_censored(st),
                                      "censored view of %s" % h)
+        if order == "mixed":
+            for dim in ("close", "context"):
+                self.assertGreater(orders_seen[(dim, CLOSING_FIRST)], 0, dim)
+                self.assertGreater(orders_seen[(dim, NEW_FIRST)], 0, dim)
+        else:
+            self.assertGreater(orders_seen[("close", order)], 0)
+            self.assertEqual({o for (_dim, o) in orders_seen}, {order}, orders_seen)
         return checked_changes
 
 
-class InvariantTest(Positions, unittest.TestCase):
-    def test_all_persons_small_population(self):
-        m = Mock(persons=2000, seed=21)
+class BlackBox(Positions):
+    order = "mixed"       # the --order the mock is started with
+
+    def mock(self, *args, **kw):
+        if self.order != "mixed":
+            args += ("--order", self.order)
+        return Mock(*args, **kw)
+
+    def small_population(self):
+        m = self.mock(persons=2000, seed=21)
         try:
-            n = self.run_positions(m, m.hetut())
+            n = self.run_positions(m, m.hetut(), order=self.order)
             self.assertGreater(n, 800)
             self.assertEqual(n, m.state()["changes_visible"])
         finally:
             m.stop()
 
-    def test_sample_of_larger_population(self):
-        m = Mock("--turvakielto-share", "0.05", persons=40000, seed=22)
+    def larger_population(self):
+        m = self.mock("--turvakielto-share", "0.05", persons=40000, seed=22)
         try:
             hs = m.hetut()
             rng = random.Random(3)
             sample = rng.sample(hs, 400) + m.hetut("turvakielto", limit=200)
-            self.assertGreater(self.run_positions(m, sorted(set(sample))), 100)
+            self.assertGreater(self.run_positions(m, sorted(set(sample)), order=self.order), 100)
         finally:
             m.stop()
+
+
+class InvariantTest(BlackBox, unittest.TestCase):
+    """The default: orders mixed."""
+
+    def test_all_persons_small_population(self):
+        self.small_population()
+
+    def test_sample_of_larger_population(self):
+        self.larger_population()
+
+
+class InvariantNewFirstTest(BlackBox, unittest.TestCase):
+    """DVV's order throughout: the order in which a client that clears a
+    group on a closing record loses the new record."""
+    order = "new-first"
+
+    def test_all_persons_small_population(self):
+        self.small_population()
+
+    def test_sample_of_larger_population(self):
+        self.larger_population()
+
+
+class InvariantClosingFirstTest(BlackBox, unittest.TestCase):
+    order = "closing-first"
+
+    def test_all_persons_small_population(self):
+        self.small_population()
 
 
 class HighChangeRateTest(Positions, unittest.TestCase):
