@@ -197,8 +197,8 @@ def g_return(ctx, st, rng, d):
 def g_move_revert(ctx, st, rng, d):
     """A registered move is withdrawn: the wrong address and municipality are
     removed and the previous ones are valid again (POISTETTU with
-    voimassaolevatTiedot, and the old address un-ended via KORJATTAVA/KORJATTU;
-    DVV's sample sends the POISTETTU first)."""
+    voimassaolevatTiedot, and the old address un-ended via KORJATTAVA/KORJATTU,
+    the records of DVV's sample; the POISTETTU before or after the pair)."""
     prev, prev_kk, wrong_alku = ctx.revert
     wrong = st[VKO][0]
     wrong_kk = st[KK][0]

@@ -79,8 +79,9 @@ COMBOS = [("TK_START", "MOVE"), ("MOVE", "TK_START"), ("TK_END", "MOVE"),
 # "closing-first" = the record that closes (or is replaced, or carries
 # voimassaolevatTiedot) before the record that starts, PASSIIVI before
 # AKTIIVI, LISATIETO context before the records it explains; "new-first" =
-# all of it the other way round (the order of DVV's samples); "mixed" = each
-# change draws both choices, about half each.
+# all of it the other way round (DVV's samples send moves, postal-address
+# changes and hetu corrections this way); "mixed" = each change draws both
+# choices, about half each.
 ORDERS = ("mixed", "closing-first", "new-first")
 
 AGE_MINOR, AGE_ADULT, AGE_SENIOR, AGE_OLD = 0, 1, 2, 3
