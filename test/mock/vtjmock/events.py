@@ -11,7 +11,7 @@ checks this for every change of the test populations.
 The order of the records inside a change is the interface's choice, not
 the world's: DVV's own samples often send the new record before the one
 that closes its predecessor, other material the opposite.  `arrange` puts
-each change's parts in one of the orders (ORDERS; under "mixed" a coin per
+each change's parts in one of the orders (history.ORDERS; under "mixed" a coin per
 change, drawn from a hash of the event so that the content -- addresses,
 names, the states -- is the same under every order).  The rules of
 change-semantics.md make every order give the same state, and the tests
