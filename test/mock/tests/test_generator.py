@@ -7,9 +7,11 @@ import unittest
 
 from tests import mockproc  # noqa: F401  (sets sys.path)
 from vtjmock import apply, censor, events, hetu, refdata as R
-from vtjmock.history import History, KINDS
+from vtjmock.history import History, KINDS, ORDERS
 from vtjmock.population import Population
 from vtjmock.store import Config, World
+from tests.orders import (CLOSING_FIRST, NEW_FIRST, DIMENSIONS, order_facts,
+                          type_order_violations)
 
 START = datetime.date(2025, 9, 27)
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -201,25 +203,30 @@ class HistoryTest(unittest.TestCase):
         self.assertIn(("TK_START", "MOVE"), orders)
         self.assertIn(("MOVE", "TK_START"), orders)
 
-    def _check_all_steps(self, w, persons):
-        pop, h = w.pop, w.hist
+    def _check_all_steps(self, w, persons, hist=None):
+        """apply(state before, change) == state after, for every change of
+        `persons` (the world's history, or `hist` over the same population)."""
+        pop, h = w.pop, hist or w.hist
         n = 0
         for i in persons:
             init, steps = events.timeline(pop, h, i)
             prev = {t: list(v) for t, v in init.items()}
             for s in steps:
                 want = {t: list(v) for t, v in s.state.items() if v}
-                for mode in ("always", "if_same"):
-                    got = apply.apply_change(prev, s.groups, mode)
-                    self.assertEqual(got, want, "person %d change %s (%s)" % (
-                        i, KINDS[h.ev_kind[s.e]], mode))
+                got = apply.apply_change(prev, s.groups)
+                self.assertEqual(got, want, "person %d change %s (%s)" % (
+                    i, KINDS[h.ev_kind[s.e]], h.order))
                 prev = want
                 n += 1
         return n
 
     def test_apply_invariant_every_change(self):
-        n = self._check_all_steps(self.w, range(self.w.pop.size))
-        self.assertEqual(n, len(self.h.ev_ms))
+        self.assertEqual(self.h.order, "mixed")
+        for order in ORDERS:
+            h = History(self.w.pop, self.w.cfg.days, self.w.cfg.change_rate, order=order)
+            self.assertEqual(h.order, order)
+            n = self._check_all_steps(self.w, range(self.w.pop.size), h)
+            self.assertEqual(n, len(self.h.ev_ms))
 
     def test_apply_invariant_sample_of_larger_population(self):
         w = world(persons=60000, seed=77)
@@ -228,9 +235,31 @@ class HistoryTest(unittest.TestCase):
         sample = rng.sample([i for i in range(60000) if w.hist.p_off[i + 1] > w.hist.p_off[i]], 1500)
         # include every hetu correction and every protection change
         for e, k in enumerate(w.hist.ev_kind):
-            if KINDS[k] in ("HETU_CORR", "TK_START_EXP", "TK_END", "MOVE_REVERT", "DEATH_UNDO"):
+            if KINDS[k] in ("HETU_CORR", "TK_START_EXP", "TK_END", "MOVE_REVERT", "DEATH_UNDO",
+                            "GUARDIAN_MOD", "CONTACT_CHANGE"):
                 sample.append(w.hist.ev_person[e])
-        self.assertGreater(self._check_all_steps(w, sorted(set(sample))), 1500)
+        sample = sorted(set(sample))
+        for order in ORDERS:
+            h = w.hist if order == "mixed" else History(w.pop, w.cfg.days, w.cfg.change_rate, order=order)
+            self.assertGreater(self._check_all_steps(w, sample, h), 1500)
+
+    def test_high_change_rate(self):
+        """At change rate 1.0 persons run out of citizenships to acquire
+        (this crashed start-up once); they give one up instead, and every
+        change still applies."""
+        w = world(persons=1000, seed=1, change_rate=1.0)
+        self.assertEqual(self._check_all_steps(w, range(1000)), len(w.hist.ev_ms))
+        lost = 0
+        for i in range(1000):
+            for s in events.timeline(w.pop, w.hist, i)[1]:
+                for g in s.groups:
+                    if g["tietoryhma"] == "KANSALAISUUS" and g["poistetutKansalaisuudet"]:
+                        lost += 1
+                        self.assertNotIn(g["poistetutKansalaisuudet"][0]["kansalaisuuskoodi"],
+                                         [x["kansalaisuuskoodi"] for x in g["henkilonKansalaisuudet"]])
+                        self.assertEqual(g["voimassaolevatTiedot"][0]["henkilonKansalaisuudet"],
+                                         g["henkilonKansalaisuudet"])
+        self.assertGreater(lost, 0)
 
     def test_hetu_corrections(self):
         h = self.h
@@ -242,8 +271,9 @@ class HistoryTest(unittest.TestCase):
             step = [s for s in steps if s.e == e][0]
             self.assertEqual(step.hetu, self.w.pop.hetus[i])
             kinds = [(g["tietoryhma"], g.get("voimassaolo"), g["muutosattribuutti"]) for g in step.groups]
-            self.assertEqual(kinds[0], ("HENKILOTUNNUS_KORJAUS", "PASSIIVI", "MUUTETTU"))
-            self.assertEqual(kinds[1], ("HENKILOTUNNUS_KORJAUS", "AKTIIVI", "LISATTY"))
+            hk = [k for k in kinds if k[0] == "HENKILOTUNNUS_KORJAUS"]
+            self.assertEqual(sorted(hk), [("HENKILOTUNNUS_KORJAUS", "AKTIIVI", "LISATTY"),
+                                          ("HENKILOTUNNUS_KORJAUS", "PASSIIVI", "MUUTETTU")])
             self.assertIn(("HENKILON_NIMI", None, "LISATIETO"), kinds)
             hk = step.state["HENKILOTUNNUS_KORJAUS"][0]
             self.assertEqual(hk["aktiivinenHenkilotunnus"], new)
@@ -268,16 +298,28 @@ class HistoryTest(unittest.TestCase):
 
     def test_records_equal_states(self):
         """Every pre-rendered record (all versions, both views) is the
-        rendering of the state at that version; the fast initial-record
-        path agrees byte for byte with the dict path."""
+        rendering of the state at that version, every pre-rendered change
+        record (both views) the rendering of the timeline's change, under
+        each order; the fast initial-record path agrees byte for byte with
+        the dict path."""
         from vtjmock import fastinit, render
         from vtjmock.store import censor_state_dict
-        for persons, seed in ((3000, 5), (6000, 21)):
-            w = world(persons=persons, seed=seed, workers=2, parallel_min=0)
+        from vtjmock.timeutil import helsinki_date, iso_ms
+        for persons, seed, order in ((3000, 5, "mixed"), (6000, 21, "mixed"),
+                                     (3000, 5, "new-first"), (3000, 5, "closing-first")):
+            w = world(persons=persons, seed=seed, workers=2, parallel_min=0, order=order)
             h = w.hist
+            self.assertEqual(h.order, order)
             fast = 0
             for i in range(persons):
                 init, steps = events.timeline(w.pop, h, i)
+                for s in steps:
+                    plain = render.change_bytes(s.hetu, iso_ms(h.ev_ms[s.e]), s.groups)
+                    self.assertEqual(w.change_record(s.e), plain, (i, s.e, order))
+                    if censor.is_protected(s.state, helsinki_date(h.ev_ms[s.e]).toordinal()):
+                        plain = render.change_bytes(s.hetu, iso_ms(h.ev_ms[s.e]),
+                                                    censor.censor_change_groups(s.groups))
+                    self.assertEqual(w.change_record(s.e, True), plain, (i, s.e, order))
                 states = [init] + [s.state for s in steps]
                 for k, st in enumerate(states):
                     slot = i + h.p_off[i] + k
@@ -316,6 +358,126 @@ class HistoryTest(unittest.TestCase):
                 if until is not None:
                     self.assertEqual(pend or censor.NO_END, until, i)
 
+
+
+def order_counts(pop, hist):
+    """Counter of (kind name, dimension, order) over every change, and the
+    list of changes that break their forced order within a group type."""
+    c = collections.Counter()
+    bad = []
+    for i in range(pop.size):
+        if hist.p_off[i + 1] == hist.p_off[i]:
+            continue
+        for s in events.timeline(pop, hist, i)[1]:
+            kind = KINDS[hist.ev_kind[s.e]]
+            for dim, o in order_facts(s.groups).items():
+                c[(kind, dim, o)] += 1
+            if hist.order != "mixed" and type_order_violations(s.groups, hist.order):
+                bad.append((i, kind))
+    return c, bad
+
+
+def by_dimension(c):
+    d = collections.Counter()
+    for (_kind, dim, o), n in c.items():
+        d[(dim, o)] += n
+    return d
+
+
+class OrderTest(unittest.TestCase):
+    """The order of the records inside a change (--order): the default mixes
+    DVV's order (new record first, AKTIIVI first, LISATIETO last) and the
+    opposite about half each; a forced order gives only that one; the order
+    is the only thing --order changes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pop = Population(2000, 5, START)
+        cls.hists = {o: History(cls.pop, 400, 0.035, order=o) for o in ORDERS}
+        cls.counts = {o: order_counts(cls.pop, h) for o, h in cls.hists.items()}
+
+    def assertShare(self, a, b, what):
+        self.assertGreater(a + b, 0, what)
+        share = a / (a + b)
+        self.assertTrue(0.3 <= share <= 0.7, "%s: %d closing-first, %d new-first" % (what, a, b))
+
+    def test_forced_orders_give_one_order(self):
+        least = {"close": 300, "context": 200, "voimassa": 20, "hetu": 3}
+        for order in (CLOSING_FIRST, NEW_FIRST):
+            c, bad = self.counts[order]
+            self.assertEqual(bad, [], order)
+            d = by_dimension(c)
+            for dim in DIMENSIONS:
+                self.assertGreaterEqual(d[(dim, order)], least[dim], (order, dim))
+                self.assertEqual(sum(n for (dm, _o), n in d.items() if dm == dim), d[(dim, order)],
+                                 (order, dim, d))
+
+    def test_default_mix_shares(self):
+        c, _bad = self.counts["mixed"]
+        d = by_dimension(c)
+        for dim in DIMENSIONS:
+            self.assertEqual(d[(dim, "between")], 0, dim)
+        for dim in ("close", "context"):
+            self.assertShare(d[(dim, CLOSING_FIRST)], d[(dim, NEW_FIRST)], "2000 persons, " + dim)
+        for dim in ("voimassa", "hetu"):
+            self.assertGreater(d[(dim, CLOSING_FIRST)], 0, dim)
+            self.assertGreater(d[(dim, NEW_FIRST)], 0, dim)
+        # enough of the rarer kinds for shares: 40,000 persons
+        pop = Population(40000, 5, START)
+        c, _bad = order_counts(pop, History(pop, 400, 0.035))
+        d = by_dimension(c)
+        for dim in DIMENSIONS:
+            self.assertShare(d[(dim, CLOSING_FIRST)], d[(dim, NEW_FIRST)], "40000 persons, " + dim)
+        seen = set()
+        for kind, dim in {(k, dm) for k, dm, _o in c}:
+            a, b = c[(kind, dim, CLOSING_FIRST)], c[(kind, dim, NEW_FIRST)]
+            if a + b >= 10:
+                seen.add((kind, dim))
+                self.assertTrue(a and b, (kind, dim, a, b))
+            if a + b >= 40:
+                self.assertShare(a, b, "40000 persons, %s %s" % (kind, dim))
+        for kind, dim in (("MOVE", "close"), ("MOVE", "context"), ("MOVE_ABROAD", "close"),
+                          ("RETURN", "close"), ("POSTAL_CHANGE", "close"), ("LANG", "close"),
+                          ("SURNAME", "close"), ("TK_END", "close"), ("MOVE_REVERT", "voimassa"),
+                          ("MOVE_REVERT", "context"), ("GUARDIAN_MOD", "voimassa"),
+                          ("HETU_CORR", "hetu"), ("HETU_CORR", "context"), ("TK_START", "context"),
+                          ("TK_START_CONTACT", "context"), ("TK_START_EXP", "context")):
+            self.assertIn((kind, dim), seen)
+
+    def test_order_changes_only_the_order(self):
+        """Same states and hetus under every order, each change the same
+        records in another order; and the orders do differ."""
+        differs = collections.Counter()
+        pop = self.pop
+        for i in range(pop.size):
+            if self.hists["mixed"].p_off[i + 1] == self.hists["mixed"].p_off[i]:
+                continue
+            lines = {o: events.timeline(pop, h, i) for o, h in self.hists.items()}
+            init, steps = lines["mixed"]
+            for o, (init_o, steps_o) in lines.items():
+                self.assertEqual(init_o, init)
+                self.assertEqual(len(steps_o), len(steps))
+                for a, b in zip(steps, steps_o):
+                    self.assertEqual((a.e, a.hetu, a.state), (b.e, b.hetu, b.state))
+                    self.assertEqual(sorted(json.dumps(g, sort_keys=True) for g in a.groups),
+                                     sorted(json.dumps(g, sort_keys=True) for g in b.groups))
+                    if a.groups != b.groups:
+                        differs[o] += 1
+        n = len(self.hists["mixed"].ev_ms)
+        self.assertEqual(differs["mixed"], 0)
+        self.assertGreater(differs[CLOSING_FIRST], n * 0.2)
+        self.assertGreater(differs[NEW_FIRST], n * 0.2)
+
+    def test_same_seed_same_orders(self):
+        pop = Population(2000, 5, START)
+        for order in ORDERS:
+            h = History(pop, 400, 0.035, order=order)
+            for i in range(0, 2000, 7):
+                a = events.timeline(pop, h, i)[1]
+                b = events.timeline(self.pop, self.hists[order], i)[1]
+                self.assertEqual([s.groups for s in a], [s.groups for s in b], (order, i))
+        with self.assertRaises(ValueError):
+            History(pop, 400, 0.035, order="random")
 
 if __name__ == "__main__":
     unittest.main()

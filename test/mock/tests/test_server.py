@@ -144,6 +144,13 @@ class LifecycleTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertEqual(r.stdout, b"")
 
+    def test_unknown_order_refused(self):
+        r = subprocess.run(["/usr/bin/python3", VTJ_MOCK, "--order", "random", "--persons", "100"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stdout, b"")
+        self.assertIn(b"--order", r.stderr)
+
 
 class TlsTest(unittest.TestCase):
     def test_tls_and_client_cert(self):

@@ -5,11 +5,11 @@ rules; change one, change the other.
 State: {tietoryhma: [record, ...]}; a record is a group object stripped of
 muutosattribuutti and voimassaolevatTiedot.  Empty lists are dropped.
 
-A closing record removes only the record it matches (rules 3-5), so the
-order inside a change does not matter; a HENKILOTUNNUS_KORJAUS record with
-voimassaolo PASSIIVI is context (rule 8).  `single_clear` is accepted and
-ignored (the older reading "a closing record clears a single-valued group"
-is gone: DVV sends the new record before the closing one).
+A closing record (KORJATTAVA, POISTETTU without voimassaolevatTiedot,
+MUUTETTU with loppupv) removes only the record it matches, in single- and
+multi-valued groups alike; that is what makes the order of the records
+inside one change irrelevant (the interface sends the new record before or
+after the one that closes its predecessor).
 """
 from .refdata import MULTI_VALUED
 
@@ -38,12 +38,18 @@ def is_censored(g):
                for k in g)
 
 
-def apply_change(state, groups, single_clear="always"):
+def is_closing(g):
+    """Rules 3, 4, 5: a record that ends, is being corrected or is removed."""
+    a = g.get("muutosattribuutti")
+    return (a == "KORJATTAVA" or (a == "POISTETTU" and "voimassaolevatTiedot" not in g)
+            or (a == "MUUTETTU" and "loppupv" in g))
+
+
+def apply_change(state, groups):
     """Returns a new state; `state` is not modified."""
     st = {t: list(v) for t, v in state.items()}
     for g in groups:
         t = g["tietoryhma"]
-        multi = t in MULTI_VALUED
         # rule 1: the valid records are given -- they are the list
         if "voimassaolevatTiedot" in g:
             st[t] = [strip(x) for x in g["voimassaolevatTiedot"]]
@@ -56,17 +62,19 @@ def apply_change(state, groups, single_clear="always"):
         # rule 2: context only
         if a == "LISATIETO":
             continue
-        # rule 8: the PASSIIVI record of a hetu correction describes the hetu given up
+        # rule 8: the hetu given up describes the correction; the person's
+        # record is the AKTIIVI one, whichever comes first
         if t == "HENKILOTUNNUS_KORJAUS" and g.get("voimassaolo") == "PASSIIVI":
             continue
         rec = strip(g)
         cur = st.get(t, [])
-        if a == "KORJATTAVA" or a == "POISTETTU" or (a == "MUUTETTU" and "loppupv" in g):
-            # rules 3, 4, 5: the record ends / is being corrected / is removed
+        if is_closing(g):
+            # rules 3, 4, 5: remove the matching record only (none: no effect),
+            # so that a successor sent before it survives
             st[t] = [r for r in cur if not same_record(r, rec)]
         elif a in ("LISATTY", "KORJATTU", "MUUTETTU"):
             # rule 6: new current value
-            if multi:
+            if t in MULTI_VALUED:
                 for n, r in enumerate(cur):
                     if same_record(r, rec):
                         cur = cur[:n] + [rec] + cur[n + 1:]
@@ -80,10 +88,10 @@ def apply_change(state, groups, single_clear="always"):
     return {t: v for t, v in st.items() if v}
 
 
-def apply_changes(state, changes, single_clear="always"):
+def apply_changes(state, changes):
     """Apply a sequence of change records ({"tietoryhmat": [...]}) in order."""
     for ch in changes:
-        state = apply_change(state, ch["tietoryhmat"], single_clear)
+        state = apply_change(state, ch["tietoryhmat"])
     return state
 
 

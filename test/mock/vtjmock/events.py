@@ -8,9 +8,14 @@ are written so that applying them with the rules of change-semantics.md
 (apply.py) to the old state gives exactly the new state; the test-suite
 checks this for every change of the test populations.
 
-Ordering inside a change is chosen so that both readings of the rules agree:
-a record that closes (MUUTETTU + loppupv) comes before the record that adds
-its successor, and a hetu correction sends PASSIIVI before AKTIIVI.
+The order of the records inside a change is the interface's choice, not
+the world's: DVV's own samples often send the new record before the one
+that closes its predecessor, other material the opposite.  `arrange` puts
+each change's parts in one of the orders (history.ORDERS; under "mixed" a coin per
+change, drawn from a hash of the event so that the content -- addresses,
+names, the states -- is the same under every order).  The rules of
+change-semantics.md make every order give the same state, and the tests
+check it for every change under every order.
 """
 import datetime
 import random
@@ -39,6 +44,7 @@ KK = "KOTIKUNTA"
 KYO = "KOTIMAINEN_YHTEYSOSOITE"
 UYO = "ULKOMAINEN_YHTEYSOSOITE"
 ONE_DAY = datetime.timedelta(days=1)
+
 
 
 # ---------------------------------------------------------------- helpers
@@ -111,6 +117,19 @@ def guardian_change(rec, attr, flag, voimassa=None):
     return g
 
 
+def arrange(ctx, closing, new, other=(), context=()):
+    """The records of one change in the order chosen for it.  `closing`:
+    records that end, remove or stand for the old state (MUUTETTU+loppupv,
+    POISTETTU, the record with voimassaolevatTiedot, a hetu correction's
+    PASSIIVI); `new`: the records that start (LISATTY, KORJATTU, a
+    KORJATTAVA/KORJATTU pair -- the pair itself always in that order, the
+    interface pairs a KORJATTAVA with the KORJATTU after it); `other`:
+    records of further groups, after those; `context`: LISATIETO."""
+    body = list(new) + list(closing) if ctx.new_first else list(closing) + list(new)
+    body += other
+    return body + list(context) if ctx.context_after else list(context) + body
+
+
 # ---------------------------------------------------------------- generators
 # Each takes (ctx, st, rng, d) -> (groups, new_state); d = date of the change.
 
@@ -124,32 +143,33 @@ def g_move(ctx, st, rng, d):
     else:
         muni = pop.pick_municipality(rng)
     new = pop.make_address(rng, VKO, alku, muni)
-    groups = [att(ended(old, alku - ONE_DAY), "MUUTETTU"), att(new, "LISATTY")]
     st = dict(st)
     st[VKO] = (new,)
+    other, context = [], []
     if muni[0] != old_kk["kuntakoodi"]:
         kk = pop.kotikunta(muni[0], alku)
-        groups.append(att(kk, "LISATTY"))
+        other.append(att(kk, "LISATTY"))
         st[KK] = (kk,)
     else:
-        groups.append(att(old_kk, "LISATIETO"))
+        context.append(att(old_kk, "LISATIETO"))
     ctx.revert = (old, old_kk, alku)
-    return groups, st
+    return arrange(ctx, [att(ended(old, alku - ONE_DAY), "MUUTETTU")], [att(new, "LISATTY")],
+                   other, context), st
 
 
 def g_move_abroad(ctx, st, rng, d):
     pop = ctx.pop
     old = st[VKO][0]
     alku = max(d - datetime.timedelta(days=_randrange(rng, 20)), date_of(old["alkupv"]) + ONE_DAY)
-    groups = [att(ended(old, alku - ONE_DAY), "MUUTETTU")]
+    closing = [att(ended(old, alku - ONE_DAY), "MUUTETTU")]
     for t in (TKO, TUO):
         for r in st.get(t, ()):
-            groups.append(att(ended(r, alku - ONE_DAY), "MUUTETTU"))
+            closing.append(att(ended(r, alku - ONE_DAY), "MUUTETTU"))
     for r in st.get(KPO, ()):
-        groups.append(att(ended(r, alku - ONE_DAY), "MUUTETTU"))
+        closing.append(att(ended(r, alku - ONE_DAY), "MUUTETTU"))
+    closing.append(att(st[KK][0], "POISTETTU"))
     new = pop.make_foreign(rng, VUO, alku)
-    groups.append(att(new, "LISATTY"))
-    groups.append(att(st[KK][0], "POISTETTU"))
+    groups = arrange(ctx, closing, [att(new, "LISATTY")])
     st = {k: v for k, v in st.items() if k not in (VKO, TKO, TUO, KPO, KK)}
     st[VUO] = (new,)
     ctx.revert = None
@@ -160,13 +180,13 @@ def g_return(ctx, st, rng, d):
     pop = ctx.pop
     old = st[VUO][0]
     alku = max(d - datetime.timedelta(days=_randrange(rng, 10)), date_of(old["alkupv"]) + ONE_DAY)
-    groups = [att(ended(old, alku - ONE_DAY), "MUUTETTU")]
+    closing = [att(ended(old, alku - ONE_DAY), "MUUTETTU")]
     for r in st.get(UPO, ()):
-        groups.append(att(ended(r, alku - ONE_DAY), "MUUTETTU"))
+        closing.append(att(ended(r, alku - ONE_DAY), "MUUTETTU"))
     muni = pop.pick_municipality(rng)
     new = pop.make_address(rng, VKO, alku, muni)
     kk = pop.kotikunta(muni[0], alku)
-    groups += [att(new, "LISATTY"), att(kk, "LISATTY")]
+    groups = arrange(ctx, closing, [att(new, "LISATTY"), att(kk, "LISATTY")])
     st = {k: v for k, v in st.items() if k not in (VUO, UPO)}
     st[VKO] = (new,)
     st[KK] = (kk,)
@@ -177,17 +197,17 @@ def g_return(ctx, st, rng, d):
 def g_move_revert(ctx, st, rng, d):
     """A registered move is withdrawn: the wrong address and municipality are
     removed and the previous ones are valid again (POISTETTU with
-    voimassaolevatTiedot, then the old address un-ended via KORJATTAVA/KORJATTU,
-    as in DVV's own sample)."""
+    voimassaolevatTiedot, and the old address un-ended via KORJATTAVA/KORJATTU,
+    the records of DVV's sample; the POISTETTU before or after the pair)."""
     prev, prev_kk, wrong_alku = ctx.revert
     wrong = st[VKO][0]
     wrong_kk = st[KK][0]
-    groups = [att(wrong, "POISTETTU", voimassaolevatTiedot=[prev]),
-              att(ended(prev, wrong_alku - ONE_DAY), "KORJATTAVA"),
-              att(prev, "KORJATTU")]
+    closing = [att(wrong, "POISTETTU", voimassaolevatTiedot=[prev])]
     if wrong_kk != prev_kk:
-        groups.append(att(wrong_kk, "POISTETTU", voimassaolevatTiedot=[prev_kk]))
-    groups.append(att(prev_kk, "LISATIETO"))
+        closing.append(att(wrong_kk, "POISTETTU", voimassaolevatTiedot=[prev_kk]))
+    groups = arrange(ctx, closing, [att(ended(prev, wrong_alku - ONE_DAY), "KORJATTAVA"),
+                                    att(prev, "KORJATTU")],
+                     context=[att(prev_kk, "LISATIETO")])
     st = dict(st)
     st[VKO] = (prev,)
     st[KK] = (prev_kk,)
@@ -231,7 +251,7 @@ def g_postal_change(ctx, st, rng, d):
     new = ctx.pop.make_postal(rng, alku)
     st = dict(st)
     st[KPO] = (new,)
-    return [att(ended(old, alku - ONE_DAY), "MUUTETTU"), att(new, "LISATTY")], st
+    return arrange(ctx, [att(ended(old, alku - ONE_DAY), "MUUTETTU")], [att(new, "LISATTY")]), st
 
 
 def g_temp_add(ctx, st, rng, d, t=TKO):
@@ -257,28 +277,27 @@ def g_temp_end(ctx, st, rng, d, t=TKO):
 
 def _name_change(ctx, st, rng, d, current_kind, previous_kind, new_etu, new_suku):
     """HENKILON_NIMI MUUTETTU + NIMENMUUTOS bookkeeping (shared by first-name
-    and surname changes)."""
+    and surname changes): (closing records, new records, state)."""
     pop = ctx.pop
     etu, suku = person_name(st)
     old_value = suku if current_kind == "NYKYINEN_SUKUNIMI" else etu
     new_value = new_suku if current_kind == "NYKYINEN_SUKUNIMI" else new_etu
     nm = st.get("NIMENMUUTOS", ())
     name = pop.name_record(new_etu, new_suku, d)
-    groups = [att(name, "MUUTETTU")]
+    closing = []
     for r in nm:
         if r["nimilaji"] == current_kind:
-            groups.append(att(ended(r, d - ONE_DAY), "MUUTETTU"))
+            closing.append(att(ended(r, d - ONE_DAY), "MUUTETTU"))
             nm = multi_drop(nm, r)
     prev = pop.nimenmuutos(previous_kind, old_value, loppu=d - ONE_DAY)
     cur = pop.nimenmuutos(current_kind, new_value, alku=d)
-    groups.append(att(prev, "LISATTY"))
-    groups.append(att(cur, "LISATTY"))
+    new = [att(name, "MUUTETTU"), att(prev, "LISATTY"), att(cur, "LISATTY")]
     nm = multi_put(nm, prev)
     nm = multi_put(nm, cur)
     st = dict(st)
     st["HENKILON_NIMI"] = (name,)
     st["NIMENMUUTOS"] = nm
-    return groups, st
+    return closing, new, st
 
 
 def g_surname(ctx, st, rng, d):
@@ -288,13 +307,13 @@ def g_surname(ctx, st, rng, d):
         new = _choice(rng, R.SURNAMES + R.FOREIGN_SURNAMES[:3])
     if rng.random() < 0.15:
         new = suku + "-" + new      # double-barrelled
-    groups, st = _name_change(ctx, st, rng, d, "NYKYINEN_SUKUNIMI", "EDELLINEN_SUKUNIMI", etu, new)
+    closing, new_recs, st = _name_change(ctx, st, rng, d, "NYKYINEN_SUKUNIMI", "EDELLINEN_SUKUNIMI",
+                                         etu, new)
     cur = st["SIVIILISAATY"][0]["siviilisaaty"]
     status = "ERONNUT" if cur == "AVIOLIITOSSA" else "AVIOLIITOSSA"
     rec = {"tietoryhma": "SIVIILISAATY", "siviilisaaty": status}
-    groups.append(att(rec, "MUUTETTU"))
     st["SIVIILISAATY"] = (rec,)
-    return groups, st
+    return arrange(ctx, closing, new_recs, [att(rec, "MUUTETTU")]), st
 
 
 def g_firstname(ctx, st, rng, d):
@@ -307,7 +326,9 @@ def g_firstname(ctx, st, rng, d):
         new = " ".join(names[1:] + [names[0]])        # another call name first
     else:
         new = " ".join(names + [extra])
-    return _name_change(ctx, st, rng, d, "NYKYINEN_ETUNIMI", "EDELLINEN_ETUNIMI", new, suku)
+    closing, new_recs, st = _name_change(ctx, st, rng, d, "NYKYINEN_ETUNIMI", "EDELLINEN_ETUNIMI",
+                                         new, suku)
+    return arrange(ctx, closing, new_recs), st
 
 
 def g_civil(ctx, st, rng, d):
@@ -346,8 +367,9 @@ def g_death_datefix(ctx, st, rng, d):
 
 
 def g_hetu_corr(ctx, st, rng, d):
-    """Sent under the old hetu.  PASSIIVI (old) comes before AKTIIVI (new) so
-    that the single-valued HENKILOTUNNUS_KORJAUS ends as the AKTIIVI record."""
+    """Sent under the old hetu: PASSIIVI (old) and AKTIIVI (new) in either
+    order (DVV's sample has AKTIIVI first); rule 8 keeps the AKTIIVI record
+    as the single HENKILOTUNNUS_KORJAUS either way."""
     old = ctx.hetu
     new = ctx.param
     prev = list(st["HENKILOTUNNUS_KORJAUS"][0].get("edellisetHenkilotunnukset", []))
@@ -358,39 +380,39 @@ def g_hetu_corr(ctx, st, rng, d):
     active = {"tietoryhma": "HENKILOTUNNUS_KORJAUS", "voimassaolo": "AKTIIVI",
               "muutettuHenkilotunnus": new, "aktiivinenHenkilotunnus": new,
               "edellisetHenkilotunnukset": list(edelliset)}
-    groups = [att(passive, "MUUTETTU"), att(active, "LISATTY"),
-              att(st["HENKILON_NIMI"][0], "LISATIETO")]
+    context = [att(st["HENKILON_NIMI"][0], "LISATIETO")]
+    other = []
     st = dict(st)
     st["HENKILOTUNNUS_KORJAUS"] = (active,)
     ob, _m, onnn = hetumod.parse(old)
     nb, _m, nnnn = hetumod.parse(new)
     if ob != nb:
         rec = {"tietoryhma": "SYNTYMAPAIVA", "syntymapv": dobj(nb)}
-        groups.append(att(rec, "MUUTETTU"))
+        other.append(att(rec, "MUUTETTU"))
         st["SYNTYMAPAIVA"] = (rec,)
     if onnn % 2 != nnnn % 2:
         rec = {"tietoryhma": "SUKUPUOLI", "sukupuoli": "MIES" if nnnn % 2 else "NAINEN"}
-        groups.append(att(rec, "MUUTETTU"))
+        other.append(att(rec, "MUUTETTU"))
         st["SUKUPUOLI"] = (rec,)
     ctx.hetu = new
-    return groups, st
+    return arrange(ctx, [att(passive, "MUUTETTU")], [att(active, "LISATTY")], other, context), st
 
 
 def _tk_start(ctx, st, rng, d, end=None, contact=False):
     tk = {"tietoryhma": "TURVAKIELTO", "turvakieltoAktiivinen": True}
     if end is not None:
         tk["turvaLoppuPv"] = dobj(end)
-    groups = [att(tk, "LISATTY")]
-    groups += [att(r, "LISATIETO") for r in location_records(st)]
+    new = [att(tk, "LISATTY")]
+    context = [att(r, "LISATIETO") for r in location_records(st)]
     st = dict(st)
     st["TURVAKIELTO"] = (tk,)
     if contact:
         rec = ctx.pop.make_contact(rng, VUO in st, d)
-        groups.append(att(rec, "LISATTY"))
+        new.append(att(rec, "LISATTY"))
         st.pop(KYO, None)
         st.pop(UYO, None)
         st[rec["tietoryhma"]] = (rec,)
-    return groups, st
+    return arrange(ctx, (), new, context=context), st
 
 
 def g_tk_start(ctx, st, rng, d):
@@ -409,14 +431,14 @@ def g_tk_end(ctx, st, rng, d):
     """Protection ends: the flag changes and the location groups are sent
     again (they become visible on the censoring account)."""
     tk = {"tietoryhma": "TURVAKIELTO", "turvakieltoAktiivinen": False, "turvaLoppuPv": dobj(d)}
-    groups = [att(tk, "MUUTETTU")]
     st = dict(st)
+    closing = []
     for t in (KYO, UYO):
         for r in st.pop(t, ()):
-            groups.append(att(ended(r, max(d, date_of(r["alkupv"]))), "MUUTETTU"))
-    groups += [att(r, "LISATTY") for r in location_records(st)]
+            closing.append(att(ended(r, max(d, date_of(r["alkupv"]))), "MUUTETTU"))
+    resent = [att(r, "LISATTY") for r in location_records(st)]
     st["TURVAKIELTO"] = (tk,)
-    return groups, st
+    return arrange(ctx, closing, [att(tk, "MUUTETTU")], resent), st
 
 
 def g_contact_change(ctx, st, rng, d):
@@ -427,7 +449,7 @@ def g_contact_change(ctx, st, rng, d):
     st = dict(st)
     del st[t]
     st[new["tietoryhma"]] = (new,)
-    return [att(ended(old, alku - ONE_DAY), "MUUTETTU"), att(new, "LISATTY")], st
+    return arrange(ctx, [att(ended(old, alku - ONE_DAY), "MUUTETTU")], [att(new, "LISATTY")]), st
 
 
 def _child_born(st):
@@ -460,7 +482,7 @@ def g_guardian_end(ctx, st, rng, d):
 
 def g_guardian_mod(ctx, st, rng, d):
     """Living arrangement decided: new version LISATTY, old version MUUTETTU
-    with the valid records (the shape of DVV's sample)."""
+    with the valid records (DVV's sample sends the LISATTY first)."""
     cur = st["HUOLTAJA"]
     k = _randrange(rng, len(cur))
     old = cur[k]
@@ -471,8 +493,11 @@ def g_guardian_mod(ctx, st, rng, d):
     after = cur[:k] + (new,) + cur[k + 1:]
     st = dict(st)
     st["HUOLTAJA"] = after
-    return [guardian_change(new, "LISATTY", "huollonAsumisenMuutos"),
-            guardian_change(old, "MUUTETTU", "huollonAsumisenMuutos", voimassa=after)], st
+    # the change-only fields ride on the record with voimassaolevatTiedot
+    # only: on the LISATTY they would become part of the stored record
+    # whenever it comes after that one
+    return arrange(ctx, [guardian_change(old, "MUUTETTU", "huollonAsumisenMuutos", voimassa=after)],
+                   [att(new, "LISATTY")]), st
 
 
 def g_lang(ctx, st, rng, d):
@@ -482,7 +507,7 @@ def g_lang(ctx, st, rng, d):
     new = ctx.pop.language(code, alku)
     st = dict(st)
     st["AIDINKIELI"] = (new,)
-    return [att(ended(old, alku - ONE_DAY), "MUUTETTU"), att(new, "LISATTY")], st
+    return arrange(ctx, [att(ended(old, alku - ONE_DAY), "MUUTETTU")], [att(new, "LISATTY")]), st
 
 
 def g_asiointikieli(ctx, st, rng, d):
@@ -494,9 +519,24 @@ def g_asiointikieli(ctx, st, rng, d):
 
 
 def g_citizen(ctx, st, rng, d):
+    """A citizenship acquired; or, for a person who already holds every
+    citizenship on offer, one given up.  The scheduler counts no
+    citizenships (the kind stays eligible, weight 8 for immigrants), so at
+    high change rates a person reaches the end of the list."""
     items = list(st["KANSALAISUUS"][0]["henkilonKansalaisuudet"])
     have = {x["kansalaisuuskoodi"] for x in items}
-    code = "246" if "246" not in have else _choice(rng, [c for c in ("752", "233", "578", "840") if c not in have])
+    free = [c for c in ("752", "233", "578", "840") if c not in have]
+    if "246" in have and not free:
+        foreign = [x for x in items if x["kansalaisuuskoodi"] != "246"]
+        gone = _choice(rng, foreign)
+        lost = dict(gone, voimassaolo="PASSIIVI", menetyspv=dobj(d))
+        rec = {"tietoryhma": "KANSALAISUUS", "henkilonKansalaisuudet": [x for x in items if x is not gone]}
+        g = att(rec, "MUUTETTU", lisatytKansalaisuudet=[], muutetutKansalaisuudet=[],
+                poistetutKansalaisuudet=[lost], voimassaolevatTiedot=[rec])
+        st = dict(st)
+        st["KANSALAISUUS"] = (rec,)
+        return [g], st
+    code = "246" if "246" not in have else _choice(rng, free)
     added = {"kansalaisuuskoodi": code, "voimassaolo": "AKTIIVI", "saamispv": dobj(d)}
     rec = {"tietoryhma": "KANSALAISUUS", "henkilonKansalaisuudet": items + [added]}
     g = att(rec, "MUUTETTU", lisatytKansalaisuudet=[added], muutetutKansalaisuudet=[],
@@ -552,13 +592,15 @@ GENERATORS = {
 
 
 class _Ctx:
-    __slots__ = ("pop", "hetu", "revert", "param")
+    __slots__ = ("pop", "hetu", "revert", "param", "new_first", "context_after")
 
     def __init__(self, pop, hetu):
         self.pop = pop
         self.hetu = hetu
         self.revert = None
         self.param = None
+        self.new_first = False
+        self.context_after = False
 
 
 class Step:
@@ -585,9 +627,19 @@ def timeline(pop, hist, i, upto=None):
     if upto is not None:
         evs = evs[:upto]
     seed = pop.seed
+    mixed = hist.order == "mixed"
+    if not mixed:
+        ctx.new_first = ctx.context_after = hist.order == "new-first"
+    # the order coins come from their own hash of the event, not from the
+    # event's random stream: the content is the same under every --order
+    order_key = mix64(seed * 0x3C6EF372 + 0x6F72646572)
     for e in evs:
         kind = hist.ev_kind[e]
         ctx.param = hist.ev_param.get(e)
+        if mixed:
+            coins = mix64(order_key ^ e)
+            ctx.new_first = bool(coins & 1)
+            ctx.context_after = bool(coins & 2)
         rng = random.Random(mix64((seed * 0x2F0B3) ^ (e * 0x9E37) ^ 0x1234567))
         d = helsinki_date(hist.ev_ms[e])
         hetu_before = ctx.hetu

@@ -75,6 +75,15 @@ COMBOS = [("TK_START", "MOVE"), ("MOVE", "TK_START"), ("TK_END", "MOVE"),
           ("MOVE", "TK_END"), ("TK_START_CONTACT", "MOVE"), ("SURNAME", "MOVE"),
           ("MOVE", "MOVE_REVERT"), ("DEATH", "DEATH_UNDO"), ("MOVE", "POSTAL_ADD")]
 
+# --order, the order of the records inside a change (events.arrange):
+# "closing-first" = the record that closes (or is replaced, or carries
+# voimassaolevatTiedot) before the record that starts, PASSIIVI before
+# AKTIIVI, LISATIETO context before the records it explains; "new-first" =
+# all of it the other way round (DVV's samples send moves, postal-address
+# changes and hetu corrections this way); "mixed" = each change draws both
+# choices, about half each.
+ORDERS = ("mixed", "closing-first", "new-first")
+
 AGE_MINOR, AGE_ADULT, AGE_SENIOR, AGE_OLD = 0, 1, 2, 3
 
 
@@ -221,7 +230,10 @@ def transition(kind, f1, f2):
 class History:
     BASE_KEY = 5446600000   # > 2**32 on purpose: clients must use 64-bit ints
 
-    def __init__(self, pop, days, change_rate, log=None):
+    def __init__(self, pop, days, change_rate, log=None, order="mixed"):
+        if order not in ORDERS:
+            raise ValueError("order must be one of %s" % ", ".join(ORDERS))
+        self.order = order
         self.pop = pop
         self.days = days
         self.change_rate = change_rate

@@ -13,6 +13,7 @@ import time
 from .auth import Auth
 from .control import Control
 from .faults import FaultBoard
+from .history import ORDERS
 from .httpserver import HTTPServer
 from .reqlog import RequestLog
 from .routes import App
@@ -34,6 +35,10 @@ def parse_args(argv):
                    help="start the present this many days into the history")
     p.add_argument("--change-rate", type=float, default=0.035,
                    help="share of persons with a change per month (volume of the history)")
+    p.add_argument("--order", choices=ORDERS, default="mixed",
+                   help="order of the records inside a change: mixed (a choice per change), "
+                        "closing-first (closing record, PASSIIVI, LISATIETO first) or new-first "
+                        "(new record, AKTIIVI first, LISATIETO last)")
     p.add_argument("--turvakielto-share", type=float, default=0.01,
                    help="share of persons with an active turvakielto at history start")
     p.add_argument("--page-size", type=int, default=500, help="change records per /muutokset page")
@@ -85,7 +90,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     cfg = Config(persons=a.persons, seed=a.seed, days=a.days, history_end=a.history_end,
-                 change_rate=a.change_rate, turvakielto_share=a.turvakielto_share,
+                 change_rate=a.change_rate, order=a.order, turvakielto_share=a.turvakielto_share,
                  start_days=a.start_days, page_size=a.page_size, latency_ms=a.latency_ms,
                  cache_mb=a.cache_mb, workers=a.workers)
     world = World(cfg, log=log)

@@ -42,6 +42,7 @@ class Config:
         self.days = 400
         self.history_end = datetime.date(2026, 11, 1)
         self.change_rate = 0.035
+        self.order = "mixed"      # records inside a change: history.ORDERS
         self.turvakielto_share = 0.01
         self.start_days = 0.0
         self.page_size = 500
@@ -64,7 +65,7 @@ class World:
         start = cfg.history_end - datetime.timedelta(days=cfg.days)
         self.pop = Population(cfg.persons, cfg.seed, start, cfg.turvakielto_share)
         self.log("population: %d persons in %.1fs" % (cfg.persons, time.time() - t0))
-        self.hist = History(self.pop, cfg.days, cfg.change_rate, log=self.log)
+        self.hist = History(self.pop, cfg.days, cfg.change_rate, log=self.log, order=cfg.order)
         self.start_ms = helsinki_midnight_ms(start)
         self.end_ms = helsinki_midnight_ms(cfg.history_end)
         self.page_size = cfg.page_size
@@ -529,6 +530,7 @@ class World:
                 "final_bookmark": self.hist.final_key if self.hist.ev_ms else History.BASE_KEY,
                 "present_date": helsinki_date(ms).isoformat(),
                 "days": self.cfg.days, "change_rate": self.cfg.change_rate,
+                "order": self.cfg.order,
                 "turvakielto_share": self.cfg.turvakielto_share,
                 "persons_with_changes": self.persons_with_changes,
                 "tls_dir": getattr(self, "tls_dir", None),
