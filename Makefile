@@ -68,3 +68,38 @@ test:
 	bash test/run
 print-version:
 	@echo $(EXTVERSION)
+
+# ---- Debian package (debian/; README "Installing the Debian package") -----------------------
+# make deb       dist/postgresql-15-vtj-fdw_<version>_<arch>.deb (with its -dbgsym .deb, .changes
+#                and .buildinfo), built by dpkg-buildpackage in a copy of the checkout (the files
+#                git would commit), so neither the checkout nor its parent directory gets build
+#                droppings. Needs debhelper, postgresql-server-dev-all, dpkg-dev and git.
+# make lintian   lintian on what make deb built (the .changes: both .debs and the .buildinfo),
+#                overridden tags shown with the reason (debian/*.lintian-overrides); the output is
+#                also in dist/lintian.txt. Fails on an error or a warning that is not overridden.
+DEB_DIR      = dist
+DEB_SOURCE   = vtj-fdw
+DEB_BUILDDIR = $(DEB_DIR)/build/$(DEB_SOURCE)-$(EXTVERSION)
+# (--show-overrides would make lintian's own --fail-on count the overridden tags too.)
+LINTIAN_OPTS = --display-info --pedantic --show-overrides --fail-on none
+
+.PHONY: deb lintian
+deb:
+	sh debian/check-version
+	@git rev-parse --is-inside-work-tree >/dev/null || { echo "make deb copies the files of a git checkout"; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_BUILDDIR)
+	git ls-files -z --cached --others --exclude-standard | \
+	  xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+	  tar --null -T - -cf - | tar -xf - -C $(DEB_BUILDDIR)
+	cd $(DEB_BUILDDIR) && dpkg-buildpackage -us -uc -b
+	find $(DEB_DIR)/build -maxdepth 1 -type f -exec mv -t $(DEB_DIR) {} +
+	rm -rf $(DEB_DIR)/build
+	@ls -1 $(DEB_DIR)/*.deb
+# lintian advises against running as root: as root, run it as nobody.
+LINTIAN = $(if $(filter 0,$(shell id -u)),runuser -u nobody -- )lintian
+lintian:
+	@rc=0; $(LINTIAN) $(LINTIAN_OPTS) $(DEB_DIR)/*.changes >$(DEB_DIR)/lintian.txt 2>&1 || rc=$$?; \
+	  cat $(DEB_DIR)/lintian.txt; \
+	  if [ $$rc -ne 0 ]; then echo "lintian failed (exit $$rc)"; exit 1; fi; \
+	  if grep -qE '^[EW]: ' $(DEB_DIR)/lintian.txt; then echo "lintian: errors or warnings (above)"; exit 1; fi

@@ -11,8 +11,10 @@ VTJ_PYTHON=${VTJ_PYTHON:-/usr/bin/python3}
 # The mock's password in tests: distinctive, so that a leak into a log or an error is found by grep.
 export VTJ_MOCK_PASSWORD=${VTJ_MOCK_PASSWORD:-vtj-mock-Salasana-7f3e}
 
-# apt packages the project needs to build, test, demo and benchmark.
+# apt packages the project needs to build, test, demo and benchmark; the second line is for
+# the Debian package (make deb, make lintian, test/run's package stage).
 VTJ_APT_PACKAGES=(make g++ cmake pkg-config python3 openssl curl procps
+  build-essential debhelper dpkg-dev fakeroot postgresql-server-dev-all lintian git
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron
   libcurl4-openssl-dev libxml2-dev libsimdjson-dev libgtest-dev)
 
