@@ -234,3 +234,16 @@ def whole_schema_text(db):
                     db=db):
         parts += [r[0] for r in sql(f"SELECT row_to_json(x)::text FROM vtj.{t} x", db=db)]
     return "\n".join(parts)
+
+
+def add_members(db, rekisteri, hetus):
+    """vtj.lisaa_henkilot for any number of hetus (through a file: a long list does not fit a
+    command line). Returns how many were added."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(hetus) + "\n")
+    os.chmod(f.name, 0o644)
+    try:
+        return int(sql(f"CREATE TEMP TABLE uudet_jasenet (hetu text); COPY uudet_jasenet FROM '{f.name}';"
+                       f"SELECT vtj.lisaa_henkilot('{rekisteri}', ARRAY(SELECT hetu FROM uudet_jasenet))", db=db)[0][0])
+    finally:
+        os.unlink(f.name)
