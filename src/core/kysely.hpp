@@ -8,14 +8,17 @@
 //    the client's max_parallel, answers returned in the hetus' order.
 //  * parse_answer(): the answer read with libxml2 (kysely_xml.cpp). A document with a DOCTYPE is
 //    refused before its internal subset is read (SOAP 1.1 forbids DTDs; this is also what stops
-//    entity-expansion attacks), no network access, no entity substitution, libxml2's default
-//    size limits. Under turvakielto the location columns are empty and every location element
-//    is removed from the document before it is serialised into `vastaus`.
+//    entity-expansion attacks), no network access, no entity substitution, no XInclude,
+//    libxml2's default size limits; answers that are not UTF-8 (or honestly labelled
+//    ISO-8859-1), and attribute values over 64 KiB, are refused. Turvakielto fails closed: only a
+//    plain "0" in a single TurvakieltoTieto lifts it. Under turvakielto the location columns are
+//    empty and `vastaus` is rebuilt from an allowlist of elements (kysely_xml.cpp).
 //
 // Inside PostgreSQL the caller brackets parse_answer() with pg_xml_init()/pg_xml_done(); the
 // parser installs only per-document callbacks that record and never throw, and never calls
 // xmlCleanupParser(). Errors are vtj::Error; their texts carry no hetu, no credential and no
-// personal data (libxml2's messages name elements, never their text, and are hetu-redacted).
+// personal data: a parse error names libxml2's error number and position, never its message
+// (which can quote names, entities and bytes of the answer).
 #pragma once
 
 #include <cstddef>
@@ -121,10 +124,10 @@ struct Answer {
     std::optional<std::string> sukunimi, etunimet, aidinkieli;
     std::optional<bool> kuollut;
     std::optional<std::int32_t> kuolinpv;               // days since 1970-01-01
-    std::optional<bool> turvakielto;                    // NULL when the answer has no Turvakielto
+    std::optional<bool> turvakielto;                    // always set: true unless the answer says '0'
     std::optional<std::int32_t> turvakielto_loppupv;
     std::optional<std::string> kotikunta, kotikunta_nimi, lahiosoite, postinumero, postitoimipaikka, postiosoite;
-    bool censored = false;         // location removed (turvakielto, or its state unknown)
+    bool censored = false;         // location removed (turvakielto, or its state not a plain '0')
     std::string vastaus;           // the VTJHenkiloVastaussanoma element serialised (UTF-8), "" without one
 };
 
