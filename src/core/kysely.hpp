@@ -85,9 +85,10 @@ HttpConfig http_config(const HttpConfig &server);
 // Retries of look-ups. SOAP answers with HTTP 500 for a fault, and a fault is VTJkysely's final
 // word (a refused password above all: repeating it could lock the account), so the HTTP
 // client's retry of 500 cannot be used. fetch_answers() retries only what did not produce an
-// answer: connection failures, timeouts, 429/502/503/504, and a 500 whose body is not a SOAP
-// fault; up to max_retries rounds with capped exponential backoff, waiting in slices so that an
-// interrupt is noticed.
+// answer: connection failures, timeouts, a connection reset in the middle of an answer,
+// 429/502/503/504, and a 500 whose body is not a SOAP fault; up to max_retries rounds with the
+// REST client's backoff (capped exponential, jitter 0.8-1.2, at least Retry-After, at most the
+// cap), waiting in slices so that an interrupt is noticed.
 struct RetryPolicy {
     int max_retries = 0;
     long backoff_base_ms = 500;
@@ -95,6 +96,9 @@ struct RetryPolicy {
     InterruptCheck interrupted = nullptr;  // true: stop waiting, throw ErrorKind::Cancelled
 };
 RetryPolicy retry_policy(const HttpConfig &server, InterruptCheck interrupted);
+
+// The wait before retry round `round` (0-based); retry_after_ms -1 when the answer had none.
+long backoff_ms(const RetryPolicy &retry, int round, long retry_after_ms);
 
 // Sends one look-up per hetu through `client` (a client made with http_config(), up to its
 // max_parallel at once) and returns the raw answers in the order of `hetus`. Transport errors

@@ -947,6 +947,79 @@ TEST(KyselyFetch, TransientFailuresAreRetriedAndFaultsAreNot)
     EXPECT_EQ(server.request_count(), 5 + 4);  // the first attempt and three retries
 }
 
+TEST(KyselyFetch, AConnectionResetInTheMiddleOfAnAnswerIsRetried)
+{
+    std::atomic<int> calls{0};
+    vtj_test::TestHttpServer server([&calls](const vtj_test::ReceivedRequest &r) {
+        vtj_test::Reply reply;
+        reply.body = "<answer>" + xml_text(r.body, "Henkilotunnus") + "</answer>";
+        if (calls++ == 0) {  // headers with the full length, half the body, then a TCP reset
+            reply.cut_after = reply.body.size() / 2;
+            reply.reset = true;
+        }
+        return reply;
+    });
+    k::RequestSettings s = settings();
+    s.url = server.url("/vtjkysely");
+    vtj::HttpConfig c;
+    c.max_retries = 2;
+    c.backoff_base_ms = 10;
+    vtj::HttpClient client(k::http_config(c));
+    std::uint64_t retries = 0;
+    std::vector<std::string> got = k::fetch_answers(client, s, {kHetu}, k::retry_policy(c, nullptr), &retries);
+    EXPECT_EQ(got[0], std::string("<answer>") + kHetu + "</answer>");
+    EXPECT_EQ(server.request_count(), 2);
+    EXPECT_EQ(retries, 1u);
+    // With no retries left, the cut answer is a BadResponse that says so.
+    calls = 0;
+    c.max_retries = 0;
+    vtj::HttpClient client2(k::http_config(c));
+    Error e = expect_error([&] { k::fetch_answers(client2, s, {kHetu}, k::retry_policy(c, nullptr)); });
+    EXPECT_EQ(e.kind(), ErrorKind::BadResponse);
+    EXPECT_NE(std::string(e.what()).find("cut short"), std::string::npos) << e.what();
+}
+
+TEST(KyselyFetch, BackoffIsJitteredAndHonoursRetryAfter)
+{
+    k::RetryPolicy r;
+    r.backoff_base_ms = 1000;
+    r.backoff_cap_ms = 30000;
+    std::set<long> seen;
+    for (int i = 0; i < 200; ++i) {
+        const long ms = k::backoff_ms(r, 1, -1);  // the second round: 2000 ms ± 20 %
+        EXPECT_GE(ms, 1600);
+        EXPECT_LE(ms, 2400);
+        seen.insert(ms);
+    }
+    EXPECT_GT(seen.size(), 10u) << "jittered";
+    EXPECT_LE(k::backoff_ms(r, 20, -1), 30000);                 // capped
+    EXPECT_GE(k::backoff_ms(r, 0, 7000), 7000);                 // never sooner than Retry-After
+    EXPECT_EQ(k::backoff_ms(r, 0, 600000), 30000);              // but no longer than the cap
+
+    // A 429 with Retry-After: 1 waits at least a second although the backoff base is 10 ms.
+    std::atomic<int> calls{0};
+    vtj_test::TestHttpServer server([&calls](const vtj_test::ReceivedRequest &) {
+        vtj_test::Reply reply;
+        if (calls++ == 0) {
+            reply.status = 429;
+            reply.headers = {"Retry-After: 1"};
+        } else {
+            reply.body = "<answer/>";
+        }
+        return reply;
+    });
+    k::RequestSettings s = settings();
+    s.url = server.url("/vtjkysely");
+    vtj::HttpConfig c;
+    c.max_retries = 1;
+    c.backoff_base_ms = 10;
+    vtj::HttpClient client(k::http_config(c));
+    k::fetch_answers(client, s, {kHetu}, k::retry_policy(c, nullptr));
+    const auto reqs = server.requests();
+    ASSERT_EQ(reqs.size(), 2u);
+    EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(reqs[1].arrived - reqs[0].arrived).count(), 950);
+}
+
 TEST(KyselyFetch, BackoffNoticesAnInterrupt)
 {
     vtj_test::TestHttpServer server([](const vtj_test::ReceivedRequest &) {
