@@ -15,6 +15,7 @@
 // others call PostgreSQL only through pg_guard.
 #include "pg/kysely_scan.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <string>
@@ -129,15 +130,30 @@ struct KyselyCpp {
 };
 
 // The bulk guard counts per statement: the distinct hetus of every VTJkysely scan of one
-// top-level statement (UNION ALL branches, sub-queries in several places, functions it calls),
-// keyed by the statement's start time and the virtual transaction. Only ever read and written by
-// the backend's one thread.
+// top-level statement (UNION ALL branches, sub-queries in several places, functions it calls).
+// The count starts again only when both the statement (its start time and the virtual
+// transaction) has changed and no executor that looked up under the count still exists (a
+// portal fetched in several Execute messages keeps its count). Only ever read and written by the
+// backend's one thread.
 struct StatementHetus {
     TimestampTz statement = 0;
     LocalTransactionId lxid = InvalidLocalTransactionId;
     std::unordered_set<std::string> hetus;
+    std::vector<MemoryContext> live;  // es_query_cxt of the executors counted, until deleted
 };
 StatementHetus g_statement_hetus;
+
+// Memory-context callback: an executor counted under g_statement_hetus is gone.
+void forget_executor(void *arg) noexcept
+{
+    std::vector<MemoryContext> &live = g_statement_hetus.live;
+    for (std::size_t i = 0; i < live.size(); ++i)
+        if (live[i] == static_cast<MemoryContext>(arg)) {
+            live[i] = live.back();
+            live.pop_back();
+            break;
+        }
+}
 
 // The C half, palloc'd in the query's context.
 struct KyselyExec {
@@ -322,9 +338,20 @@ void prepare_lookup(KyselyExec *s, const Inputs *in)
     StatementHetus &st = g_statement_hetus;
     const TimestampTz now_statement = GetCurrentStatementStartTimestamp();
     if (st.statement != now_statement || st.lxid != MyProc->lxid) {
-        st.hetus.clear();
+        if (st.live.empty())
+            st.hetus.clear();
         st.statement = now_statement;
         st.lxid = MyProc->lxid;
+    }
+    if (std::find(st.live.begin(), st.live.end(), s->query_cxt) == st.live.end()) {
+        MemoryContext cxt = s->query_cxt;
+        auto *cb = static_cast<MemoryContextCallback *>(
+            pg_guard([cxt] { return MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback)); }));
+        st.live.reserve(st.live.size() + 1);
+        cb->func = forget_executor;
+        cb->arg = cxt;
+        MemoryContextRegisterResetCallback(cxt, cb);
+        st.live.push_back(cxt);
     }
     std::size_t fresh = 0;
     for (const std::string &h : hetus)
