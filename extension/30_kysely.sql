@@ -1,62 +1,108 @@
 -- vtj_fdw install script, part 30: the accountability log of VTJkysely look-ups.
 --
 -- DVV requires the user organisation to be able to tell who looked up whom, when, for whom and
--- why. Every look-up through a vtjkysely.henkilo foreign table writes one row here, in the
--- query's own transaction (found or not). This is the one table of vtj_fdw that stores hetus
--- on purpose.
+-- why. Every look-up through a vtjkysely.henkilo foreign table writes one row here (found or
+-- not). This is the one table of vtj_fdw that stores hetus on purpose.
+--
+-- The rows are written by vtj_fdw's log worker (src/pg/kysely_log.cpp), a background worker
+-- that connects as the extension's owner and commits in transactions of its own: the row of a
+-- look-up is committed before the request is sent (paluukoodi NULL) and the answer's Paluukoodi
+-- before any row reaches the caller, so neither a ROLLBACK, a later error nor a cancel of the
+-- caller's transaction can remove it.
 --
 -- Nobody but the extension's owner (and superusers) can change the log: PUBLIC has no
--- privileges on it, and rows are added only by vtj_fdw's scan, which calls
--- vtj.kyselyloki_kirjaa as that function's owner (EXECUTE is revoked from PUBLIC too, so no user
--- can forge a row). Reading needs membership in the role vtj_kyselyloki_lukija.
+-- privileges on it, and the two writer functions have EXECUTE revoked from PUBLIC. Reading
+-- needs membership in this database's reader role, vtj.kyselyloki_lukija()
+-- (vtj_kyselyloki_lukija_<database>): roles are cluster-wide, so one role for all databases
+-- would let a reader of one database read every database's log.
 
 CREATE TABLE vtj.kyselyloki (
+    id bigserial PRIMARY KEY,
     aika timestamptz NOT NULL DEFAULT clock_timestamp(),
-    tietokantakayttaja text NOT NULL DEFAULT session_user,
+    tietokantakayttaja text NOT NULL,
+    nykyinen_kayttaja text,
     loppukayttaja text,
     kayttotarkoitus text,
     hetu text NOT NULL,
-    paluukoodi text
+    paluukoodi text,
+    vastattu timestamptz
 );
 CREATE INDEX kyselyloki_aika ON vtj.kyselyloki (aika);
 CREATE INDEX kyselyloki_hetu ON vtj.kyselyloki (hetu, aika);
 
 COMMENT ON TABLE vtj.kyselyloki IS
-    'Accountability log of VTJkysely look-ups (one row per person looked up); readable by members of vtj_kyselyloki_lukija';
-COMMENT ON COLUMN vtj.kyselyloki.aika IS 'when the look-up was answered';
+    'Accountability log of VTJkysely look-ups (one row per person looked up, committed before the request); readable by members of vtj.kyselyloki_lukija()';
+COMMENT ON COLUMN vtj.kyselyloki.id IS 'row number, in the order the look-ups were logged';
+COMMENT ON COLUMN vtj.kyselyloki.aika IS 'when the look-up was logged, just before its request was sent';
 COMMENT ON COLUMN vtj.kyselyloki.tietokantakayttaja IS 'the session user (the role that logged in)';
+COMMENT ON COLUMN vtj.kyselyloki.nykyinen_kayttaja IS 'the current user at the look-up (after SET ROLE, or the owner of a SECURITY DEFINER function)';
 COMMENT ON COLUMN vtj.kyselyloki.loppukayttaja IS 'the end user sent as Loppukayttaja: vtj.loppukayttaja, or the session user';
 COMMENT ON COLUMN vtj.kyselyloki.kayttotarkoitus IS 'the purpose given in vtj.kayttotarkoitus (NULL when unset)';
 COMMENT ON COLUMN vtj.kyselyloki.hetu IS 'the henkilötunnus looked up';
-COMMENT ON COLUMN vtj.kyselyloki.paluukoodi IS 'VTJkysely''s Paluukoodi: 0000 found, 0001 not found, 0002 passivated hetu';
+COMMENT ON COLUMN vtj.kyselyloki.paluukoodi IS 'VTJkysely''s Paluukoodi: 0000 found, 0001 not found, 0002 passivated hetu; NULL: sent, but no answer was read (an error, a cancel, a broken answer)';
+COMMENT ON COLUMN vtj.kyselyloki.vastattu IS 'when the answer''s Paluukoodi was logged (NULL with paluukoodi)';
 
--- The log is data a dump must keep (extension tables are otherwise dumped without rows).
+-- The log is data a dump must keep (extension tables are otherwise dumped without rows), and so
+-- is its sequence (or a restored log would reuse ids).
 SELECT pg_catalog.pg_extension_config_dump('vtj.kyselyloki', '');
+SELECT pg_catalog.pg_extension_config_dump('vtj.kyselyloki_id_seq', '');
 
 REVOKE ALL ON vtj.kyselyloki FROM PUBLIC;
+REVOKE ALL ON SEQUENCE vtj.kyselyloki_id_seq FROM PUBLIC;
 
--- Roles are cluster-wide: the reader role may exist already (another database, a reinstall).
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'vtj_kyselyloki_lukija') THEN
-        CREATE ROLE vtj_kyselyloki_lukija NOLOGIN;
-        COMMENT ON ROLE vtj_kyselyloki_lukija IS 'may read vtj.kyselyloki, the log of VTJkysely look-ups (vtj_fdw)';
-    END IF;
-END
-$$;
-GRANT USAGE ON SCHEMA vtj TO vtj_kyselyloki_lukija;
-GRANT SELECT ON vtj.kyselyloki TO vtj_kyselyloki_lukija;
+CREATE FUNCTION vtj.kyselyloki_kirjaa(tietokantakayttaja text, nykyinen_kayttaja text, loppukayttaja text,
+                                      kayttotarkoitus text, hetu text)
+    RETURNS bigint
+    LANGUAGE sql
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+        INSERT INTO vtj.kyselyloki (aika, tietokantakayttaja, nykyinen_kayttaja, loppukayttaja, kayttotarkoitus, hetu)
+        VALUES (pg_catalog.clock_timestamp(), $1, $2, $3, $4, $5)
+        RETURNING vtj.kyselyloki.id
+    $$;
+REVOKE ALL ON FUNCTION vtj.kyselyloki_kirjaa(text, text, text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION vtj.kyselyloki_kirjaa(text, text, text, text, text) IS
+    'Logs one look-up before its request is sent; called by vtj_fdw''s log worker (not executable by PUBLIC)';
 
-CREATE FUNCTION vtj.kyselyloki_kirjaa(loppukayttaja text, kayttotarkoitus text, hetu text, paluukoodi text)
+CREATE FUNCTION vtj.kyselyloki_vastaus(id bigint, paluukoodi text)
     RETURNS void
     LANGUAGE sql
     VOLATILE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
-        INSERT INTO vtj.kyselyloki (aika, tietokantakayttaja, loppukayttaja, kayttotarkoitus, hetu, paluukoodi)
-        VALUES (pg_catalog.clock_timestamp(), session_user, $1, $2, $3, $4)
+        UPDATE vtj.kyselyloki SET paluukoodi = $2, vastattu = pg_catalog.clock_timestamp()
+        WHERE vtj.kyselyloki.id OPERATOR(pg_catalog.=) $1 AND vtj.kyselyloki.paluukoodi IS NULL
     $$;
-REVOKE ALL ON FUNCTION vtj.kyselyloki_kirjaa(text, text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION vtj.kyselyloki_kirjaa(text, text, text, text) IS
-    'Writes one row of vtj.kyselyloki; called by vtj_fdw''s VTJkysely scan (not executable by PUBLIC)';
+REVOKE ALL ON FUNCTION vtj.kyselyloki_vastaus(bigint, text) FROM PUBLIC;
+COMMENT ON FUNCTION vtj.kyselyloki_vastaus(bigint, text) IS
+    'Records the Paluukoodi of a logged look-up; called by vtj_fdw''s log worker (not executable by PUBLIC)';
+
+-- This database's reader role: vtj_kyselyloki_lukija_<database> (a database name too long for
+-- a role name gives vtj_kyselyloki_lukija_ and 16 hex digits of its md5). It may exist already
+-- (a reinstall); roles survive DROP EXTENSION.
+DO $$
+DECLARE
+    db text := pg_catalog.current_database();
+    r text := 'vtj_kyselyloki_lukija_' OPERATOR(pg_catalog.||) db;
+BEGIN
+    IF pg_catalog.octet_length(r) OPERATOR(pg_catalog.>) 63 THEN
+        r := 'vtj_kyselyloki_lukija_' OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.md5(db), 16);
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
+        EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        EXECUTE pg_catalog.format('COMMENT ON ROLE %I IS %L', r,
+                                  'may read vtj.kyselyloki, the log of VTJkysely look-ups, in database '
+                                  OPERATOR(pg_catalog.||) db OPERATOR(pg_catalog.||) ' (vtj_fdw)');
+    END IF;
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA vtj TO %I', r);
+    EXECUTE pg_catalog.format('GRANT SELECT ON vtj.kyselyloki TO %I', r);
+    EXECUTE pg_catalog.format('CREATE FUNCTION vtj.kyselyloki_lukija() RETURNS name LANGUAGE sql IMMUTABLE '
+                              'SET search_path = pg_catalog, pg_temp AS %L',
+                              'SELECT ' OPERATOR(pg_catalog.||) pg_catalog.quote_literal(r) OPERATOR(pg_catalog.||) '::pg_catalog.name');
+END
+$$;
+COMMENT ON FUNCTION vtj.kyselyloki_lukija() IS
+    'The role whose members may read vtj.kyselyloki in this database (vtj_kyselyloki_lukija_<database>)';

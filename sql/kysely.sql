@@ -32,14 +32,17 @@ SELECT count(*) FROM vk.henkilo WHERE hetu = ANY('{}'::text[]);
 SELECT count(*) FROM vk.henkilo WHERE hetu = NULL::text;
 \set VERBOSITY terse
 
--- The accountability log: its columns, who may read it, and the writer nobody else may call.
+-- The accountability log: its columns, who may read it, and the writers nobody else may call.
 \d vtj.kyselyloki
-SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = 'vtj_kyselyloki_lukija';
-SELECT grantee, privilege_type FROM information_schema.role_table_grants
+-- The reader role is this database's own (roles are cluster-wide).
+SELECT vtj.kyselyloki_lukija() = 'vtj_kyselyloki_lukija_' || current_database() AS per_database;
+SELECT rolcanlogin FROM pg_roles WHERE rolname = vtj.kyselyloki_lukija();
+SELECT count(*) AS cluster_wide_reader FROM pg_roles WHERE rolname = 'vtj_kyselyloki_lukija';
+SELECT replace(grantee, current_database(), '<db>') AS grantee, privilege_type FROM information_schema.role_table_grants
 WHERE table_schema = 'vtj' AND table_name = 'kyselyloki' AND grantee <> current_user ORDER BY 1, 2;
-SELECT p.prosecdef, p.proconfig, has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
-FROM pg_proc p WHERE p.oid = 'vtj.kyselyloki_kirjaa(text, text, text, text)'::regprocedure;
-SELECT count(*) FROM pg_extension e, unnest(e.extconfig) c WHERE e.extname = 'vtj_fdw' AND c = 'vtj.kyselyloki'::regclass;
+SELECT p.oid::regprocedure AS writer, p.prosecdef, p.proconfig, has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
+FROM pg_proc p WHERE p.pronamespace = 'vtj'::regnamespace AND p.proname IN ('kyselyloki_kirjaa', 'kyselyloki_vastaus') ORDER BY 1;
+SELECT c::regclass FROM pg_extension e, unnest(e.extconfig) c WHERE e.extname = 'vtj_fdw' AND c::regclass::text LIKE 'vtj.kyselyloki%' ORDER BY 1;
 
 DROP SCHEMA vk CASCADE;
 DROP SERVER vtj_kysely CASCADE;

@@ -46,11 +46,28 @@ public:
         return *this;
     }
 
+    // Retry-After of the answer that caused the error, in milliseconds; -1 when absent.
+    long retry_after_ms() const noexcept { return retry_after_ms_; }
+    Error &with_retry_after_ms(long ms) noexcept
+    {
+        retry_after_ms_ = ms;
+        return *this;
+    }
+    // The connection broke while a 2xx answer was being received: no answer was had.
+    bool cut_short() const noexcept { return cut_short_; }
+    Error &mark_cut_short() noexcept
+    {
+        cut_short_ = true;
+        return *this;
+    }
+
 private:
     ErrorKind kind_;
     std::string detail_;
     std::string hint_;
     long http_status_ = 0;
+    long retry_after_ms_ = -1;
+    bool cut_short_ = false;
 };
 
 }  // namespace vtj

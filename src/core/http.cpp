@@ -677,6 +677,7 @@ struct HttpClient::Impl {
                 hint = "The interface or the X-Road security server failed; try again later.";
             }
             error.emplace(make_error(kind, message, detail, hint, status));
+            error->with_retry_after_ms(t.retry_after_ms);
             return Next::Fail;
         }
 
@@ -706,6 +707,7 @@ struct HttpClient::Impl {
                 error.emplace(make_error(ErrorKind::BadResponse,
                                          service + "'s answer to " + what + " was cut short" + after_attempts(t.attempts), curl_text,
                                          "The connection broke while the answer was being received; check the network path to the security server."));
+                error->mark_cut_short();
                 break;
             }
             [[fallthrough]];

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include "core/error.hpp"
@@ -112,6 +113,8 @@ bool retryable(const Error &e)
         return std::string(e.what()).compare(0, 9, "TLS with ") != 0;  // a certificate does not heal
     case ErrorKind::Timeout:
         return true;
+    case ErrorKind::BadResponse:
+        return e.cut_short();  // a connection reset in the middle of an answer: no answer was had
     case ErrorKind::HttpStatus: {
         const long st = e.http_status();
         return st == 429 || st == 502 || st == 503 || st == 504 || (st == 500 && !is_soap_fault(e));
@@ -135,6 +138,19 @@ void backoff_wait(long ms, InterruptCheck interrupted)
 }
 
 }  // namespace
+
+long backoff_ms(const RetryPolicy &retry, int round, long retry_after_ms)
+{
+    thread_local std::mt19937 rng{std::random_device{}()};
+    const double cap = static_cast<double>(std::max(0L, retry.backoff_cap_ms));
+    double ms = static_cast<double>(std::max(0L, retry.backoff_base_ms)) * static_cast<double>(1ULL << std::min(round, 30));
+    ms = std::min(ms, cap);
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);  // spread the retries of parallel scans apart
+    ms *= jitter(rng);
+    if (retry_after_ms >= 0)
+        ms = std::max(ms, static_cast<double>(retry_after_ms));
+    return static_cast<long>(std::min(ms, cap));
+}
 
 HttpConfig http_config(const HttpConfig &server)
 {
@@ -169,6 +185,7 @@ std::vector<std::string> fetch_answers(HttpClient &client, const RequestSettings
         return answers;
     const std::vector<std::string> secrets = secrets_of(settings);
     std::size_t received = 0;
+    long retry_after_ms = -1;
     for (int round = 0;; ++round) {
         try {
             for (std::size_t i = 0; i < hetus.size(); ++i)
@@ -191,16 +208,17 @@ std::vector<std::string> fetch_answers(HttpClient &client, const RequestSettings
                 throw;
             if (!retryable(e) || round >= retry.max_retries)
                 throw translate(e, secrets);
+            retry_after_ms = e.retry_after_ms();
         } catch (...) {
             client.cancel_all();
             throw;
         }
-        // Another round for the look-ups without an answer (also those cut off in flight).
+        // Another round for the look-ups without an answer (also those cut off in flight), after
+        // the REST client's backoff: capped exponential, jittered 0.8–1.2, never sooner than a
+        // Retry-After asks (but no longer than the cap).
         if (retries)
             *retries += hetus.size() - received;
-        double ms = static_cast<double>(std::max(0L, retry.backoff_base_ms)) * static_cast<double>(1ULL << std::min(round, 30));
-        ms = std::min(ms, static_cast<double>(std::max(0L, retry.backoff_cap_ms)));
-        backoff_wait(static_cast<long>(ms), retry.interrupted);
+        backoff_wait(backoff_ms(retry, round, retry_after_ms), retry.interrupted);
     }
 }
 

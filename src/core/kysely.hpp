@@ -8,14 +8,17 @@
 //    the client's max_parallel, answers returned in the hetus' order.
 //  * parse_answer(): the answer read with libxml2 (kysely_xml.cpp). A document with a DOCTYPE is
 //    refused before its internal subset is read (SOAP 1.1 forbids DTDs; this is also what stops
-//    entity-expansion attacks), no network access, no entity substitution, libxml2's default
-//    size limits. Under turvakielto the location columns are empty and every location element
-//    is removed from the document before it is serialised into `vastaus`.
+//    entity-expansion attacks), no network access, no entity substitution, no XInclude,
+//    libxml2's default size limits; answers that are not UTF-8 (or honestly labelled
+//    ISO-8859-1), and attribute values over 64 KiB, are refused. Turvakielto fails closed: only a
+//    plain "0" in a single TurvakieltoTieto lifts it. Under turvakielto the location columns are
+//    empty and `vastaus` is rebuilt from an allowlist of elements (kysely_xml.cpp).
 //
 // Inside PostgreSQL the caller brackets parse_answer() with pg_xml_init()/pg_xml_done(); the
 // parser installs only per-document callbacks that record and never throw, and never calls
 // xmlCleanupParser(). Errors are vtj::Error; their texts carry no hetu, no credential and no
-// personal data (libxml2's messages name elements, never their text, and are hetu-redacted).
+// personal data: a parse error names libxml2's error number and position, never its message
+// (which can quote names, entities and bytes of the answer).
 #pragma once
 
 #include <cstddef>
@@ -82,9 +85,10 @@ HttpConfig http_config(const HttpConfig &server);
 // Retries of look-ups. SOAP answers with HTTP 500 for a fault, and a fault is VTJkysely's final
 // word (a refused password above all: repeating it could lock the account), so the HTTP
 // client's retry of 500 cannot be used. fetch_answers() retries only what did not produce an
-// answer: connection failures, timeouts, 429/502/503/504, and a 500 whose body is not a SOAP
-// fault; up to max_retries rounds with capped exponential backoff, waiting in slices so that an
-// interrupt is noticed.
+// answer: connection failures, timeouts, a connection reset in the middle of an answer,
+// 429/502/503/504, and a 500 whose body is not a SOAP fault; up to max_retries rounds with the
+// REST client's backoff (capped exponential, jitter 0.8-1.2, at least Retry-After, at most the
+// cap), waiting in slices so that an interrupt is noticed.
 struct RetryPolicy {
     int max_retries = 0;
     long backoff_base_ms = 500;
@@ -92,6 +96,9 @@ struct RetryPolicy {
     InterruptCheck interrupted = nullptr;  // true: stop waiting, throw ErrorKind::Cancelled
 };
 RetryPolicy retry_policy(const HttpConfig &server, InterruptCheck interrupted);
+
+// The wait before retry round `round` (0-based); retry_after_ms -1 when the answer had none.
+long backoff_ms(const RetryPolicy &retry, int round, long retry_after_ms);
 
 // Sends one look-up per hetu through `client` (a client made with http_config(), up to its
 // max_parallel at once) and returns the raw answers in the order of `hetus`. Transport errors
@@ -121,10 +128,10 @@ struct Answer {
     std::optional<std::string> sukunimi, etunimet, aidinkieli;
     std::optional<bool> kuollut;
     std::optional<std::int32_t> kuolinpv;               // days since 1970-01-01
-    std::optional<bool> turvakielto;                    // NULL when the answer has no Turvakielto
+    std::optional<bool> turvakielto;                    // always set: true unless the answer says '0'
     std::optional<std::int32_t> turvakielto_loppupv;
     std::optional<std::string> kotikunta, kotikunta_nimi, lahiosoite, postinumero, postitoimipaikka, postiosoite;
-    bool censored = false;         // location removed (turvakielto, or its state unknown)
+    bool censored = false;         // location removed (turvakielto, or its state not a plain '0')
     std::string vastaus;           // the VTJHenkiloVastaussanoma element serialised (UTF-8), "" without one
 };
 

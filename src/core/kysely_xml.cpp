@@ -1,8 +1,25 @@
 // Reading a VTJkysely answer with libxml2 (kysely.hpp: parse_answer, parse_yyyymmdd).
 //
 // libxml2 safety: the document is parsed from memory with XML_PARSE_NONET and without
-// XML_PARSE_NOENT, XML_PARSE_DTDLOAD and XML_PARSE_HUGE; a DOCTYPE stops the parser in its
-// internalSubset callback, before the internal subset (where entities are declared) is read.
+// XML_PARSE_NOENT, XML_PARSE_DTDLOAD, XML_PARSE_XINCLUDE and XML_PARSE_HUGE (so libxml2's
+// default limits hold: 256 levels of nesting, 10 MB of text in one node); a DOCTYPE stops the
+// parser in its internalSubset callback, before the internal subset (where entities are
+// declared) is read. Before libxml2 sees a byte, check_encoding() refuses an answer that is
+// not UTF-8 (or ISO-8859-1 labelled as such): a UTF-16/32 byte order mark, another encoding
+// label, invalid UTF-8, and ISO-8859-1 labelled bytes that are in fact UTF-8. After parsing,
+// check_tree() refuses XInclude elements and attributes, entity references and attribute values
+// over kMaxAttributeBytes.
+//
+// No byte of an answer in an error: parse errors name libxml2's error number, line and column,
+// never libxml2's message (which quotes element and entity names and, for bad encodings, the
+// offending bytes); encoding errors name a byte offset.
+//
+// Turvakielto fails closed: only a single TurvakieltoTieto whose whole text is "0" means "not
+// protected"; "1", empty, missing, duplicated or anything else means protected. A protected
+// person's vastaus is rebuilt from kShownWhenProtected (an allowlist of element paths and
+// attributes): only those elements, in the answer message's namespace, their listed attributes
+// and the plain text of the leaves are copied; comments, processing instructions, CDATA,
+// unlisted attributes and every other element (whatever it is called) are left out.
 // Both callbacks installed here are per-parser-context, noexcept, and only record: no throw, no
 // allocation that can fail loudly, nothing of PostgreSQL. The global error handler (PostgreSQL's,
 // set by pg_xml_init) is not used for parse errors: the context's own serror takes them, and the
@@ -59,12 +76,152 @@ Error bad(const std::string &message, const std::string &detail = {}, const std:
 
 const char *kHintEndpoint = "Check that the server option kysely_url points to VTJkysely (normally through your X-Road security server).";
 
-Doc parse_document(std::string_view body, const std::vector<std::string> &secrets)
+constexpr std::size_t kMaxAttributeBytes = 64u << 10;  // VTJ's attributes are codes and short texts
+
+std::string lower_ascii(std::string_view t)
+{
+    std::string out(t);
+    for (char &c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c + ('a' - 'A'));
+    return out;
+}
+
+// The offset of the first byte that is not part of valid UTF-8 (no overlong forms, no
+// surrogates, nothing above U+10FFFF), or npos.
+std::size_t invalid_utf8_at(std::string_view t) noexcept
+{
+    const auto *p = reinterpret_cast<const unsigned char *>(t.data());
+    const std::size_t n = t.size();
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t len;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF)
+            len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0)
+                lo = 0xA0;
+            else if (c == 0xED)
+                hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0)
+                lo = 0x90;
+            else if (c == 0xF4)
+                hi = 0x8F;
+        } else
+            return i;
+        if (i + len > n)
+            return i;
+        if (p[i + 1] < lo || p[i + 1] > hi)
+            return i;
+        for (std::size_t k = 2; k < len; ++k)
+            if (p[i + k] < 0x80 || p[i + k] > 0xBF)
+                return i;
+        i += len;
+    }
+    return std::string_view::npos;
+}
+
+// Refuses an answer whose bytes are not what the XML declaration says, or say something other
+// than UTF-8 / ISO-8859-1. Errors name offsets, never bytes.
+void check_encoding(std::string_view body)
+{
+    const auto *u = reinterpret_cast<const unsigned char *>(body.data());
+    std::string_view rest = body;
+    if (body.size() >= 2 && ((u[0] == 0xFE && u[1] == 0xFF) || (u[0] == 0xFF && u[1] == 0xFE) || u[0] == 0 || u[1] == 0))
+        throw bad("VTJkysely's answer is not UTF-8 (it begins like UTF-16 or UTF-32)", {}, kHintEndpoint);
+    if (body.size() >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)
+        rest.remove_prefix(3);
+    std::string label;
+    if (rest.compare(0, 5, "<?xml") == 0) {
+        const std::size_t end = rest.find("?>");
+        if (end == std::string_view::npos || end > 1024)
+            throw bad("VTJkysely's answer has an unterminated XML declaration", {}, kHintEndpoint);
+        const std::string_view decl = rest.substr(0, end);
+        const std::size_t at = decl.find("encoding");
+        if (at != std::string_view::npos) {
+            std::size_t q = decl.find_first_of("\"'", at);
+            if (q == std::string_view::npos)
+                throw bad("VTJkysely's answer has an unreadable encoding in its XML declaration", {}, kHintEndpoint);
+            const std::size_t q2 = decl.find(decl[q], q + 1);
+            if (q2 == std::string_view::npos)
+                throw bad("VTJkysely's answer has an unreadable encoding in its XML declaration", {}, kHintEndpoint);
+            label = lower_ascii(decl.substr(q + 1, q2 - q - 1));
+        }
+    }
+    const bool latin1 = label == "iso-8859-1" || label == "latin1" || label == "iso_8859-1" || label == "latin-1";
+    if (!label.empty() && label != "utf-8" && label != "utf8" && !latin1)
+        throw bad("VTJkysely's answer declares an encoding other than UTF-8 or ISO-8859-1; it was refused unread", {},
+                  kHintEndpoint);
+    const std::size_t bad_at = invalid_utf8_at(body);
+    if (!latin1 && bad_at != std::string_view::npos)
+        throw bad("VTJkysely's answer is not valid UTF-8 (at byte " + std::to_string(bad_at) + ")", {}, kHintEndpoint);
+    if (latin1 && bad_at == std::string_view::npos) {
+        for (unsigned char c : body)
+            if (c >= 0x80)
+                throw bad("VTJkysely's answer is labelled ISO-8859-1 but its bytes are UTF-8; it was refused unread", {},
+                          kHintEndpoint);
+    }
+}
+
+bool is_xinclude(const xmlNs *ns) noexcept
+{
+    if (!ns || !ns->href)
+        return false;
+    const char *h = reinterpret_cast<const char *>(ns->href);
+    return std::strcmp(h, "http://www.w3.org/2001/XInclude") == 0 || std::strcmp(h, "http://www.w3.org/2003/XInclude") == 0;
+}
+
+// What a well-formed answer still may not contain. Recursion is bounded by libxml2's depth limit.
+void check_tree(xmlNodePtr n)
+{
+    for (xmlNodePtr c = n; c; c = c->next) {
+        switch (c->type) {
+        case XML_ELEMENT_NODE:
+            if (is_xinclude(c->ns))
+                throw bad("VTJkysely's answer contains an XInclude element; it was refused", {}, kHintEndpoint);
+            for (xmlAttrPtr a = c->properties; a; a = a->next) {
+                if (is_xinclude(a->ns))
+                    throw bad("VTJkysely's answer contains an XInclude attribute; it was refused", {}, kHintEndpoint);
+                std::size_t len = 0;
+                for (xmlNodePtr t = a->children; t; t = t->next)
+                    if (t->content)
+                        len += std::strlen(reinterpret_cast<const char *>(t->content));
+                if (len > kMaxAttributeBytes)
+                    throw bad("VTJkysely's answer has an attribute value of " + std::to_string(len) +
+                                  " bytes, more than vtj_fdw accepts (" + std::to_string(kMaxAttributeBytes) + ")",
+                              {}, kHintEndpoint);
+            }
+            check_tree(c->children);
+            break;
+        case XML_ENTITY_REF_NODE:
+        case XML_ENTITY_NODE:
+        case XML_ENTITY_DECL:
+        case XML_DTD_NODE:
+        case XML_XINCLUDE_START:
+        case XML_XINCLUDE_END:
+            throw bad("VTJkysely's answer contains an entity reference or a DTD node; it was refused", {}, kHintEndpoint);
+        default:
+            break;
+        }
+    }
+}
+
+Doc parse_document(std::string_view body)
 {
     if (body.empty())
         throw bad("VTJkysely's answer is empty", {}, kHintEndpoint);
     if (body.size() > static_cast<std::size_t>(INT32_MAX / 2))
         throw Error(ErrorKind::ResponseTooLarge, "VTJkysely's answer is too large to read");
+    check_encoding(body);
     xmlInitParser();  // idempotent; PostgreSQL has normally done it already
     std::unique_ptr<xmlParserCtxt, CtxtFree> ctxt(xmlCreateMemoryParserCtxt(body.data(), static_cast<int>(body.size())));
     if (!ctxt)
@@ -89,15 +246,17 @@ Doc parse_document(std::string_view body, const std::vector<std::string> &secret
                   "reads one.",
                   kHintEndpoint);
     if (!doc || !ctxt->wellFormed) {
+        // libxml2's message quotes the answer (names, entities, bytes): only its number and position.
         const xmlError &err = ctxt->lastError;
-        std::string what = err.message ? std::string(err.message) : std::string("not well-formed");
-        while (!what.empty() && (what.back() == '\n' || what.back() == ' '))
-            what.pop_back();
-        std::string message = "VTJkysely's answer is not well-formed XML: " + what;
+        std::string message = "VTJkysely's answer is not well-formed XML (libxml2 error " + std::to_string(err.code);
         if (err.line > 0)
-            message += " (line " + std::to_string(err.line) + ")";
-        throw bad(detail::clean(message, secrets, 600), {}, kHintEndpoint);
+            message += ", line " + std::to_string(err.line);
+        if (err.int2 > 0)
+            message += ", column " + std::to_string(err.int2);
+        message += ")";
+        throw bad(message, {}, kHintEndpoint);
     }
+    check_tree(xmlDocGetRootElement(doc.get()));
     return doc;
 }
 
@@ -191,80 +350,167 @@ std::optional<std::int32_t> date_value(xmlNodePtr parent, const char *name)
     return std::nullopt;
 }
 
-// Local names (lowercased) of elements that reveal where a person lives or stays: under
-// turvakielto none of them may leave vtj_fdw. Matched as substrings, so that variants
-// (Vakinainen/Tilapainen, Kotimainen/Ulkomainen, S/R) and elements DVV adds later are caught.
-const char *const kLocationParts[] = {
-    "osoite",      // *Lahiosoite, *Postiosoite, Sahkopostiosoite, Osoitenumero
-    "asuinpaik",   // VakinainenAsuinpaikka, Asuinpaikantunnus
-    "kunta",       // Kotikunta, Kuntanumero, KuntaS/R, TilapainenKotikunta, Paikkakunta…
-    "posti",       // Postinumero, Postitoimipaikka*
-    "asuminen",    // AsuminenAlkupvm, OlinpaikassaAsuminen, UlkomaillaAsuminen
-    "asukas",      // AsukasLkm, AsukasAlle18v: who lives in the same dwelling
-    "asukkaat",
-    "olinpaik",
-    "ulkomail",
-    "sijainti",
-    "kotipaikka",
-    "rakennus",
-    "huoneisto",
-    "kiinteisto",
-    "aanestysalue",
-    "vaalipiiri",
+// What a protected person's vastaus may show: element paths below VTJHenkiloVastaussanoma
+// ("" is the message element itself) and "path@attribute". Everything else is left out. The
+// list holds identity, the answer's own bookkeeping and the turvakielto itself (vtj-api.md §7):
+// no address, postal address, municipality, dwelling, residence, household, relative, guardian
+// or citizenship element, and nothing DVV may add later until it is listed here.
+const char *const kShownWhenProtected[] = {
+    "@sanomatunnus", "@tietojenPoimintaaika", "@versio",
+    "Asiakasinfo", "Asiakasinfo/InfoS", "Asiakasinfo/InfoR", "Asiakasinfo/InfoE",
+    "Paluukoodi", "Paluukoodi@koodi",
+    "Hakuperusteet", "Hakuperusteet/Henkilotunnus", "Hakuperusteet/Henkilotunnus@hakuperustePaluukoodi",
+    "Hakuperusteet/Henkilotunnus@hakuperusteTekstiS", "Hakuperusteet/Henkilotunnus@hakuperusteTekstiR",
+    "Hakuperusteet/Henkilotunnus@hakuperusteTekstiE",
+    "Henkilo",
+    "Henkilo/Henkilotunnus", "Henkilo/Henkilotunnus@voimassaolokoodi",
+    "Henkilo/NykyinenSukunimi", "Henkilo/NykyinenSukunimi/Sukunimi",
+    "Henkilo/NykyisetEtunimet", "Henkilo/NykyisetEtunimet/Etunimet",
+    "Henkilo/Aidinkieli", "Henkilo/Aidinkieli/Kielikoodi", "Henkilo/Aidinkieli/KieliS", "Henkilo/Aidinkieli/KieliR",
+    "Henkilo/Aidinkieli/KieliSelvakielinen",
+    "Henkilo/Kuolintiedot", "Henkilo/Kuolintiedot/Kuollut", "Henkilo/Kuolintiedot/Kuolinpvm",
+    "Henkilo/Turvakielto", "Henkilo/Turvakielto/TurvakieltoTieto", "Henkilo/Turvakielto/TurvakieltoPaattymispvm",
+    "Henkilo/Sukupuoli", "Henkilo/Sukupuoli/Sukupuolikoodi", "Henkilo/Sukupuoli/SukupuoliS",
+    "Henkilo/Sukupuoli/SukupuoliR",
 };
 
-bool is_location(const xmlChar *name) noexcept
+bool shown(const std::string &path) noexcept
 {
-    if (!name)
-        return false;
-    char lower[128];
-    std::size_t n = 0;
-    for (const xmlChar *p = name; *p && n + 1 < sizeof lower; ++p)
-        lower[n++] = static_cast<char>(*p >= 'A' && *p <= 'Z' ? *p + ('a' - 'A') : *p);
-    lower[n] = '\0';
-    for (const char *part : kLocationParts)
-        if (std::strstr(lower, part))
+    for (const char *p : kShownWhenProtected)
+        if (path == p)
             return true;
     return false;
 }
 
-// Removes every location element below n.
-void remove_locations(xmlNodePtr n) noexcept
+// A listed element whose own children are not listed: its text is shown.
+bool shown_leaf(const std::string &path) noexcept
 {
-    for (xmlNodePtr c = n->children; c;) {
-        xmlNodePtr next = c->next;
-        if (c->type == XML_ELEMENT_NODE) {
-            if (is_location(c->name)) {
-                xmlUnlinkNode(c);
-                xmlFreeNode(c);
-            } else {
-                remove_locations(c);
+    const std::string prefix = path + "/";
+    for (const char *p : kShownWhenProtected)
+        if (std::strncmp(p, prefix.c_str(), prefix.size()) == 0)
+            return false;
+    return true;
+}
+
+bool same_ns(const xmlNs *a, const xmlNs *b) noexcept
+{
+    const char *ha = a && a->href ? reinterpret_cast<const char *>(a->href) : "";
+    const char *hb = b && b->href ? reinterpret_cast<const char *>(b->href) : "";
+    return std::strcmp(ha, hb) == 0;
+}
+
+// Copies into `to` what the allowlist shows of `from` (at `path`).
+void copy_shown(xmlNodePtr from, xmlNodePtr to, xmlNsPtr ns, const xmlNs *message_ns, const std::string &path)
+{
+    for (xmlAttrPtr a = from->properties; a; a = a->next) {
+        if (a->ns || !a->name || !shown(path + "@" + reinterpret_cast<const char *>(a->name)))
+            continue;
+        xmlChar *v = xmlNodeGetContent(reinterpret_cast<xmlNodePtr>(a));
+        xmlAttrPtr made = xmlNewProp(to, a->name, v ? v : reinterpret_cast<const xmlChar *>(""));
+        xmlFree(v);
+        if (!made)
+            throw std::bad_alloc();
+    }
+    const bool leaf = shown_leaf(path);
+    for (xmlNodePtr c = from->children; c; c = c->next) {
+        if (c->type == XML_TEXT_NODE && leaf && c->content) {
+            xmlNodePtr t = xmlNewDocText(to->doc, c->content);
+            if (!t || !xmlAddChild(to, t)) {
+                xmlFreeNode(t);
+                throw std::bad_alloc();
             }
+        } else if (c->type == XML_ELEMENT_NODE && c->name && same_ns(c->ns, message_ns)) {
+            const std::string sub = path.empty() ? std::string(reinterpret_cast<const char *>(c->name))
+                                                 : path + "/" + reinterpret_cast<const char *>(c->name);
+            if (!shown(sub))
+                continue;
+            xmlNodePtr e = xmlNewDocNode(to->doc, ns, c->name, nullptr);
+            if (!e || !xmlAddChild(to, e)) {
+                xmlFreeNode(e);
+                throw std::bad_alloc();
+            }
+            copy_shown(c, e, ns, message_ns, sub);
         }
-        c = next;
+        // Comments, processing instructions, CDATA, text of containers: never copied.
     }
 }
 
-// The answer message as its own document, censored when asked, serialised without an XML
-// declaration (UTF-8).
+std::string dump(xmlDocPtr doc, xmlNodePtr node)
+{
+    std::unique_ptr<xmlBuffer, BufferFree> buf(xmlBufferCreate());
+    if (!buf)
+        throw std::bad_alloc();
+    if (xmlNodeDump(buf.get(), doc, node, 0, 0) < 0)
+        throw Error(ErrorKind::Internal, "could not serialise VTJkysely's answer");
+    return std::string(reinterpret_cast<const char *>(xmlBufferContent(buf.get())),
+                       static_cast<std::size_t>(xmlBufferLength(buf.get())));
+}
+
+// The answer message as its own document, serialised without an XML declaration (UTF-8): as
+// received, or, for a protected person, rebuilt from the allowlist.
 std::string serialise(xmlNodePtr message, bool censor)
 {
     Doc out(xmlNewDoc(reinterpret_cast<const xmlChar *>("1.0")));
     if (!out)
         throw std::bad_alloc();
-    xmlNodePtr copy = xmlDocCopyNode(message, out.get(), 1);  // namespaces of ancestors declared on the copy
-    if (!copy)
+    if (!censor) {
+        xmlNodePtr copy = xmlDocCopyNode(message, out.get(), 1);  // namespaces of ancestors declared on the copy
+        if (!copy)
+            throw std::bad_alloc();
+        xmlDocSetRootElement(out.get(), copy);
+        return dump(out.get(), copy);
+    }
+    xmlNodePtr root = xmlNewDocNode(out.get(), nullptr, message->name, nullptr);
+    if (!root)
         throw std::bad_alloc();
-    xmlDocSetRootElement(out.get(), copy);
-    if (censor)
-        remove_locations(copy);
-    std::unique_ptr<xmlBuffer, BufferFree> buf(xmlBufferCreate());
-    if (!buf)
-        throw std::bad_alloc();
-    if (xmlNodeDump(buf.get(), out.get(), copy, 0, 0) < 0)
-        throw Error(ErrorKind::Internal, "could not serialise VTJkysely's answer");
-    return std::string(reinterpret_cast<const char *>(xmlBufferContent(buf.get())),
-                       static_cast<std::size_t>(xmlBufferLength(buf.get())));
+    xmlDocSetRootElement(out.get(), root);
+    xmlNsPtr ns = nullptr;
+    if (message->ns && message->ns->href) {
+        ns = xmlNewNs(root, message->ns->href, message->ns->prefix);
+        if (!ns)
+            throw std::bad_alloc();
+        xmlSetNs(root, ns);
+    }
+    copy_shown(message, root, ns, message->ns, "");
+    return dump(out.get(), root);
+}
+
+// The only child of `parent` called `local`; nullptr when there is none, and `duplicated` set
+// when there is more than one.
+xmlNodePtr only_child(xmlNodePtr parent, const char *local, bool &duplicated) noexcept
+{
+    xmlNodePtr found = nullptr;
+    if (!parent)
+        return nullptr;
+    for (xmlNodePtr c = parent->children; c; c = c->next)
+        if (is(c, local)) {
+            if (found)
+                duplicated = true;
+            else
+                found = c;
+        }
+    return found;
+}
+
+// "0" (and nothing else: plain text only, one element) is the one answer that lifts the
+// protection. Everything else, including no answer at all, protects.
+bool protected_by(xmlNodePtr henkilo, bool duplicated_henkilo) noexcept
+{
+    if (!henkilo || duplicated_henkilo)
+        return true;
+    bool dup = false;
+    xmlNodePtr t = only_child(henkilo, "Turvakielto", dup);
+    xmlNodePtr tieto = only_child(t, "TurvakieltoTieto", dup);
+    if (!tieto || dup)
+        return true;
+    std::string v;
+    for (xmlNodePtr c = tieto->children; c; c = c->next) {
+        if (c->type != XML_TEXT_NODE)
+            return true;  // an element, a comment, CDATA, a processing instruction: unreadable
+        if (c->content)
+            v += reinterpret_cast<const char *>(c->content);
+    }
+    return trim(std::move(v)) != "0";
 }
 
 }  // namespace
@@ -291,7 +537,7 @@ bool parse_yyyymmdd(std::string_view t, std::int32_t &days) noexcept
 
 Answer parse_answer(std::string_view body, const std::vector<std::string> &secrets)
 {
-    Doc doc = parse_document(body, secrets);
+    Doc doc = parse_document(body);
     xmlNodePtr root = xmlDocGetRootElement(doc.get());
     if (!is(root, "Envelope"))
         throw bad("VTJkysely's answer is not a SOAP envelope", {}, kHintEndpoint);
@@ -338,7 +584,8 @@ Answer parse_answer(std::string_view body, const std::vector<std::string> &secre
         throw detail::paluukoodi_error(a.paluukoodi, a.paluukoodi_text, secrets);
     }
 
-    xmlNodePtr h = child(message, "Henkilo");
+    bool duplicated_henkilo = false;
+    xmlNodePtr h = only_child(message, "Henkilo", duplicated_henkilo);
     if (!h && a.outcome == Outcome::Found)
         throw bad("VTJkysely's answer has Paluukoodi 0000 but no Henkilo", {}, kHintEndpoint);
     if (h) {
@@ -355,16 +602,11 @@ Answer parse_answer(std::string_view body, const std::vector<std::string> &secre
                 a.kuollut = false;
             a.kuolinpv = date_value(k, "Kuolinpvm");
         }
-        if (xmlNodePtr t = child(h, "Turvakielto")) {
-            if (xmlNodePtr tieto = child(t, "TurvakieltoTieto")) {
-                const std::string v = text_of(tieto);
-                a.turvakielto = !(v.empty() || v == "0");  // "1" on; an unknown value counts as on
-            }
-            a.turvakielto_loppupv = date_value(t, "TurvakieltoPaattymispvm");
-        }
+        a.turvakielto_loppupv = date_value(child(h, "Turvakielto"), "TurvakieltoPaattymispvm");
     }
-    // Location only when the answer says plainly that there is no turvakielto.
-    a.censored = !(a.turvakielto.has_value() && !*a.turvakielto);
+    // Fail closed: location only when the answer says plainly, once, that there is no turvakielto.
+    a.censored = protected_by(h, duplicated_henkilo);
+    a.turvakielto = a.censored;
     if (h && !a.censored) {
         xmlNodePtr vko = child(h, "VakinainenKotimainenLahiosoite");
         a.lahiosoite = fi_or_sv(vko, "LahiosoiteS", "LahiosoiteR");

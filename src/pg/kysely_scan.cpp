@@ -2,11 +2,12 @@
 //
 // On the first row of a (re)scan: evaluate the pushed hetu condition (constants, parameters,
 // sub-plans), validate and de-duplicate the hetus, refuse bulk use (more than kysely_max_hetut
-// look-ups in this scan, rescans included) before any request, send one HenkilonTunnusKysely
-// per hetu concurrently, read every answer with libxml2 between pg_xml_init and pg_xml_done,
-// and write one row per look-up to vtj.kyselyloki (found or not) through SPI, in the query's
-// transaction: a look-up whose statement fails leaves no log row, exactly as it leaves no
-// result. Then the rows are returned (no row for Paluukoodi 0001).
+// distinct persons in this statement, all its VTJkysely scans and rescans together) before any
+// request, have the log worker commit one vtj.kyselyloki row per look-up (kysely_log.cpp),
+// send one HenkilonTunnusKysely per hetu concurrently, read every answer with libxml2 between
+// pg_xml_init and pg_xml_done, have the worker commit each answer's Paluukoodi, and only then
+// return the rows (none for Paluukoodi 0001). The log rows are the worker's, committed in its
+// own transactions: whatever the caller's transaction does afterwards, they stay.
 //
 // Lifetime and the error boundary as in fdw_scan.cpp: the C++ state (KyselyCpp) is owned by a
 // reset callback on the query's memory context; the functions marked "C zone" have no C++
@@ -14,6 +15,8 @@
 // others call PostgreSQL only through pg_guard.
 #include "pg/kysely_scan.hpp"
 
+#include <algorithm>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,9 +27,20 @@
 #include "core/kysely.hpp"
 #include "pg/boundary.hpp"
 #include "pg/fdw_plan.hpp"
+#include "pg/kysely_log.hpp"
 #include "pg/scan_common.hpp"
 #include "pg/server_config.hpp"
 #include "pg/settings.hpp"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wregister"
+extern "C" {
+#include "access/xact.h"
+#include "storage/proc.h"
+}
+#pragma GCC diagnostic pop
 
 namespace vtj::pg {
 
@@ -86,7 +100,10 @@ struct KyselyCpp {
     ServerSettings settings;
     std::unique_ptr<vtj::HttpClient> client;  // this scan's own: VTJkysely carries no HTTP credentials
     std::vector<std::string> hetus;           // the current (re)scan's, de-duplicated, in order
-    std::vector<k::Answer> answers;           // parallel to hetus
+    std::vector<k::Answer> answers;           // parallel to hetus (when `parsed` is)
+    std::vector<char> parsed;                 // answers[i] was read
+    std::exception_ptr failure;               // the round's error, raised after the log has the answers
+    k::RequestSettings request;               // the round's request settings
     std::size_t next = 0;                     // the next answer to return
     // Over rescans: the bulk guard and EXPLAIN ANALYZE.
     std::uint64_t lookups = 0, found = 0, not_found = 0, passivated = 0;
@@ -106,9 +123,37 @@ struct KyselyCpp {
         client.reset();
         hetus.clear();
         answers.clear();
+        parsed.clear();
+        failure = nullptr;
         next = 0;
     }
 };
+
+// The bulk guard counts per statement: the distinct hetus of every VTJkysely scan of one
+// top-level statement (UNION ALL branches, sub-queries in several places, functions it calls).
+// The count starts again only when both the statement (its start time and the virtual
+// transaction) has changed and no executor that looked up under the count still exists (a
+// portal fetched in several Execute messages keeps its count). Only ever read and written by the
+// backend's one thread.
+struct StatementHetus {
+    TimestampTz statement = 0;
+    LocalTransactionId lxid = InvalidLocalTransactionId;
+    std::unordered_set<std::string> hetus;
+    std::vector<MemoryContext> live;  // es_query_cxt of the executors counted, until deleted
+};
+StatementHetus g_statement_hetus;
+
+// Memory-context callback: an executor counted under g_statement_hetus is gone.
+void forget_executor(void *arg) noexcept
+{
+    std::vector<MemoryContext> &live = g_statement_hetus.live;
+    for (std::size_t i = 0; i < live.size(); ++i)
+        if (live[i] == static_cast<MemoryContext>(arg)) {
+            live[i] = live.back();
+            live.pop_back();
+            break;
+        }
+}
 
 // The C half, palloc'd in the query's context.
 struct KyselyExec {
@@ -125,9 +170,12 @@ struct KyselyExec {
     long parallel;
     MemoryContext row_cxt;
     MemoryContext cond_cxt;
+    MemoryContext query_cxt;
     KyselyCpp *cpp;
     MemoryContextCallback callback;
     bool started;
+    KyselyLog *log;   // this scan's log worker, started at its first look-up
+    int64 *log_ids;   // the current round's vtj.kyselyloki ids, parallel to cpp->hetus
 };
 
 // What the first row of a (re)scan needs from PostgreSQL, gathered in a C zone.
@@ -137,6 +185,8 @@ struct Inputs {
     text **hetus;
     const char *loppukayttaja;    // in the database's encoding, for the log
     const char *kayttotarkoitus;  // NULL when unset
+    const char *session_user;     // for the log
+    const char *current_user;
     // UTF-8 (the SOAP request's encoding) forms of what the request carries.
     const char *loppukayttaja_utf8;
     const char *username_utf8;
@@ -229,6 +279,8 @@ void gather_inputs(ForeignScanState *node, KyselyExec *s, Inputs *in)
     else
         in->loppukayttaja = GetUserNameFromId(GetSessionUserId(), false);
     in->kayttotarkoitus = setting_kayttotarkoitus && setting_kayttotarkoitus[0] ? pstrdup(setting_kayttotarkoitus) : nullptr;
+    in->session_user = GetUserNameFromId(GetSessionUserId(), false);
+    in->current_user = GetUserNameFromId(GetUserId(), false);
     in->loppukayttaja_utf8 = to_utf8(in->loppukayttaja);
     in->username_utf8 = to_utf8(s->cpp->settings.http.username.c_str());
     in->password_utf8 = to_utf8(s->cpp->settings.http.password.c_str());
@@ -251,13 +303,15 @@ k::Answer parse_in_backend(const std::string &body, const std::vector<std::strin
     }
 }
 
-// C++: validates the hetus, refuses bulk use, runs the look-ups and reads the answers into
-// s->cpp. Returns with no C++ object alive.
-void look_up(KyselyExec *s, const Inputs *in)
+// C++: validates the hetus and refuses bulk use, before anything is logged or sent. Leaves the
+// round's hetus in s->cpp (none: nothing to look up). Returns with no C++ object alive.
+void prepare_lookup(KyselyExec *s, const Inputs *in)
 {
     KyselyCpp &cpp = *s->cpp;
     cpp.hetus.clear();
     cpp.answers.clear();
+    cpp.parsed.clear();
+    cpp.failure = nullptr;
     cpp.next = 0;
     if (in->empty)
         return;  // no request, no log row
@@ -279,12 +333,36 @@ void look_up(KyselyExec *s, const Inputs *in)
             if (seen.insert(h).second)
                 hetus.push_back(h);
     }
-    const std::uint64_t total = cpp.lookups + hetus.size();
+
+    // Per statement, not per scan node: every VTJkysely scan of this statement together.
+    StatementHetus &st = g_statement_hetus;
+    const TimestampTz now_statement = GetCurrentStatementStartTimestamp();
+    if (st.statement != now_statement || st.lxid != MyProc->lxid) {
+        if (st.live.empty())
+            st.hetus.clear();
+        st.statement = now_statement;
+        st.lxid = MyProc->lxid;
+    }
+    if (std::find(st.live.begin(), st.live.end(), s->query_cxt) == st.live.end()) {
+        MemoryContext cxt = s->query_cxt;
+        auto *cb = static_cast<MemoryContextCallback *>(
+            pg_guard([cxt] { return MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback)); }));
+        st.live.reserve(st.live.size() + 1);
+        cb->func = forget_executor;
+        cb->arg = cxt;
+        MemoryContextRegisterResetCallback(cxt, cb);
+        st.live.push_back(cxt);
+    }
+    std::size_t fresh = 0;
+    for (const std::string &h : hetus)
+        if (!st.hetus.count(h))
+            ++fresh;
+    const std::uint64_t total = st.hetus.size() + fresh;
     if (total > static_cast<std::uint64_t>(cpp.settings.kysely_max_hetut)) {
-        std::string message = "VTJkysely is for looking up single persons, not for bulk use: this scan would look up " +
+        std::string message = "VTJkysely is for looking up single persons, not for bulk use: this statement would look up " +
                               std::to_string(total) + " persons";
-        if (cpp.lookups > 0)
-            message += " over its rescans";
+        if (!st.hetus.empty())
+            message += " (all its VTJkysely scans and rescans together)";
         message += ", more than kysely_max_hetut (" + std::to_string(cpp.settings.kysely_max_hetut) + ")";
         throw vtj::Error(vtj::ErrorKind::TooManyRows, message, "No request was sent.",
                          "Keep a register current with the change interface (the perustiedot and muutokset tables, "
@@ -301,82 +379,97 @@ void look_up(KyselyExec *s, const Inputs *in)
     rs.loppukayttaja = in->loppukayttaja_utf8;
     k::validate(rs);
 
-    if (!cpp.client) {
-        cpp.client = std::make_unique<vtj::HttpClient>(k::http_config(cpp.settings.http));
-        cpp.client->set_interrupt_check(&pg_interrupt_pending);
-    }
-    cpp.lookups += hetus.size();  // counted once sent, even if the statement fails later
-    std::vector<std::string> bodies =
-        k::fetch_answers(*cpp.client, rs, hetus, k::retry_policy(cpp.settings.http, &pg_interrupt_pending), &cpp.retries);
-
-    const std::vector<std::string> secrets = {rs.password, rs.username};
-    std::vector<k::Answer> answers;
-    answers.reserve(bodies.size());
-    for (const std::string &b : bodies) {
-        answers.push_back(parse_in_backend(b, secrets));
-        switch (answers.back().outcome) {
-        case k::Outcome::Found: ++cpp.found; break;
-        case k::Outcome::NotFound: ++cpp.not_found; break;
-        case k::Outcome::Passivated: ++cpp.passivated; break;
-        }
-    }
+    for (const std::string &h : hetus)
+        st.hetus.insert(h);
+    cpp.request = std::move(rs);
     cpp.hetus = std::move(hetus);
-    cpp.answers = std::move(answers);
 }
 
-// C zone: one vtj.kyselyloki row per look-up, through SPI, as the owner of the logging
-// function (which alone may write the log: EXECUTE is revoked from PUBLIC, so no user can
-// forge, alter or delete rows).
-void write_log(KyselyExec *s, const Inputs *in)
+// C zone: the log worker commits a row per hetu before any request is sent.
+void log_sent(KyselyExec *s, const Inputs *in)
 {
     KyselyCpp *cpp = s->cpp;
-    if (cpp->answers.empty())
-        return;
-    Oid argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-    const Oid nsp = get_namespace_oid("vtj", false);
-    const Oid fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("kyselyloki_kirjaa"),
-                                   PointerGetDatum(buildoidvector(argtypes, 4)), ObjectIdGetDatum(nsp));
-    if (!OidIsValid(fn))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
-                        errmsg("vtj_fdw's look-up log function vtj.kyselyloki_kirjaa is missing"),
-                        errdetail("VTJkysely look-ups are not made without writing them to vtj.kyselyloki."),
-                        errhint("Reinstall or update the extension vtj_fdw.")));
-    HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
-    if (!HeapTupleIsValid(tup))
-        elog(ERROR, "cache lookup failed for function %u", fn);
-    const Oid owner = ((Form_pg_proc)GETSTRUCT(tup))->proowner;
-    ReleaseSysCache(tup);
+    const int n = static_cast<int>(cpp->hetus.size());
+    if (!s->log)
+        s->log = kysely_log_open(s->query_cxt);
+    MemoryContext old = MemoryContextSwitchTo(s->cond_cxt);
+    const char **hetus = (const char **)palloc(sizeof(char *) * n);
+    for (int i = 0; i < n; ++i)
+        hetus[i] = pnstrdup(cpp->hetus[i].data(), static_cast<Size>(cpp->hetus[i].size()));
+    s->log_ids = (int64 *)palloc0(sizeof(int64) * n);
+    MemoryContextSwitchTo(old);
+    KyselyLogWho who = {in->session_user, in->current_user, in->loppukayttaja, in->kayttotarkoitus};
+    kysely_log_sent(s->log, &who, n, hetus, s->log_ids);
+}
 
-    Oid save_user;
-    int save_sec;
-    GetUserIdAndSecContext(&save_user, &save_sec);
-    // An error below aborts the (sub)transaction, which restores the user id itself.
-    SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "SPI_connect failed");
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT %s.kyselyloki_kirjaa($1, $2, $3, $4)", quote_identifier("vtj"));
-    SPIPlanPtr plan = SPI_prepare(sql, 4, argtypes);
-    if (!plan)
-        elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-    const std::size_t n = cpp->answers.size();
-    for (std::size_t i = 0; i < n; ++i) {
-        Datum values[4];
-        char nulls[4] = {' ', ' ', ' ', ' '};
-        values[0] = CStringGetTextDatum(in->loppukayttaja);
-        if (in->kayttotarkoitus)
-            values[1] = CStringGetTextDatum(in->kayttotarkoitus);
-        else
-            nulls[1] = 'n';
-        values[2] = PointerGetDatum(cstring_to_text_with_len(cpp->hetus[i].data(), static_cast<int>(cpp->hetus[i].size())));
-        values[3] = PointerGetDatum(cstring_to_text_with_len(cpp->answers[i].paluukoodi.data(),
-                                                             static_cast<int>(cpp->answers[i].paluukoodi.size())));
-        const int rc = SPI_execute_plan(plan, values, nulls, false, 0);
-        if (rc != SPI_OK_SELECT)
-            elog(ERROR, "writing vtj.kyselyloki failed: %s", SPI_result_code_string(rc));
+// C++: sends the look-ups and reads the answers into s->cpp. An error is kept in cpp.failure
+// (raised by raise_failure() once the answers that were read are logged). Returns with no C++
+// object alive.
+void fetch_and_parse(KyselyExec *s) noexcept
+{
+    KyselyCpp &cpp = *s->cpp;
+    try {
+        if (!cpp.client) {
+            cpp.client = std::make_unique<vtj::HttpClient>(k::http_config(cpp.settings.http));
+            cpp.client->set_interrupt_check(&pg_interrupt_pending);
+        }
+        cpp.lookups += cpp.hetus.size();  // counted once sent, even if the statement fails later
+        std::vector<std::string> bodies = k::fetch_answers(
+            *cpp.client, cpp.request, cpp.hetus, k::retry_policy(cpp.settings.http, &pg_interrupt_pending), &cpp.retries);
+        const std::vector<std::string> secrets = {cpp.request.password, cpp.request.username};
+        cpp.answers.assign(bodies.size(), k::Answer());
+        cpp.parsed.assign(bodies.size(), 0);
+        for (std::size_t i = 0; i < bodies.size(); ++i) {
+            try {
+                cpp.answers[i] = parse_in_backend(bodies[i], secrets);
+                cpp.parsed[i] = 1;
+            } catch (...) {
+                if (!cpp.failure)
+                    cpp.failure = std::current_exception();
+                continue;
+            }
+            switch (cpp.answers[i].outcome) {
+            case k::Outcome::Found: ++cpp.found; break;
+            case k::Outcome::NotFound: ++cpp.not_found; break;
+            case k::Outcome::Passivated: ++cpp.passivated; break;
+            }
+        }
+    } catch (...) {
+        cpp.failure = std::current_exception();
     }
-    SPI_finish();
-    SetUserIdAndSecContext(save_user, save_sec);
+}
+
+// C zone: the log worker commits the Paluukoodi of every answer read, before any row is
+// returned (a look-up without a usable answer keeps paluukoodi NULL).
+void log_answered(KyselyExec *s)
+{
+    KyselyCpp *cpp = s->cpp;
+    const std::size_t n = cpp->parsed.size();
+    MemoryContext old = MemoryContextSwitchTo(s->cond_cxt);
+    int64 *ids = (int64 *)palloc(sizeof(int64) * (n + 1));
+    const char **codes = (const char **)palloc(sizeof(char *) * (n + 1));
+    int m = 0;
+    for (std::size_t i = 0; i < n; ++i)
+        if (cpp->parsed[i]) {
+            ids[m] = s->log_ids[i];
+            codes[m] = pnstrdup(cpp->answers[i].paluukoodi.data(), static_cast<Size>(cpp->answers[i].paluukoodi.size()));
+            ++m;
+        }
+    MemoryContextSwitchTo(old);
+    kysely_log_answered(s->log, m, ids, codes);
+}
+
+// C++: raises the round's error, if it had one (no row is then returned).
+void raise_failure(KyselyExec *s)
+{
+    KyselyCpp &cpp = *s->cpp;
+    if (!cpp.failure)
+        return;
+    std::exception_ptr f = cpp.failure;
+    cpp.failure = nullptr;
+    cpp.answers.clear();
+    cpp.parsed.clear();
+    std::rethrow_exception(f);
 }
 
 // C zone: text in the database's encoding from UTF-8.
@@ -482,6 +575,7 @@ void kysely_begin(ForeignScanState *node, int eflags)
 
     const Oid relid = RelationGetRelid(node->ss.ss_currentRelation);
     const Oid server_id = GetForeignTable(relid)->serverid;
+    s->query_cxt = estate->es_query_cxt;
     s->cpp = new KyselyCpp();
     s->callback.func = release_cpp;
     s->callback.arg = s;
@@ -510,8 +604,13 @@ TupleTableSlot *kysely_iterate(ForeignScanState *node)
         s->started = true;
         Inputs in;
         gather_inputs(node, s, &in);  // C zone
-        look_up(s, &in);              // C++, returns with nothing alive
-        write_log(s, &in);            // C zone: before the first row, so that LIMIT cannot skip it
+        prepare_lookup(s, &in);       // C++: validation and the bulk guard, returns with nothing alive
+        if (!s->cpp->hetus.empty()) {
+            log_sent(s, &in);         // C zone: committed by the log worker before any request
+            fetch_and_parse(s);       // C++ (noexcept): the requests and the answers
+            log_answered(s);          // C zone: committed before any row, so that LIMIT cannot skip it
+            raise_failure(s);         // C++: the round's error, if any
+        }
     }
     return next_row(s, slot);
 }
@@ -524,6 +623,8 @@ void kysely_rescan(ForeignScanState *node)
         s->cpp->fold_client();  // the client and its connections stay for the next look-ups
         s->cpp->hetus.clear();
         s->cpp->answers.clear();
+        s->cpp->parsed.clear();
+        s->cpp->failure = nullptr;
         s->cpp->next = 0;
     }
 }
@@ -533,6 +634,10 @@ void kysely_end(ForeignScanState *node)
     KyselyExec *s = (KyselyExec *)node->fdw_state;
     if (s && s->cpp)
         s->cpp->release();  // statistics stay for EXPLAIN ANALYZE; the object goes with the context
+    if (s && s->log) {
+        kysely_log_close(s->log);  // the worker exits
+        s->log = nullptr;
+    }
 }
 
 void kysely_explain(ForeignScanState *node, ExplainState *es)

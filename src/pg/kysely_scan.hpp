@@ -1,5 +1,5 @@
 // Executor of vtjkysely.henkilo: VTJkysely look-ups (SOAP/XML), one request per hetu, every
-// look-up written to vtj.kyselyloki in the query's transaction.
+// look-up committed to vtj.kyselyloki by the log worker (kysely_log.hpp) before its request.
 //
 // fdw_scan.cpp's callbacks hand a henkilo scan to these functions (they run inside its
 // run_guarded). The two executors' states share their first field, the TableKind, which is how

@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """VTJkysely look-ups (vtjkysely.henkilo) against the mock's SOAP endpoint: columns equal the
 SOAP answer fetched directly (and the mock's truth), not found, passivated hetu, turvakielto
-censored by vtj_fdw itself (also on the uncensored account), SOAP faults, broken XML, an
+censored by vtj_fdw itself (also on the uncensored account) and failing closed on hostile answers, SOAP faults,
+broken and hostile XML (no answer byte in an error), a reset retried, an
 entity-expansion attack, refused credentials, what the request carries (through a recording
-proxy), the accountability log vtj.kyselyloki and its privileges, the bulk guard, EXPLAIN."""
+proxy), the accountability log vtj.kyselyloki (durable whatever the caller's transaction does,
+read-only transactions, cancel and terminate, a worker that cannot connect, no free worker slot,
+a standby) and its per-database reader role, the per-statement bulk guard, EXPLAIN."""
 import http.server
 import json
 import os
+import pwd
+import shutil
+import tempfile
 import re
 import subprocess
 import threading
@@ -15,8 +21,8 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
-from taplib import (clear_faults, clear_requests, done, eq, fault, fresh_db, mockclient, ok, pg_array, requests,
-                    sql, sql_error, value)
+from taplib import (PSQL as PSQL_BIN, SqlError, clear_faults, clear_requests, done, eq, fault, fresh_db, mockclient,
+                    ok, pg_array, requests, sql, sql_error, value)
 
 PASSWORD = os.environ["VTJ_MOCK_PASSWORD"]
 ROOT = os.environ["VTJ_MOCK_ROOT"]
@@ -81,7 +87,7 @@ def expected(hetu, account="mutpT1", url=KYSELY_URL):
            t(h, "v:Aidinkieli/v:Kielikoodi"),
            None if h is None or h.find("v:Kuolintiedot", NS) is None else ("t" if kuollut == "1" else "f"),
            ymd(t(h, "v:Kuolintiedot/v:Kuolinpvm")),
-           None if h is None or h.find("v:Turvakielto", NS) is None else ("t" if protected else "f"),
+           "t" if protected else "f",
            ymd(t(h, "v:Turvakielto/v:TurvakieltoPaattymispvm")),
            loc(t(h, "v:Kotikunta/v:Kuntanumero")), loc(t(h, "v:Kotikunta/v:KuntaS")),
            loc(t(h, "v:VakinainenKotimainenLahiosoite/v:LahiosoiteS") or t(h, "v:VakinainenKotimainenLahiosoite/v:LahiosoiteR")),
@@ -134,6 +140,14 @@ def sql_error_as(user, query):
         return sql_error(query)
     finally:
         os.environ["PGUSER"] = old
+
+
+def tried(fn):
+    """fn()'s result, or the first line of its SQL error (so that a failing check reports, not stops)."""
+    try:
+        return fn()
+    except SqlError as e:
+        return "error: " + e.message.strip().splitlines()[0]
 
 
 def kysely_requests():
@@ -331,13 +345,46 @@ for schema, account in (("k", "mutpT1"), ("kx", "mutpT1x")):
     ok(not bad_v and all("<Turvakielto><TurvakieltoTieto>1</TurvakieltoTieto>" in r[16] for r in rows),
        f"{account}: vastaus has no location element and no location value", bad_v)
 
+# ---- fail closed: what the answer does not say plainly protects --------------------------------
+
+ok(all("<TurvakieltoTieto>0</TurvakieltoTieto>" in want[h][1] for h in plain),
+   "the mock sends TurvakieltoTieto 0 explicitly for unprotected persons")
+MARK = "Piilokatu 7 B 12"
+
+
+def row_text(rows):
+    return "\n".join(str(v) for r in rows for v in r if v is not None)
+
+
+plain_loc = [v for v in want[plain[0]][0][10:16] if v]
+prot_loc = location_values(raws[prot[0]][2])
+ok(plain_loc and prot_loc, "the hostile answers below carry real location values", (plain_loc, prot_loc))
+for kind, params, person, loc in (("soap_turvakielto", {}, plain[0], plain_loc),
+                                  ("soap_turvakielto", {"value": "2"}, plain[0], plain_loc),
+                                  ("soap_turvakielto", {"value": "0 0"}, plain[0], plain_loc),
+                                  ("soap_turvakielto", {"drop": True}, plain[0], plain_loc),
+                                  ("soap_comment", {"text": MARK}, prot[0], prot_loc),
+                                  ("soap_unknown_element", {"text": MARK}, prot[0], prot_loc),
+                                  ("soap_attribute", {"text": MARK}, prot[0], prot_loc)):
+    clear_faults()
+    fault(kind, count=1, endpoint="kysely", **params)
+    rows = sql(f"SELECT {COLUMNS}, vastaus::text FROM k.henkilo WHERE hetu = '{person}'")
+    txt = row_text(rows)
+    what = f"{kind} {params}"
+    ok(len(rows) == 1 and rows[0][8] == "t" and rows[0][10:16] == [None] * 6,
+       f"{what}: counted as protected, no address or municipality column", rows)
+    leaked = [v for v in loc + [MARK] if v in txt]
+    ok(not leaked, f"{what}: no address value in any column or vastaus", leaked)
+    ok(len(rows) == 1 and rows[0][3] is not None, f"{what}: the name is shown")
+clear_faults()
+
 # ---- faults ----------------------------------------------------------------------------------
 
 Q = f"SELECT * FROM k.henkilo WHERE hetu = '{plain[0]}'"
 start_time = value("SELECT pg_postmaster_start_time()")
 
 
-def check_fault(kind, sqlstate, text, attempts=1, **params):
+def check_fault(kind, sqlstate, expect, attempts=1, **params):
     clear_faults()
     clear_requests()
     fault(kind, count=5, endpoint="kysely", **params)
@@ -345,7 +392,7 @@ def check_fault(kind, sqlstate, text, attempts=1, **params):
     e = sql_error(Q)
     dt = time.monotonic() - t0
     clear_faults()
-    ok(e is not None and e.sqlstate == sqlstate and text in e.text, f"{kind}: {sqlstate}, '{text}'", e and e.text)
+    ok(e is not None and e.sqlstate == sqlstate and expect in e.text, f"{kind}: {sqlstate}, '{expect}'", e and e.text)
     eq(len(kysely_requests()), attempts, f"{kind}: {attempts} request(s)")
     ok(e is None or (PASSWORD not in e.text and plain[0] not in e.text and "Virtanen" not in e.text),
        f"{kind}: no credential, hetu or personal data in the error", e and e.text)
@@ -368,6 +415,35 @@ eq(value(Q.replace("*", "count(*)")), "1", "http_503 once: retried, answered")
 eq(len(kysely_requests()), 2, "… in two requests")
 clear_faults()
 
+# No byte of an answer in an error: the error point holds a distinctive string.
+for variant, what in (("entity", "not well-formed XML (libxml2 error"), ("tag", "not well-formed XML (libxml2 error"),
+                      ("utf8", "not valid UTF-8 (at byte")):
+    e, _ = check_fault("xml_quoting_error", "HV00M", what, variant=variant, text="Salaosoite7")
+    ok(e is not None and "Salaosoite7" not in e.text and "0xFF" not in e.text,
+       f"xml_quoting_error {variant}: the error quotes nothing of the answer", e and e.text)
+
+# Hostile SOAP answers: refused, nothing logged as found, no crash.
+for kind, state, text, params in (("xml_deep_nesting", "HV00M", "not well-formed XML", {}),
+                                  ("xml_invalid_utf8", "HV00M", "not valid UTF-8", {}),
+                                  ("xml_external_entity", "HV00M", "DOCTYPE", {}),
+                                  ("xml_xinclude", "HV00M", "XInclude", {}),
+                                  ("xml_wrong_encoding", "HV00M", "labelled ISO-8859-1", {}),
+                                  ("xml_wrong_encoding", "HV00M", "encoding other than UTF-8", {"encoding": "UTF-16"}),
+                                  ("xml_huge_attribute", "HV00M", "attribute value", {}),
+                                  ("xml_huge_attribute", "HV001", "larger than", {"kb": 9000})):
+    sql("DELETE FROM vtj.kyselyloki")
+    e, _ = check_fault(kind, state, text, **params)
+    eq([r[3:] for r in log_rows()], [[plain[0], None]], f"{kind} {params}: logged as sent, not as found")
+eq(value("SELECT pg_postmaster_start_time()"), start_time, "the server did not restart (no backend crashed)")
+
+# A connection reset in the middle of an answer is a look-up with no answer: retried.
+clear_faults()
+clear_requests()
+fault("reset", count=1, endpoint="kysely")
+eq(tried(lambda: value(Q.replace("*", "count(*)"))), "1", "reset mid-answer once: retried, answered")
+eq(len(kysely_requests()), 2, "… in two requests")
+clear_faults()
+
 # Refused credentials: a SOAP fault, never repeated.
 clear_requests()
 e = sql_error(f"SELECT * FROM bad.henkilo WHERE hetu = '{plain[0]}'")
@@ -376,12 +452,33 @@ ok(e is not None and e.sqlstate == "HV000" and "refused the credentials" in e.te
 ok(e is not None and "wrong-Salasana-4d2" not in e.text, "… without the password", e and e.text)
 eq(len(kysely_requests()), 1, "… after one request (a refused password is not retried)")
 
-# Cancel while waiting for VTJkysely.
+# Cancel while waiting for VTJkysely: the statement fails, the log keeps what was sent.
+sql("DELETE FROM vtj.kyselyloki")
 fault("slow", count=1, endpoint="kysely", delay_ms=8000)
 t0 = time.monotonic()
 e = sql_error(Q, settings=["statement_timeout = '1s'"])
 ok(e is not None and e.sqlstate == "57014" and time.monotonic() - t0 < 5, "statement_timeout cancels a look-up",
    e and e.text)
+eq([r[3:] for r in log_rows()], [[plain[0], None]], "… and the log keeps the look-up that was sent (no Paluukoodi)")
+clear_faults()
+
+# pg_terminate_backend of the caller in the middle of a statement.
+sql("DELETE FROM vtj.kyselyloki")
+clear_requests()
+fault("slow", count=1, endpoint="kysely", delay_ms=8000)
+env = dict(os.environ, PGAPPNAME="vtj_kysely_terminate")
+victim = subprocess.Popen([PSQL_BIN, "-X", "-q", "-c", f"SELECT * FROM k.henkilo WHERE hetu = '{plain[1]}'"], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+for _ in range(100):  # the row is committed before the request is sent
+    if value(f"SELECT count(*) FROM vtj.kyselyloki WHERE hetu = '{plain[1]}'") == "1":
+        break
+    time.sleep(0.1)
+time.sleep(0.5)
+terminated = value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'vtj_kysely_terminate'")
+_, err = victim.communicate(timeout=60)
+ok(terminated == "1" and victim.returncode != 0 and "terminating connection" in err,
+   "pg_terminate_backend ends the caller in the middle of a look-up", (terminated, victim.returncode, err))
+eq([r[3:] for r in log_rows()], [[plain[1], None]], "… and the log keeps the look-up that was sent")
 clear_faults()
 
 # ---- what the request carries (through the recording proxy) -----------------------------------
@@ -435,23 +532,61 @@ ok(value("SELECT bool_and(aika > now() - interval '5 minutes' AND aika <= clock_
 
 sql("DELETE FROM vtj.kyselyloki")
 sql(f"BEGIN; SELECT * FROM k.henkilo WHERE hetu = '{plain[0]}'; ROLLBACK")
-eq(log_rows(), [], "the log row belongs to the query's transaction (rolled back with it)")
+eq(log_rows(), [["postgres", "postgres", None, plain[0], "0000"]],
+   "ROLLBACK after a look-up keeps its log row (the log worker committed it)")
+sql("DELETE FROM vtj.kyselyloki")
+e = sql_error(f"BEGIN; SELECT * FROM k.henkilo WHERE hetu = '{plain[1]}'; SELECT 1 / 0; COMMIT")
+ok(e is not None and e.sqlstate == "22012", "an error later in the same transaction fails it", e and e.text)
+eq(log_rows(), [["postgres", "postgres", None, plain[1], "0000"]], "… and the look-up's log row stays")
+sql("DELETE FROM vtj.kyselyloki")
+sql(f"BEGIN; SAVEPOINT s; SELECT * FROM k.henkilo WHERE hetu = '{plain[2]}'; ROLLBACK TO SAVEPOINT s; COMMIT")
+eq(len(log_rows()), 1, "ROLLBACK TO SAVEPOINT keeps it too")
+# A read-only transaction can look up: the caller's transaction writes nothing.
+sql("DELETE FROM vtj.kyselyloki")
+got = tried(lambda: sql(f"BEGIN READ ONLY; SELECT current_setting('transaction_read_only'), count(*) "
+                         f"FROM k.henkilo WHERE hetu = '{plain[0]}'; COMMIT"))
+eq(got, [["on", "1"]], "a look-up in a read-only transaction works")
+os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
+try:
+    got = tried(lambda: sql(f"SELECT current_setting('transaction_read_only'), count(*) FROM k.henkilo "
+                            f"WHERE hetu = '{plain[1]}'"))
+finally:
+    del os.environ["PGOPTIONS"]
+eq(got, [["on", "1"]], "a look-up under default_transaction_read_only = on works")
+eq(sorted(r[3] for r in log_rows()), sorted(plain[:2]), "… and both are logged")
+sql("DELETE FROM vtj.kyselyloki")
 sql(f"SELECT sukunimi FROM k.henkilo WHERE hetu = ANY({pg_array(plain[:3])}) LIMIT 1")
 eq(len(log_rows()), 3, "LIMIT 1 over three look-ups still logs all three")
+eq(tried(lambda: value("SELECT count(*) FROM vtj.kyselyloki WHERE paluukoodi = '0000' AND vastattu >= aika")), "3",
+   "… each with its Paluukoodi and the time it was recorded")
 clear_requests()
 sql(f"EXPLAIN SELECT * FROM k.henkilo WHERE hetu = ANY({pg_array(plain[:3])})")
 eq((len(kysely_requests()), len(log_rows())), (0, 3), "EXPLAIN without ANALYZE looks nobody up and logs nothing")
+sql(f"CREATE ROLE regress_kysely_definer; GRANT USAGE ON SCHEMA k TO regress_kysely_definer; "
+    f"GRANT SELECT ON k.henkilo TO regress_kysely_definer; "
+    f"CREATE USER MAPPING FOR regress_kysely_definer SERVER k OPTIONS (username 'mutpT1', password '{PASSWORD}')")
+sql(f"SET ROLE regress_kysely_definer; SELECT count(*) FROM k.henkilo WHERE hetu = '{plain[4]}'; RESET ROLE")
+eq(tried(lambda: sql(f"SELECT tietokantakayttaja, nykyinen_kayttaja FROM vtj.kyselyloki WHERE hetu = '{plain[4]}'")),
+   [["postgres", "regress_kysely_definer"]], "the log names the session user and the current user (SET ROLE)")
+sql("DROP USER MAPPING FOR regress_kysely_definer SERVER k; DROP OWNED BY regress_kysely_definer; "
+    "DROP ROLE regress_kysely_definer")
+
+READER = tried(lambda: value("SELECT vtj.kyselyloki_lukija()"))
+eq(READER, "vtj_kyselyloki_lukija_vtj_it_kysely", "this database's reader role is vtj_kyselyloki_lukija_<database>")
+if READER.startswith("error"):
+    READER = "vtj_kyselyloki_lukija"
 
 # Privileges: an ordinary role cannot read or change the log; a reader can read only.
 sql(f"""CREATE ROLE regress_kysely_user LOGIN; CREATE ROLE regress_kysely_reader LOGIN;
-        GRANT vtj_kyselyloki_lukija TO regress_kysely_reader;
+        GRANT {READER} TO regress_kysely_reader;
         GRANT USAGE ON SCHEMA vtj TO regress_kysely_user;  -- so that the table's own privileges are what is tested
         GRANT USAGE ON SCHEMA k TO regress_kysely_user; GRANT SELECT ON k.henkilo TO regress_kysely_user;
         CREATE USER MAPPING FOR regress_kysely_user SERVER k OPTIONS (username 'mutpT1', password '{PASSWORD}')""")
 for stmt, what in (("SELECT count(*) FROM vtj.kyselyloki", "read"), ("DELETE FROM vtj.kyselyloki", "delete from"),
                    ("UPDATE vtj.kyselyloki SET hetu = 'x'", "update"),
                    ("INSERT INTO vtj.kyselyloki (hetu) VALUES ('x')", "insert into"),
-                   ("SELECT vtj.kyselyloki_kirjaa('a', 'b', 'c', 'd')", "call the log function of")):
+                   ("SELECT vtj.kyselyloki_kirjaa('a', 'b', 'c', 'd', 'e')", "call the log function of"),
+                   ("SELECT vtj.kyselyloki_vastaus(1, '0000')", "call the answer function of")):
     e = sql_error_as("regress_kysely_user", stmt)
     ok(e is not None and e.sqlstate == "42501", f"an ordinary role cannot {what} vtj.kyselyloki", e and e.text)
 n_before = int(value("SELECT count(*) FROM vtj.kyselyloki"))
@@ -462,7 +597,7 @@ eq(log_rows(f"hetu = '{plain[2]}' AND tietokantakayttaja = 'regress_kysely_user'
    "… and the look-up is logged under their name")
 eq(value("SELECT count(*) FROM vtj.kyselyloki"), str(n_before + 1), "… once")
 eq(sql_as("regress_kysely_reader", "SELECT count(*) FROM vtj.kyselyloki"), [[str(n_before + 1)]],
-   "a member of vtj_kyselyloki_lukija can read the log")
+   "a member of vtj_kyselyloki_lukija_vtj_it_kysely can read the log")
 e = sql_error_as("regress_kysely_reader", "DELETE FROM vtj.kyselyloki")
 ok(e is not None and e.sqlstate == "42501", "… but not delete from it", e and e.text)
 e = sql_error_as("regress_kysely_reader", "UPDATE vtj.kyselyloki SET paluukoodi = '0001'")
@@ -489,7 +624,7 @@ eq(value(f"SELECT count(*) FROM k.henkilo WHERE hetu = ANY({pg_array(six[:5] + s
 sql(f"CREATE TABLE asiakas (hetu text); INSERT INTO asiakas SELECT unnest({pg_array(six)})")
 clear_requests()
 e = sql_error("SELECT (SELECT sukunimi FROM k.henkilo h WHERE h.hetu = a.hetu) FROM asiakas a")
-ok(e is not None and e.sqlstate == "54000" and "over its rescans" in e.text,
+ok(e is not None and e.sqlstate == "54000" and "all its VTJkysely scans and rescans together" in e.text,
    "a correlated sub-query cannot look up more than kysely_max_hetut persons in one statement", e and e.text)
 eq(len(kysely_requests()), 5, "… it stopped before the sixth request")
 eq(value("SELECT count(*) FROM (SELECT (SELECT sukunimi FROM k.henkilo h WHERE h.hetu = a.hetu) s FROM asiakas a "
@@ -514,6 +649,152 @@ ok(e is not None and e.sqlstate == "22P02" and "2 of 3 hetus are invalid, at pos
 ok(e is not None and "131052-308U" not in e.text and plain[0] not in e.text, "… without values", e and e.text)
 eq(value("SELECT count(*) FROM k.henkilo WHERE hetu = ANY('{}'::text[])"), "0", "an empty array: no rows")
 eq(len(kysely_requests()), 0, "… and none of these sent a request")
+
+# kysely_max_hetut counts the statement, not one scan node.
+clear_requests()
+e = sql_error(f"SELECT hetu FROM k.henkilo WHERE hetu = ANY({pg_array(six[:3])}) "
+              f"UNION ALL SELECT hetu FROM k.henkilo WHERE hetu = ANY({pg_array(six[3:])})")
+ok(e is not None and e.sqlstate == "54000" and "this statement would look up 6 persons" in e.text,
+   "UNION ALL of two scans of 3 cannot look up 6 persons past kysely_max_hetut 5", e and e.text)
+eq(len(kysely_requests()), 3, "… refused before the second scan's requests")
+e = sql_error("SELECT (SELECT sukunimi FROM k.henkilo h WHERE h.hetu = a.hetu) FROM (SELECT hetu FROM asiakas ORDER BY 1 "
+              "LIMIT 3) a UNION ALL SELECT (SELECT sukunimi FROM k.henkilo h WHERE h.hetu = b.hetu) FROM "
+              "(SELECT hetu FROM asiakas ORDER BY 1 OFFSET 3) b")
+ok(e is not None and e.sqlstate == "54000", "a correlated sub-query in two places counts once for the statement",
+   e and e.text)
+eq(value(f"SELECT count(*) FROM (SELECT hetu FROM k.henkilo WHERE hetu = ANY({pg_array(six[:3])}) "
+         f"UNION ALL SELECT hetu FROM k.henkilo WHERE hetu = ANY({pg_array(six[:3])})) x"), "6",
+   "… and the same persons in two scans count once")
+
+# A cursor fetched in several statements keeps one count (its executor stays open).
+clear_requests()
+script = ("BEGIN;\nDECLARE c NO SCROLL CURSOR FOR SELECT (SELECT sukunimi FROM k.henkilo h WHERE h.hetu = a.hetu) "
+          "FROM asiakas a;\nFETCH 3 FROM c;\nFETCH 3 FROM c;\nCOMMIT;\n")
+p = subprocess.run([PSQL_BIN, "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=script, capture_output=True, text=True, timeout=120)
+ok(p.returncode != 0 and "not for bulk use" in p.stderr, "a cursor fetched in two FETCH statements cannot look up 6",
+   p.stderr)
+eq(len(kysely_requests()), 5, "… it stopped before the sixth request")
+
+# ---- a second database: its own reader role; a log worker that cannot connect ------------------
+
+DB_B = "vtj_it_kysely_b"
+
+
+def sql_in(db, query, user=None):
+    env_old = (os.environ.get("PGDATABASE"), os.environ.get("PGUSER"))
+    os.environ["PGDATABASE"] = db
+    if user:
+        os.environ["PGUSER"] = user
+    try:
+        return sql(query)
+    finally:
+        os.environ["PGDATABASE"], os.environ["PGUSER"] = env_old
+
+
+def error_in(db, query, user=None):
+    try:
+        sql_in(db, query, user)
+    except SqlError as e:
+        return e
+    return None
+
+
+sql(f"DROP DATABASE IF EXISTS {DB_B}", db="postgres")
+sql("DROP ROLE IF EXISTS regress_kysely_owner; CREATE ROLE regress_kysely_owner SUPERUSER LOGIN")
+sql(f"CREATE DATABASE {DB_B}", db="postgres")
+sql_in(DB_B, "CREATE EXTENSION vtj_fdw", user="regress_kysely_owner")
+sql_in(DB_B, f"""CREATE SERVER k FOREIGN DATA WRAPPER vtj_fdw OPTIONS (kysely_url '{KYSELY_URL}');
+                 CREATE USER MAPPING FOR postgres SERVER k OPTIONS (username 'mutpT1', password '{PASSWORD}');
+                 CREATE SCHEMA k; IMPORT FOREIGN SCHEMA vtjkysely FROM SERVER k INTO k;""")
+eq(tried(lambda: sql_in(DB_B, "SELECT vtj.kyselyloki_lukija()")), [["vtj_kyselyloki_lukija_" + DB_B]],
+   "the second database has a reader role of its own")
+sql_in(DB_B, f"SELECT count(*) FROM k.henkilo WHERE hetu = '{plain[0]}'")
+e = error_in(DB_B, "SELECT count(*) FROM vtj.kyselyloki", user="regress_kysely_reader")
+ok(e is not None and e.sqlstate == "42501", "a reader of database A's log cannot read database B's", e and e.text)
+eq(tried(lambda: sql("SELECT pg_has_role('regress_kysely_reader', 'vtj_kyselyloki_lukija_" + DB_B + "', 'MEMBER')")),
+   [["f"]], "… (not a member of B's reader role)")
+
+# The log worker connects as the extension's owner; if it cannot, nothing is sent.
+sql("ALTER ROLE regress_kysely_owner NOLOGIN")
+clear_requests()
+e = error_in(DB_B, f"SELECT * FROM k.henkilo WHERE hetu = '{plain[1]}'")
+ok(e is not None and e.sqlstate == "55000" and "log worker" in e.text and "log in" in e.text,
+   "a log worker that cannot connect: the look-up is refused and the error says why", e and e.text)
+eq(len(kysely_requests()), 0, "… and no request reached VTJkysely")
+ok(e is not None and plain[1] not in e.text and PASSWORD not in e.text, "… without the hetu or a credential", e and e.text)
+eq(sql_in(DB_B, f"SELECT count(*) FROM vtj.kyselyloki WHERE hetu = '{plain[1]}'"), [["0"]], "… nor a log row")
+sql("ALTER ROLE regress_kysely_owner LOGIN")
+eq(tried(lambda: sql_in(DB_B, f"SELECT count(*) FROM k.henkilo WHERE hetu = '{plain[1]}'")), [["1"]],
+   "with the owner able to log in again, it works")
+sql(f"DROP DATABASE {DB_B}", db="postgres")
+sql("DROP ROLE regress_kysely_owner; DROP ROLE IF EXISTS vtj_kyselyloki_lukija_" + DB_B)
+
+# ---- a private cluster: no free worker slot, and a hot standby ---------------------------------
+
+PGBIN = os.environ.get("VTJ_PG_BIN", "/usr/lib/postgresql/15/bin")
+pg = pwd.getpwnam("postgres")
+cdir = tempfile.mkdtemp(prefix="vtj_kysely_cluster.")
+os.chown(cdir, pg.pw_uid, pg.pw_gid)
+
+
+def as_postgres(*args):
+    return subprocess.run(["runuser", "-u", "postgres", "--"] + list(args), capture_output=True, text=True, timeout=120)
+
+
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def sql_at(port, query):
+    old = (os.environ.get("PGHOST"), os.environ.get("PGPORT"), os.environ.get("PGDATABASE"))
+    os.environ.update(PGHOST=cdir, PGPORT=str(port), PGDATABASE="postgres")
+    try:
+        return sql(query)
+    except SqlError as e:
+        return e
+    finally:
+        os.environ["PGHOST"], os.environ["PGPORT"], os.environ["PGDATABASE"] = old
+
+
+p1, p2 = free_port(), free_port()
+try:
+    r = as_postgres(PGBIN + "/initdb", "-D", cdir + "/primary", "-U", "postgres", "--auth=trust", "--encoding=UTF8",
+                    "--locale=C.UTF-8")
+    with open(cdir + "/primary/postgresql.conf", "a") as f:
+        f.write(f"port = {p1}\nlisten_addresses = ''\nunix_socket_directories = '{cdir}'\nmax_worker_processes = 0\n"
+                "fsync = off\n")
+    r = as_postgres(PGBIN + "/pg_ctl", "-D", cdir + "/primary", "-l", cdir + "/primary.log", "-w", "start")
+    ok(r.returncode == 0, "a private cluster with max_worker_processes = 0 starts", r.stderr)
+    sql_at(p1, f"""CREATE EXTENSION vtj_fdw;
+                   CREATE SERVER k FOREIGN DATA WRAPPER vtj_fdw OPTIONS (kysely_url '{KYSELY_URL}');
+                   CREATE USER MAPPING FOR postgres SERVER k OPTIONS (username 'mutpT1', password '{PASSWORD}');
+                   CREATE SCHEMA k; IMPORT FOREIGN SCHEMA vtjkysely FROM SERVER k INTO k;""")
+    clear_requests()
+    e = sql_at(p1, f"SELECT * FROM k.henkilo WHERE hetu = '{plain[0]}'")
+    ok(isinstance(e, SqlError) and e.sqlstate == "53000" and "max_worker_processes" in e.text,
+       "no free background worker slot: refused, naming max_worker_processes", e)
+    eq(len(kysely_requests()), 0, "… and nothing was sent")
+    r = as_postgres(PGBIN + "/pg_basebackup", "-h", cdir, "-p", str(p1), "-U", "postgres", "-D", cdir + "/standby",
+                    "-R", "-X", "stream")
+    ok(r.returncode == 0, "a standby is made with pg_basebackup", r.stderr)
+    with open(cdir + "/standby/postgresql.conf", "a") as f:
+        f.write(f"port = {p2}\n")
+    r = as_postgres(PGBIN + "/pg_ctl", "-D", cdir + "/standby", "-l", cdir + "/standby.log", "-w", "start")
+    ok(r.returncode == 0, "… and starts as a hot standby", r.stderr)
+    eq(sql_at(p2, "SELECT pg_is_in_recovery()"), [["t"]], "… in recovery")
+    clear_requests()
+    e = sql_at(p2, f"SELECT * FROM k.henkilo WHERE hetu = '{plain[0]}'")
+    ok(isinstance(e, SqlError) and e.sqlstate == "25006" and "standby" in e.text,
+       "a look-up on a hot standby is refused clearly (25006)", e)
+    eq(len(kysely_requests()), 0, "… and nothing was sent")
+finally:
+    for d in ("standby", "primary"):
+        if os.path.isdir(cdir + "/" + d):
+            as_postgres(PGBIN + "/pg_ctl", "-D", cdir + "/" + d, "-m", "immediate", "-w", "stop")
+    shutil.rmtree(cdir, ignore_errors=True)
 
 # ---- EXPLAIN -----------------------------------------------------------------------------------
 

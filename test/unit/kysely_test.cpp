@@ -334,11 +334,12 @@ TEST(KyselyParse, DatesAndFlags)
     EXPECT_EQ(a.turvakielto, std::optional<bool>(true));
     EXPECT_EQ(a.turvakielto_loppupv, std::optional<int32_t>(days(2030, 12, 31)));
 
-    // An empty TurvakieltoTieto is "not in force" (KieltoTietoTyyppi).
+    // Fail closed: an empty TurvakieltoTieto is not a "0", so the person counts as protected.
     p = henkilo("");
     a = k::parse_answer(answer("0000", p));
-    EXPECT_EQ(a.turvakielto, std::optional<bool>(false));
-    EXPECT_FALSE(a.censored);
+    EXPECT_EQ(a.turvakielto, std::optional<bool>(true));
+    EXPECT_TRUE(a.censored);
+    EXPECT_FALSE(a.lahiosoite.has_value());
 }
 
 // ---- Paluukoodi ------------------------------------------------------------------------------
@@ -578,7 +579,9 @@ TEST(KyselyParse, TurvakieltoRemovesEveryLocationWhateverTheAnswerContained)
                           "KORPILAHTI", "900000041C1F028", "Storgatan", "Rue 1"})
         EXPECT_EQ(a.vastaus.find(v), std::string::npos) << v << " in " << a.vastaus;
     EXPECT_NE(a.vastaus.find("<Turvakielto><TurvakieltoTieto>1</TurvakieltoTieto>"), std::string::npos);
-    EXPECT_NE(a.vastaus.find("Lapsi"), std::string::npos);
+    // The allowlist shows no relatives either (a household member's name tells where one lives).
+    EXPECT_EQ(a.vastaus.find("Lapsi"), std::string::npos);
+    EXPECT_EQ(a.vastaus.find("Huollettava"), std::string::npos);
 }
 
 TEST(KyselyParse, UnknownTurvakieltoStateCensorsToo)
@@ -587,7 +590,7 @@ TEST(KyselyParse, UnknownTurvakieltoStateCensorsToo)
     const std::size_t b = p.find("<Turvakielto>"), e = p.find("</Turvakielto>") + 14;
     p.erase(b, e - b);
     k::Answer a = k::parse_answer(answer("0000", p));
-    EXPECT_FALSE(a.turvakielto.has_value());
+    EXPECT_EQ(a.turvakielto, std::optional<bool>(true));
     EXPECT_TRUE(a.censored);
     EXPECT_FALSE(a.lahiosoite.has_value());
     EXPECT_EQ(a.vastaus.find("Mikkolantie"), std::string::npos);
@@ -641,6 +644,192 @@ TEST(KyselyParse, Latin1AnswerIsReadAsUtf8)
     EXPECT_EQ(a.sukunimi, std::optional<std::string>("Mäkinen"));
     EXPECT_EQ(a.etunimet, std::optional<std::string>("Matti Åke"));
     EXPECT_NE(a.vastaus.find("Mäkinen"), std::string::npos);
+}
+
+// ---- fail closed: hostile answers of a protected (or unstated) person ----------------------------
+
+// Every value of the fixture's location elements, and the marker the hostile variants carry.
+const char *const kLocationValues[] = {"Mikkolantie", "Mickelsvägen", "00940", "HELSINKI", "Helsinki", "091", "PL 12",
+                                       "Mökkitie", "KORPILAHTI", "900000041C1F028", "Piilokatu 7"};
+
+void expect_no_location(const k::Answer &a, const std::string &what)
+{
+    EXPECT_TRUE(a.censored) << what;
+    EXPECT_EQ(a.turvakielto, std::optional<bool>(true)) << what;
+    for (const auto *col : {&a.lahiosoite, &a.postinumero, &a.postitoimipaikka, &a.postiosoite, &a.kotikunta, &a.kotikunta_nimi})
+        EXPECT_FALSE(col->has_value()) << what;
+    ASSERT_TRUE(well_formed(a.vastaus)) << what << ": " << a.vastaus;
+    for (const char *v : kLocationValues)
+        EXPECT_EQ(a.vastaus.find(v), std::string::npos) << what << ": " << v << " in " << a.vastaus;
+    EXPECT_EQ(a.vastaus.find("<!--"), std::string::npos) << what;
+    EXPECT_EQ(a.vastaus.find("<?"), std::string::npos) << what;
+    EXPECT_EQ(a.vastaus.find("CDATA"), std::string::npos) << what;
+    EXPECT_NE(a.vastaus.find("Mäkinen"), std::string::npos) << what << ": the name is shown";
+}
+
+std::string with(std::string p, const std::string &from, const std::string &to)
+{
+    const std::size_t at = p.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos)
+        p.replace(at, from.size(), to);
+    return p;
+}
+
+TEST(KyselyFailClosed, OnlyAPlainZeroLiftsTheProtection)
+{
+    const std::string tieto0 = "<TurvakieltoTieto>0</TurvakieltoTieto>";
+    const std::pair<const char *, std::string> cases[] = {
+        {"empty", with(henkilo("0"), tieto0, "<TurvakieltoTieto></TurvakieltoTieto>")},
+        {"self-closed", with(henkilo("0"), tieto0, "<TurvakieltoTieto/>")},
+        {"blank", with(henkilo("0"), tieto0, "<TurvakieltoTieto>  </TurvakieltoTieto>")},
+        {"no TurvakieltoTieto", with(henkilo("0"), tieto0, "")},
+        {"other value", henkilo("2")},
+        {"false", henkilo("false")},
+        {"two values", with(henkilo("0"), tieto0, tieto0 + "<TurvakieltoTieto>1</TurvakieltoTieto>")},
+        {"two Turvakielto", henkilo("0", "<Turvakielto><TurvakieltoTieto>1</TurvakieltoTieto></Turvakielto>")},
+        {"element inside", with(henkilo("0"), tieto0, "<TurvakieltoTieto><x>0</x></TurvakieltoTieto>")},
+        {"comment inside", with(henkilo("0"), tieto0, "<TurvakieltoTieto>0<!-- 1 --></TurvakieltoTieto>")},
+        {"CDATA", with(henkilo("0"), tieto0, "<TurvakieltoTieto><![CDATA[0]]></TurvakieltoTieto>")},
+        {"two persons", henkilo("0") + henkilo("0")},
+    };
+    for (const auto &c : cases)
+        expect_no_location(k::parse_answer(answer("0000", c.second)), c.first);
+    // " 0 " with surrounding whitespace is still the plain "0".
+    k::Answer a = k::parse_answer(answer("0000", with(henkilo("0"), tieto0, "<TurvakieltoTieto> 0 </TurvakieltoTieto>")));
+    EXPECT_FALSE(a.censored);
+    EXPECT_EQ(a.turvakielto, std::optional<bool>(false));
+}
+
+TEST(KyselyFailClosed, VastausOfAProtectedPersonIsBuiltFromTheAllowlist)
+{
+    const std::string mark = "Piilokatu 7 B 12";
+    const std::pair<const char *, std::string> cases[] = {
+        {"comment", henkilo("1", "<!-- " + mark + " -->")},
+        {"comment in a name", with(henkilo("1"), "<Sukunimi>Mäkinen", "<Sukunimi>Mäkinen<!-- " + mark + " -->")},
+        {"processing instruction", henkilo("1", "<?osoite " + mark + "?>")},
+        {"CDATA in a container", henkilo("1", "<![CDATA[" + mark + "]]>")},
+        {"text in a container", henkilo("1", mark)},
+        {"unknown element", henkilo("1", "<Lisatieto><Katu>" + mark + "</Katu></Lisatieto>")},
+        {"unknown leaf", henkilo("1", "<Huomautus>" + mark + "</Huomautus>")},
+        {"attribute on Henkilo", with(henkilo("1"), "<Henkilo>", "<Henkilo osoite=\"" + mark + "\">")},
+        {"attribute on a shown leaf", with(henkilo("1"), "<Sukunimi>", "<Sukunimi katu=\"" + mark + "\">")},
+        {"namespaced attribute", with(henkilo("1"), "<Sukunimi>", "<Sukunimi xmlns:o=\"urn:o\" o:voimassaolokoodi=\"" + mark + "\">")},
+        {"listed name in another namespace",
+         henkilo("1", "<NykyinenSukunimi xmlns=\"urn:other\"><Sukunimi>" + mark + "</Sukunimi></NykyinenSukunimi>")},
+        {"a listed name under an unlisted parent", henkilo("1", "<Osoite><Sukunimi>" + mark + "</Sukunimi></Osoite>")},
+    };
+    for (const auto &c : cases) {
+        k::Answer a = k::parse_answer(answer("0000", c.second));
+        expect_no_location(a, c.first);
+        EXPECT_EQ(a.vastaus.find("Piilokatu"), std::string::npos) << c.first << ": " << a.vastaus;
+    }
+    // What stays: identity, the answer's bookkeeping, the turvakielto itself.
+    k::Answer a = k::parse_answer(answer("0000", henkilo("1")));
+    EXPECT_EQ(xml_text(a.vastaus, "Sukunimi"), "Mäkinen");
+    EXPECT_EQ(xml_text(a.vastaus, "Etunimet"), "Matti Åke");
+    EXPECT_EQ(xml_text(a.vastaus, "Kielikoodi"), "fi");
+    EXPECT_EQ(xml_text(a.vastaus, "Sukupuolikoodi"), "1");
+    EXPECT_EQ(xml_text(a.vastaus, "TurvakieltoPaattymispvm"), "20301231");
+    EXPECT_EQ(xml_text(a.vastaus, "Paluukoodi"), "Haku onnistui");
+    EXPECT_NE(a.vastaus.find("<Paluukoodi koodi=\"0000\">"), std::string::npos) << a.vastaus;
+    EXPECT_NE(a.vastaus.find("voimassaolokoodi=\"1\">010190-900P</Henkilotunnus>"), std::string::npos) << a.vastaus;
+    EXPECT_EQ(a.vastaus.rfind("<VTJHenkiloVastaussanoma xmlns=\"http://xml.vrk.fi/schema/vtjkysely\" sanomatunnus=\"PERUSSANOMA 3\"", 0),
+              0u)
+        << a.vastaus;
+    // An unprotected person's answer is shown as received.
+    a = k::parse_answer(answer("0000", henkilo("0", "<!-- kommentti -->")));
+    EXPECT_FALSE(a.censored);
+    EXPECT_NE(a.vastaus.find("Mikkolantie 1 A 3"), std::string::npos);
+}
+
+// ---- no byte of an answer in an error ----------------------------------------------------------
+
+TEST(KyselyErrors, ParseErrorsNameNoContent)
+{
+    const std::string mark = "Salaosoite";  // where the parser stops
+    const std::pair<const char *, std::string> cases[] = {
+        {"undeclared entity", answer("0000", henkilo("1", "<X>&" + mark + "9;</X>"))},
+        {"tag mismatch", answer("0000", henkilo("1", "<" + mark + "Katu>x</" + mark + "Tie>"))},
+        {"bad attribute", answer("0000", henkilo("1", "<X " + mark + "=x/>"))},
+        {"bad name", answer("0000", henkilo("1", "<" + mark + " <"))},
+        {"cut", answer("0000", henkilo("1", "<" + mark + "Katu>")).substr(0, answer("0000", henkilo("1")).size() / 2 + 400)},
+        {"two roots", answer("0000", henkilo("1")) + "<" + mark + "/>"},
+        {"bad character reference", answer("0000", henkilo("1", "<X>&#0;" + mark + "</X>"))},
+        {"invalid UTF-8", answer("0000", henkilo("1", "<X>" + mark + "\xff\xfe" + mark + "</X>"))},
+        {"invalid UTF-8 in ISO-8859-1 text", with(answer("0000", henkilo("1", "<" + mark + "\x01/>")), "UTF-8", "ISO-8859-1")},
+    };
+    for (const auto &c : cases) {
+        Error e = expect_error([&] { k::parse_answer(c.second); });
+        EXPECT_EQ(e.kind(), ErrorKind::BadResponse) << c.first << ": " << all_text(e);
+        EXPECT_EQ(all_text(e).find(mark), std::string::npos) << c.first << ": " << all_text(e);
+        EXPECT_EQ(all_text(e).find("0xFF"), std::string::npos) << c.first << ": " << all_text(e);
+        EXPECT_EQ(all_text(e).find("Mäkinen"), std::string::npos) << c.first << ": " << all_text(e);
+    }
+    Error e = expect_error([&] { k::parse_answer(cases[1].second); });
+    EXPECT_NE(std::string(e.what()).find("not well-formed XML (libxml2 error 76, line 1, column"), std::string::npos) << e.what();
+}
+
+// ---- hostile SOAP answers --------------------------------------------------------------------
+
+TEST(KyselyHostile, DeepNestingIsRefused)
+{
+    std::string deep;
+    for (int i = 0; i < 100000; ++i)
+        deep += "<a>";
+    for (int i = 0; i < 100000; ++i)
+        deep += "</a>";
+    Error e = expect_error([&] { k::parse_answer(answer("0000", henkilo("0", deep))); });
+    EXPECT_EQ(e.kind(), ErrorKind::BadResponse);
+    EXPECT_NE(std::string(e.what()).find("not well-formed"), std::string::npos) << e.what();
+}
+
+TEST(KyselyHostile, EncodingsOtherThanTheLabelSaysAreRefused)
+{
+    const std::string utf8 = answer("0000", henkilo("0"));
+    const std::pair<const char *, std::string> refused[] = {
+        {"UTF-8 body labelled ISO-8859-1", with(utf8, "encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"")},
+        {"labelled UTF-16", with(utf8, "encoding=\"UTF-8\"", "encoding=\"UTF-16\"")},
+        {"labelled EBCDIC", with(utf8, "encoding=\"UTF-8\"", "encoding='IBM037'")},
+        {"labelled windows-1252", with(utf8, "encoding=\"UTF-8\"", "encoding=\"windows-1252\"")},
+        {"invalid UTF-8", with(utf8, "Mäkinen", "M\xe4kinen")},
+        {"overlong UTF-8", with(utf8, "Mäkinen", "M\xc0\xafkinen")},
+        {"UTF-16 byte order mark", std::string("\xff\xfe", 2) + utf8},
+        {"a surrogate", with(utf8, "Mäkinen", "M\xed\xa0\x80kinen")},
+    };
+    for (const auto &c : refused) {
+        Error e = expect_error([&] { k::parse_answer(c.second); });
+        EXPECT_EQ(e.kind(), ErrorKind::BadResponse) << c.first;
+    }
+    EXPECT_NE(std::string(expect_error([&] { k::parse_answer(refused[4].second); }).what()).find("not valid UTF-8 (at byte "),
+              std::string::npos);
+    // No label, a UTF-8 byte order mark, lowercase utf-8: read.
+    EXPECT_EQ(k::parse_answer(with(utf8, " encoding=\"UTF-8\"", "")).sukunimi, std::optional<std::string>("Mäkinen"));
+    EXPECT_EQ(k::parse_answer("\xef\xbb\xbf" + utf8).sukunimi, std::optional<std::string>("Mäkinen"));
+    EXPECT_EQ(k::parse_answer(with(utf8, "UTF-8", "utf-8")).sukunimi, std::optional<std::string>("Mäkinen"));
+}
+
+TEST(KyselyHostile, XIncludeEntitiesAndHugeAttributesAreRefused)
+{
+    Error e = expect_error([] {
+        k::parse_answer(answer("0000", henkilo("0", "<xi:include xmlns:xi=\"http://www.w3.org/2001/XInclude\" href=\"file:///etc/passwd\" parse=\"text\"/>")));
+    });
+    EXPECT_EQ(e.kind(), ErrorKind::BadResponse);
+    EXPECT_NE(std::string(e.what()).find("XInclude"), std::string::npos) << e.what();
+    e = expect_error([] {
+        k::parse_answer(answer("0000", henkilo("0", "<X xmlns:xi=\"http://www.w3.org/2003/XInclude\" xi:href=\"file:///etc/passwd\"/>")));
+    });
+    EXPECT_NE(std::string(e.what()).find("XInclude"), std::string::npos) << e.what();
+    // An external entity needs a DOCTYPE: refused unread.
+    std::string xxe = answer("0000", henkilo("0", "<X>&xxe;</X>"));
+    xxe.insert(xxe.find("?>") + 2, "<!DOCTYPE S [<!ENTITY xxe SYSTEM \"file:///etc/hostname\">]>");
+    EXPECT_NE(std::string(expect_error([&] { k::parse_answer(xxe); }).what()).find("DOCTYPE"), std::string::npos);
+    // A huge attribute.
+    const std::string big(1u << 20, 'A');
+    e = expect_error([&] { k::parse_answer(answer("0000", with(henkilo("0"), "<Henkilo>", "<Henkilo x=\"" + big + "\">"))); });
+    EXPECT_EQ(e.kind(), ErrorKind::BadResponse);
+    EXPECT_NE(std::string(e.what()).find("attribute value of 1048576 bytes"), std::string::npos) << e.what();
+    EXPECT_EQ(all_text(e).find("AAAA"), std::string::npos);
 }
 
 // ---- the HTTP driver ----------------------------------------------------------------------------
@@ -756,6 +945,79 @@ TEST(KyselyFetch, TransientFailuresAreRetriedAndFaultsAreNot)
     Error e = expect_error([&] { k::fetch_answers(client2, s, {kHetu}, k::retry_policy(c, nullptr)); });
     EXPECT_EQ(e.http_status(), 502);
     EXPECT_EQ(server.request_count(), 5 + 4);  // the first attempt and three retries
+}
+
+TEST(KyselyFetch, AConnectionResetInTheMiddleOfAnAnswerIsRetried)
+{
+    std::atomic<int> calls{0};
+    vtj_test::TestHttpServer server([&calls](const vtj_test::ReceivedRequest &r) {
+        vtj_test::Reply reply;
+        reply.body = "<answer>" + xml_text(r.body, "Henkilotunnus") + "</answer>";
+        if (calls++ == 0) {  // headers with the full length, half the body, then a TCP reset
+            reply.cut_after = reply.body.size() / 2;
+            reply.reset = true;
+        }
+        return reply;
+    });
+    k::RequestSettings s = settings();
+    s.url = server.url("/vtjkysely");
+    vtj::HttpConfig c;
+    c.max_retries = 2;
+    c.backoff_base_ms = 10;
+    vtj::HttpClient client(k::http_config(c));
+    std::uint64_t retries = 0;
+    std::vector<std::string> got = k::fetch_answers(client, s, {kHetu}, k::retry_policy(c, nullptr), &retries);
+    EXPECT_EQ(got[0], std::string("<answer>") + kHetu + "</answer>");
+    EXPECT_EQ(server.request_count(), 2);
+    EXPECT_EQ(retries, 1u);
+    // With no retries left, the cut answer is a BadResponse that says so.
+    calls = 0;
+    c.max_retries = 0;
+    vtj::HttpClient client2(k::http_config(c));
+    Error e = expect_error([&] { k::fetch_answers(client2, s, {kHetu}, k::retry_policy(c, nullptr)); });
+    EXPECT_EQ(e.kind(), ErrorKind::BadResponse);
+    EXPECT_NE(std::string(e.what()).find("cut short"), std::string::npos) << e.what();
+}
+
+TEST(KyselyFetch, BackoffIsJitteredAndHonoursRetryAfter)
+{
+    k::RetryPolicy r;
+    r.backoff_base_ms = 1000;
+    r.backoff_cap_ms = 30000;
+    std::set<long> seen;
+    for (int i = 0; i < 200; ++i) {
+        const long ms = k::backoff_ms(r, 1, -1);  // the second round: 2000 ms ± 20 %
+        EXPECT_GE(ms, 1600);
+        EXPECT_LE(ms, 2400);
+        seen.insert(ms);
+    }
+    EXPECT_GT(seen.size(), 10u) << "jittered";
+    EXPECT_LE(k::backoff_ms(r, 20, -1), 30000);                 // capped
+    EXPECT_GE(k::backoff_ms(r, 0, 7000), 7000);                 // never sooner than Retry-After
+    EXPECT_EQ(k::backoff_ms(r, 0, 600000), 30000);              // but no longer than the cap
+
+    // A 429 with Retry-After: 1 waits at least a second although the backoff base is 10 ms.
+    std::atomic<int> calls{0};
+    vtj_test::TestHttpServer server([&calls](const vtj_test::ReceivedRequest &) {
+        vtj_test::Reply reply;
+        if (calls++ == 0) {
+            reply.status = 429;
+            reply.headers = {"Retry-After: 1"};
+        } else {
+            reply.body = "<answer/>";
+        }
+        return reply;
+    });
+    k::RequestSettings s = settings();
+    s.url = server.url("/vtjkysely");
+    vtj::HttpConfig c;
+    c.max_retries = 1;
+    c.backoff_base_ms = 10;
+    vtj::HttpClient client(k::http_config(c));
+    k::fetch_answers(client, s, {kHetu}, k::retry_policy(c, nullptr));
+    const auto reqs = server.requests();
+    ASSERT_EQ(reqs.size(), 2u);
+    EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(reqs[1].arrived - reqs[0].arrived).count(), 950);
 }
 
 TEST(KyselyFetch, BackoffNoticesAnInterrupt)

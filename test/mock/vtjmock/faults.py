@@ -27,11 +27,18 @@ KIND_PHASE = dict({k: "pre" for k in HTTP_STATUS}, **{
     "nul_escape": "post",
     "soap_fault": "soap", "malformed_xml": "soap", "xml_entity_attack": "soap",
     "soap_paluukoodi": "soap",
-})
+}, **{k: "soap" for k in (
+    "soap_turvakielto", "soap_comment", "soap_unknown_element", "soap_attribute", "xml_quoting_error",
+    "xml_deep_nesting", "xml_invalid_utf8", "xml_external_entity", "xml_xinclude", "xml_wrong_encoding",
+    "xml_huge_attribute")})
+# soap kinds that rewrite the real answer (soap.hostile_answer)
+HOSTILE = frozenset(k for k, phase in KIND_PHASE.items()
+                    if phase == "soap" and k not in ("soap_fault", "malformed_xml", "xml_entity_attack",
+                                                     "soap_paluukoodi"))
 ENDPOINTS = ("muutokset", "perustiedot", "kirjausavain", "kysely", "any")
 # kinds that only make sense on one endpoint
-ONLY = {"stuck_bookmark": "muutokset", "soap_fault": "kysely", "malformed_xml": "kysely",
-        "xml_entity_attack": "kysely", "soap_paluukoodi": "kysely"}
+ONLY = dict({"stuck_bookmark": "muutokset", "soap_fault": "kysely", "malformed_xml": "kysely",
+             "xml_entity_attack": "kysely", "soap_paluukoodi": "kysely"}, **{k: "kysely" for k in HOSTILE})
 
 
 class Fault:
@@ -74,7 +81,7 @@ class FaultBoard:
         params = {k: v for k, v in spec.items() if k not in ("kind", "count", "endpoint")}
         for k, v in params.items():
             if k in ("retry_after", "delay_ms", "mb", "chunks", "chunk_bytes", "keep_bytes",
-                     "after_bytes") and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
+                     "after_bytes", "depth", "kb") and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
                 raise ValueError("%s must be a non-negative number" % k)
         f = Fault(kind, count, endpoint, params)
         with self._lock:

@@ -18,7 +18,7 @@ import uuid
 
 from . import faults as F
 from .httpserver import Response
-from .soap import CONTENT_TYPE as SOAP_CT, Kysely, SoapError, parse_request, fault_xml, entity_attack_xml
+from .soap import CONTENT_TYPE as SOAP_CT, Kysely, SoapError, parse_request, fault_xml, entity_attack_xml, hostile_answer
 
 XROAD_RE = re.compile(r"^/r1/[^/]+/GOV/0245437-2/VTJmutpa/VTJmutpa(/api/v1/.*)$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -225,6 +225,8 @@ class App:
                 data = data[: int(len(data) * 0.6)] + b"<Henkilo><Sukunimi>Virtanen</Henk"
             elif fault is not None and fault.kind == "xml_entity_attack":
                 data = entity_attack_xml().encode("utf-8")
+            elif fault is not None and fault.kind in F.HOSTILE:
+                data = hostile_answer(fault.kind, fault.params, data)
             resp = Response(status, data, content_type=SOAP_CT)
         except SoapError as e:
             resp = Response(500, fault_xml(e.faultcode, e.faultstring).encode("utf-8"),

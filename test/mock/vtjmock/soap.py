@@ -300,3 +300,68 @@ class Kysely:
                 censored = account == "mutpT1x" and is_protected(st, today)
                 henkilo = henkilo_xml(st, active, censored, today)
         return 200, envelope(req, vastaussanoma(koodi, hetu, henkilo, koodi != "0001"))
+
+
+# ---- hostile answers (fault kinds of faults.HOSTILE) -----------------------------------------
+# Each takes the mock's real answer (bytes, UTF-8) and the fault's params and returns what is
+# sent instead. `text` is the distinctive string a test then looks for everywhere.
+
+DEFAULT_MARK = "Piilokatu 7 B 12, 00990 HELSINKI"
+
+
+def _after_henkilo(data, insert):
+    return data.replace(b"<Henkilo>", b"<Henkilo>" + insert, 1)
+
+
+def hostile_answer(kind, params, data):
+    mark = str(params.get("text", DEFAULT_MARK))
+    m = escape(mark).encode("utf-8")
+    if kind == "soap_turvakielto":
+        if params.get("drop"):
+            start, end = data.find(b"<Turvakielto>"), data.find(b"</Turvakielto>")
+            return data[:start] + data[end + len(b"</Turvakielto>"):] if start >= 0 and end >= 0 else data
+        value = escape(str(params.get("value", ""))).encode("utf-8")
+        start = data.find(b"<TurvakieltoTieto>")
+        end = data.find(b"</TurvakieltoTieto>")
+        if start < 0 or end < 0:
+            return data
+        return data[:start] + b"<TurvakieltoTieto>" + value + data[end:]
+    if kind == "soap_comment":
+        return _after_henkilo(data, b"<!-- " + mark.replace("--", "- -").encode("utf-8") + b" -->")
+    if kind == "soap_unknown_element":
+        return _after_henkilo(data, b"<Lisaosoite><Katuosoite>" + m + b"</Katuosoite></Lisaosoite>")
+    if kind == "soap_attribute":
+        a = quoteattr(mark).encode("utf-8")
+        data = data.replace(b"<Henkilo>", b"<Henkilo osoite=" + a + b">", 1)
+        return data.replace(b"<Sukunimi>", b"<Sukunimi katu=" + a + b">", 1)
+    if kind == "xml_quoting_error":
+        name = "".join(ch for ch in mark if ch.isalnum()) or "Salaosoite"
+        variant = params.get("variant", "entity")
+        if variant == "entity":
+            bad = ("<Lisa>&%s;</Lisa>" % name).encode()
+        elif variant == "tag":
+            bad = ("<%s>x</%sX>" % (name, name)).encode()
+        else:  # utf8
+            bad = b"<Lisa>" + name.encode() + b"\xff\xfe" + name.encode() + b"</Lisa>"
+        return _after_henkilo(data, bad)
+    if kind == "xml_deep_nesting":
+        depth = int(params.get("depth", 100000))
+        return _after_henkilo(data, b"<a>" * depth + b"</a>" * depth)
+    if kind == "xml_invalid_utf8":
+        return data.replace(b"<Sukunimi>", b"<Sukunimi>\xff\xfe", 1)
+    if kind == "xml_external_entity":
+        decl_end = data.find(b"?>") + 2
+        data = (data[:decl_end] + b'<!DOCTYPE SOAP-ENV:Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+                + data[decl_end:])
+        return data.replace(b"<Sukunimi>", b"<Sukunimi>&xxe;", 1)
+    if kind == "xml_xinclude":
+        return _after_henkilo(data, b'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" '
+                                    b'href="file:///etc/passwd" parse="text"/>')
+    if kind == "xml_wrong_encoding":
+        enc = str(params.get("encoding", "ISO-8859-1")).encode()
+        data = data.replace(b'encoding="UTF-8"', b'encoding="' + enc + b'"', 1)
+        return data.replace(b"<InfoS>", "<InfoS>Öljy ".encode("utf-8"), 1)
+    if kind == "xml_huge_attribute":
+        kb = int(params.get("kb", 1024))
+        return data.replace(b"<Henkilo>", b'<Henkilo x="' + b"A" * (kb * 1024) + b'">', 1)
+    raise AssertionError(kind)
