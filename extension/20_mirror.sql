@@ -102,7 +102,12 @@ CREATE TABLE vtj.rekisteri (
     -- The change log's position: the transactions that write the register's log take the
     -- register's row (FOR NO KEY UPDATE) and raise this by one, so a position is visible only
     -- once every write with a smaller one has committed (a merge job's bookmark; vtj.muutokset_jalkeen).
-    positio        bigint NOT NULL DEFAULT 0
+    positio        bigint NOT NULL DEFAULT 0,
+    -- How long the change log keeps a row (it keeps old addresses): each change run deletes the
+    -- register's rows older than this. NULL: keep them. A merge job must run more often.
+    sailytysaika   interval DEFAULT '90 days' CHECK (sailytysaika IS NULL OR sailytysaika > interval '0'),
+    -- the largest log position whose rows retention has deleted (a merge job behind it must resync)
+    poistettu_positio bigint NOT NULL DEFAULT 0
 );
 COMMENT ON TABLE vtj.rekisteri IS
     'Registers: a foreign server, a product, the foreign-table schema and the bookmark of the next change run';
@@ -117,6 +122,9 @@ CREATE TABLE vtj.jasen (
     sensuroitu       boolean NOT NULL DEFAULT false,  -- the mirror holds the person censored
     aktiivinen_hetu  text COLLATE "C",        -- the interface names another active hetu
     edelliset        text[] COLLATE "C" NOT NULL DEFAULT '{}',  -- hetus this member had before corrections
+    -- the day a change run last fetched the member's basic data to reveal it (its turvakielto
+    -- had ended); the interface may still withhold it, and it is asked again the next day
+    paljastus_haettu date,
     PRIMARY KEY (rekisteri, hetu)
 );
 CREATE INDEX jasen_lataamatta ON vtj.jasen (rekisteri, hetu) WHERE ladattu IS NULL;
@@ -198,7 +206,8 @@ CREATE TABLE vtj_internal.ajo (
     jasenia            bigint,           -- a load: members to load when it began
     pid                integer,          -- the backend that ran it, and when that backend started:
     taustaprosessi_alku timestamptz,     -- together they tell whether it still runs
-    elossa             timestamptz       -- when it was last seen alive (its last commit)
+    elossa             timestamptz,      -- when it was last seen alive (its last commit)
+    poistettu_lokista  bigint            -- change-log rows past the register's retention it deleted
 );
 CREATE INDEX ajo_rekisteri ON vtj_internal.ajo (rekisteri, alku);
 CREATE INDEX ajo_kaynnissa ON vtj_internal.ajo (rekisteri) WHERE tila = 'kaynnissa';
@@ -267,21 +276,38 @@ CREATE FUNCTION vtj_internal.on_merkki(g jsonb) RETURNS boolean LANGUAGE sql IMM
 RETURN g ? 'turvakiellonAlaisetKentat'
        AND (g - '{tietoryhma,muutosattribuutti,turvakiellonAlaisetKentat}'::text[]) = '{}'::jsonb;
 
--- Is this TURVAKIELTO record in force on day p?
+-- Is this TURVAKIELTO record in force on day p? Fail closed: only turvakieltoAktiivinen spelled
+-- exactly JSON false ends protection, and true with a turvaLoppuPv that has passed; a flag that is
+-- missing, null, a string, a number or anything else protects, whatever the end date says (the
+-- interface's own data are then not what we know, and an address that leaks can hurt someone).
+-- No record at all (NULL) is no protection.
 CREATE FUNCTION vtj_internal.turvakielto_voimassa(tk jsonb, p date) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN coalesce(tk->>'turvakieltoAktiivinen' = 'true'
-                    AND (NOT (tk ? 'turvaLoppuPv') OR jsonb_typeof(tk->'turvaLoppuPv') = 'null'
-                         OR vtj_internal.pv(tk->'turvaLoppuPv') IS NULL   -- unreadable end: stay protected
-                         OR vtj_internal.pv(tk->'turvaLoppuPv') >= p), false);
+RETURN CASE WHEN tk IS NULL THEN false
+            WHEN tk->'turvakieltoAktiivinen' = 'false'::jsonb THEN false
+            WHEN tk->'turvakieltoAktiivinen' = 'true'::jsonb THEN
+                 NOT (tk ? 'turvaLoppuPv') OR jsonb_typeof(tk->'turvaLoppuPv') = 'null'
+                 OR vtj_internal.pv(tk->'turvaLoppuPv') IS NULL   -- unreadable end: stay protected
+                 OR vtj_internal.pv(tk->'turvaLoppuPv') >= p
+            ELSE true END;
 
--- Does this row of a change window make its person protected? Any TURVAKIELTO that says
--- active, whatever its end (it was in force at some point of the window), and any group
+-- A TURVAKIELTO record whose flag is neither true nor false (held protected by the rule above;
+-- counted for a NOTICE that names the register and the count, never a person).
+CREATE FUNCTION vtj_internal.outo_turvakielto(tk jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN jsonb_typeof(tk->'turvakieltoAktiivinen') IS DISTINCT FROM 'boolean';
+
+-- Does this row of a change window make its person protected? Any TURVAKIELTO whose flag is not
+-- exactly false, whatever its end (it was in force at some point of the window) — also inside
+-- voimassaolevatTiedot, and a voimassaolevatTiedot that is not a list of records — and any group
 -- withheld by the interface: the interface itself says the person is protected.
 CREATE FUNCTION vtj_internal.suojaa(tietoryhma text, g jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN coalesce(g ? 'turvakiellonAlaisetKentat', false)
         OR (tietoryhma = 'TURVAKIELTO'
-            AND (g->>'turvakieltoAktiivinen' = 'true'
-                 OR coalesce(jsonb_path_exists(g, '$.voimassaolevatTiedot[*] ? (@.turvakieltoAktiivinen == true)'), false)));
+            AND (g->'turvakieltoAktiivinen' IS DISTINCT FROM 'false'::jsonb
+                 OR (g ? 'voimassaolevatTiedot'
+                     AND CASE WHEN jsonb_typeof(g->'voimassaolevatTiedot') = 'array'
+                              THEN EXISTS (SELECT 1 FROM jsonb_array_elements(g->'voimassaolevatTiedot') e
+                                            WHERE e.value->'turvakieltoAktiivinen' IS DISTINCT FROM 'false'::jsonb)
+                              ELSE true END)));
 
 -- Is any of these TURVAKIELTO records in force on day p?
 CREATE FUNCTION vtj_internal.jokin_turvakielto_voimassa(tietueet jsonb, p date) RETURNS boolean
@@ -704,6 +730,47 @@ BEGIN
                  WHERE f.hetu = ANY ($1) AND f.tietoryhma = ANY ($5)) x$q$, r.skeema)
     USING p_hetut, t.tietoryhmat, t.sensuroitavat, p, t.tietoryhmat || '{TURVAKIELTO,HENKILOTUNNUS_KORJAUS}'::text[];
 
+    IF EXISTS (SELECT 1 FROM pg_temp.vtj_pt s
+                WHERE s.tietoryhma = 'TURVAKIELTO'
+                  AND EXISTS (SELECT 1 FROM jsonb_array_elements(s.tietueet) e WHERE vtj_internal.outo_turvakielto(e.value))) THEN
+        RAISE NOTICE 'vtj: register "%": % persons have a TURVAKIELTO record whose turvakieltoAktiivinen is neither true nor false; they are held protected',
+            p_rekisteri, (SELECT count(DISTINCT s.hetu) FROM pg_temp.vtj_pt s
+                           WHERE s.tietoryhma = 'TURVAKIELTO'
+                             AND EXISTS (SELECT 1 FROM jsonb_array_elements(s.tietueet) e WHERE vtj_internal.outo_turvakielto(e.value)));
+    END IF;
+
+    IF p_kirjaa THEN
+        -- What the basic data fetched again changed, against what the register held (before it is
+        -- replaced): the records of a group that differs, as PERUSTIEDOT rows; a group censored
+        -- here, or that the interface withheld fields of, and that the register held, as one
+        -- {"tietoryhma": T, "sensuroitu": true}; a group that is gone, as {"tietoryhma": T,
+        -- "poistettu": true}. A person fetched again with nothing changed gets no row.
+        WITH vanha AS (
+            SELECT d.hetu, d.tietoryhma, d.tietueet FROM vtj.tieto d
+             WHERE d.rekisteri = p_rekisteri AND d.hetu = ANY (ARRAY(SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s))),
+        uusi AS (
+            SELECT s.hetu, s.tietoryhma, s.jarjestys, s.tietueet, s.tallennettu, s.tietueet IS NULL OR s.salattu AS salattu
+              FROM pg_temp.vtj_pt s WHERE s.tietoryhma = ANY (t.tietoryhmat)),
+        rivit AS (
+            SELECT u.hetu, u.tietoryhma, u.jarjestys, e.n, e.x
+              FROM uusi u LEFT JOIN vanha v ON v.hetu = u.hetu AND v.tietoryhma = u.tietoryhma
+             CROSS JOIN LATERAL (SELECT a.x, a.n FROM jsonb_array_elements(CASE WHEN u.tallennettu THEN u.tietueet ELSE '[]' END)
+                                                      WITH ORDINALITY a(x, n)
+                                 UNION ALL
+                                 SELECT vtj_internal.sensuroitu(u.tietoryhma), 0 WHERE u.salattu) e
+             WHERE CASE WHEN e.n = 0 THEN v.hetu IS NOT NULL
+                        ELSE v.tietueet IS DISTINCT FROM u.tietueet END
+            UNION ALL
+            SELECT v.hetu, v.tietoryhma, 9223372036854775807, 0,
+                   jsonb_build_object('tietoryhma', v.tietoryhma, 'poistettu', true)
+              FROM vanha v
+             WHERE NOT EXISTS (SELECT 1 FROM uusi u WHERE u.hetu = v.hetu AND u.tietoryhma = v.tietoryhma))
+        INSERT INTO vtj.muutosloki (rekisteri, hetu, ajo, tietoryhma, muutosattribuutti, tiedot, positio)
+        SELECT p_rekisteri, x.hetu, p_ajo, x.tietoryhma, 'PERUSTIEDOT', x.x, p_positio
+          FROM rivit x
+         ORDER BY x.hetu, x.jarjestys, x.n;
+    END IF;
+
     -- The persons returned: their stored data are replaced. Every statement below reads the
     -- batch's rows by key (or the batch's working tables), never the whole store.
     IF NOT p_uudet THEN
@@ -733,19 +800,6 @@ BEGIN
      WHERE j.rekisteri = p_rekisteri AND j.hetu = q.h
     RETURNING NOT j.puuttuu AS palautui)
     SELECT count(*) FILTER (WHERE u.palautui) INTO v_palautui FROM u;
-
-    IF p_kirjaa THEN
-        -- a row per record; a group censored here, or that the interface withheld fields of,
-        -- gets one {"tietoryhma": T, "sensuroitu": true}
-        INSERT INTO vtj.muutosloki (rekisteri, hetu, ajo, tietoryhma, muutosattribuutti, tiedot, positio)
-        SELECT p_rekisteri, s.hetu, p_ajo, s.tietoryhma, 'PERUSTIEDOT', e.x, p_positio
-          FROM pg_temp.vtj_pt s
-         CROSS JOIN LATERAL (SELECT a.x, a.n FROM jsonb_array_elements(s.tietueet) WITH ORDINALITY a(x, n)
-                             UNION ALL
-                             SELECT vtj_internal.sensuroitu(s.tietoryhma), 0 WHERE s.tietueet IS NULL OR s.salattu) e
-         WHERE s.tietoryhma = ANY (t.tietoryhmat)
-         ORDER BY s.jarjestys, e.n;
-    END IF;
 
     -- The members not returned keep their stored data: their typed rows are rebuilt from it
     -- (and those returned from what was stored of them above).
@@ -834,21 +888,34 @@ END $$;
 COMMENT ON FUNCTION vtj.poista_rekisteri(text) IS
     'Removes a register with all its members, stored data, change log and run log (the foreign-table schema stays)';
 
+-- The hetus given to vtj.lisaa_henkilot and vtj.poista_henkilot: all must be valid, else
+-- nothing happens and the error gives the count and positions of the invalid ones, never values
+-- (a typo in a data-protection deletion must not pass unnoticed either).
+CREATE FUNCTION vtj_internal.tarkista_hetut(p_hetut text[], p_kutsu text, p_mitaan text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE v_virheet integer[];
+BEGIN
+    IF p_hetut IS NULL THEN
+        RAISE EXCEPTION '%: the list of hetus is NULL', p_kutsu USING ERRCODE = '22004',
+            HINT = p_mitaan || ' Give an array of hetus, e.g. ARRAY[''010101-900F''] or ARRAY(SELECT hetu FROM …).';
+    END IF;
+    SELECT array_agg(e.n ORDER BY e.n) INTO v_virheet
+      FROM unnest(p_hetut) WITH ORDINALITY e(h, n)
+     WHERE e.h IS NULL OR NOT vtj.hetu_kelpaa(e.h);
+    IF v_virheet IS NOT NULL THEN
+        RAISE EXCEPTION '%: % of % hetus are invalid, at positions %', p_kutsu, cardinality(v_virheet), cardinality(p_hetut),
+            array_to_string(v_virheet[1:20], ', ') || CASE WHEN cardinality(v_virheet) > 20 THEN ', …' ELSE '' END
+            USING ERRCODE = '22P02',
+                  HINT = p_mitaan || ' Positions count from 1; vtj.hetu_kelpaa(hetu) tells which values are valid.';
+    END IF;
+END $$;
+
 CREATE FUNCTION vtj.lisaa_henkilot(rekisteri text, hetut text[]) RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
-    v_virheet integer[];
     v_n integer;
 BEGIN
-    SELECT array_agg(e.n ORDER BY e.n) INTO v_virheet
-      FROM unnest(hetut) WITH ORDINALITY e(h, n)
-     WHERE e.h IS NULL OR NOT vtj.hetu_kelpaa(e.h);
-    IF v_virheet IS NOT NULL THEN
-        RAISE EXCEPTION '% of % hetus are invalid, at positions %', cardinality(v_virheet), cardinality(hetut),
-            array_to_string(v_virheet[1:20], ', ') || CASE WHEN cardinality(v_virheet) > 20 THEN ', …' ELSE '' END
-            USING ERRCODE = '22P02',
-                  HINT = 'Nothing was added. Positions count from 1; vtj.hetu_kelpaa(hetu) tells which values are valid.';
-    END IF;
+    PERFORM vtj_internal.tarkista_hetut(hetut, 'vtj.lisaa_henkilot', 'Nothing was added.');
     -- Members are added between the transactions of a run or load (the data lock: a batch in
     -- flight finishes first, the next waits for this).
     PERFORM vtj_internal.datalukko(r.rekisteri);
@@ -868,7 +935,9 @@ CREATE FUNCTION vtj.poista_henkilot(rekisteri text, hetut text[]) RETURNS intege
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
     v_n integer;
+    v_ei integer;
 BEGIN
+    PERFORM vtj_internal.tarkista_hetut(hetut, 'vtj.poista_henkilot', 'Nothing was removed.');
     -- Wait for the register's transaction in flight, so that it cannot write the persons back.
     PERFORM vtj_internal.datalukko(r.rekisteri);
     DELETE FROM vtj.muutosloki m WHERE m.rekisteri = r.rekisteri AND m.hetu = ANY (hetut);
@@ -877,10 +946,31 @@ BEGIN
     DELETE FROM vtj.tieto m WHERE m.rekisteri = r.rekisteri AND m.hetu = ANY (hetut);
     DELETE FROM vtj.jasen m WHERE m.rekisteri = r.rekisteri AND m.hetu = ANY (hetut);
     GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_ei := (SELECT count(DISTINCT h) FROM unnest(hetut) h) - v_n;
+    IF v_ei > 0 THEN
+        RAISE NOTICE 'vtj.poista_henkilot(%): % of the % hetus given were not members of the register',
+            r.rekisteri, v_ei, (SELECT count(DISTINCT h) FROM unnest(hetut) h)
+            USING HINT = 'SELECT * FROM vtj.ei_jasenia(rekisteri, hetut) lists them (a hetu corrected since is a member under its new hetu: vtj.jasen.edelliset).';
+    END IF;
     RETURN v_n;
 END $$;
 COMMENT ON FUNCTION vtj.poista_henkilot(text, text[]) IS
-    'Removes members and all their stored data in the register (current data, typed rows, addresses, change log). Returns how many members were removed';
+    'Removes members and all their stored data in the register (current data, typed rows, addresses, change log); all hetus must be valid. Returns how many members were removed (a NOTICE counts the hetus that were not members)';
+
+-- The hetus of a list that are not members of the register (what vtj.poista_henkilot did not find).
+CREATE FUNCTION vtj.ei_jasenia(rekisteri text, hetut text[]) RETURNS TABLE (hetu text, nykyinen_hetu text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
+BEGIN
+    RETURN QUERY
+    SELECT DISTINCT h, (SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri AND h = ANY (j.edelliset) LIMIT 1)
+      FROM unnest(hetut) h
+     WHERE NOT EXISTS (SELECT 1 FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri AND j.hetu = h)
+     ORDER BY 1;
+END $$;
+COMMENT ON FUNCTION vtj.ei_jasenia(text, text[]) IS
+    'The hetus of the list that are not members of the register, each with the member''s current hetu when it was corrected since';
 
 -- ---------------------------------------------------------------------------------------
 -- The initial load
@@ -908,7 +998,8 @@ CREATE TYPE vtj_internal.ajon_tila AS (
     henkiloita    bigint,
     ladattuja     bigint,
     sensuroituja  bigint,        -- members the run began to hold censored
-    positio       bigint         -- the change-log position of the run's (current) transaction
+    positio       bigint,        -- the change-log position of the run's (current) transaction
+    poistettu_lokista bigint     -- change-log rows the run deleted (the register's retention)
 );
 
 -- The start of a run: its lock, the dead runs it replaces, its row in vtj.ajo. The caller
@@ -1224,6 +1315,13 @@ BEGIN
     ANALYZE pg_temp.vtj_vaihe (hetu, tietoryhma);
     SELECT count(*) FILTER (WHERE v.tietoryhma = ANY (t.tietoryhmat) AND NOT v.uusi), count(DISTINCT v.hetu) FILTER (WHERE NOT v.uusi)
       INTO a.muutoksia, a.henkiloita FROM pg_temp.vtj_vaihe v;
+    IF EXISTS (SELECT 1 FROM pg_temp.vtj_vaihe v
+                WHERE v.tietoryhma = 'TURVAKIELTO' AND v.ikkunassa AND NOT vtj_internal.on_merkki(v.tiedot)
+                  AND vtj_internal.outo_turvakielto(v.tiedot)) THEN
+        RAISE NOTICE 'vtj: register "%": % persons have a TURVAKIELTO change whose turvakieltoAktiivinen is neither true nor false; they are held protected',
+            r.rekisteri, (SELECT count(DISTINCT v.hetu) FROM pg_temp.vtj_vaihe v
+                           WHERE v.tietoryhma = 'TURVAKIELTO' AND v.ikkunassa AND vtj_internal.outo_turvakielto(v.tiedot));
+    END IF;
     RETURN a;
 END $$;
 
@@ -1262,6 +1360,7 @@ DECLARE
     v_siirretyt text[];
     v_kosketut text[];
     v_sensuroidut text[];   -- members held censored from this step on
+    v_poistettu bigint;
 BEGIN
     SELECT * INTO t FROM vtj.tuote x WHERE x.tuote = r.tuote;
 
@@ -1355,11 +1454,18 @@ BEGIN
     -- interface did not return last time that have changes in this window.
     v_uudet := ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL
                       AND j.hetu <> ALL (v_siirretyt));
+    -- (A turvakielto past its end date that the interface still withholds stays withheld until
+    -- DVV ends it: such a person is asked again once a day, not on every run; one whose
+    -- TURVAKIELTO changed in this window is asked now.)
     v_paljastettavat := ARRAY(SELECT j.hetu FROM vtj.jasen j
                                WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NOT NULL
-                                 AND ((j.sensuroitu AND NOT vtj_internal.turvakielto_voimassa(j.turvakielto, p))
+                                 AND ((j.sensuroitu AND NOT vtj_internal.turvakielto_voimassa(j.turvakielto, p)
+                                       AND (j.paljastus_haettu IS DISTINCT FROM p
+                                            OR j.hetu IN (SELECT v.hetu FROM pg_temp.vtj_vaihe v WHERE v.tietoryhma = 'TURVAKIELTO')))
                                       OR (j.puuttuu AND j.hetu IN (SELECT v.hetu FROM pg_temp.vtj_vaihe v)))
                                  AND j.hetu <> ALL (v_siirretyt));
+    UPDATE vtj.jasen j SET paljastus_haettu = p
+     WHERE j.rekisteri = r.rekisteri AND j.hetu = ANY (v_paljastettavat) AND j.sensuroitu;
 
     -- The change log: every applied row of the product's groups, censored. (Members not loaded
     -- before this run start from their basic data, like the initial load: no rows; those the
@@ -1389,6 +1495,16 @@ BEGIN
 
     UPDATE vtj.rekisteri x SET kirjausavain = a.loppu_avain, paivitetty = clock_timestamp()
      WHERE x.rekisteri = r.rekisteri;
+
+    -- The change log keeps old addresses: rows older than the register's retention go.
+    IF r.sailytysaika IS NOT NULL THEN
+        WITH d AS (DELETE FROM vtj.muutosloki m
+                    WHERE m.rekisteri = r.rekisteri AND m.kirjattu < now() - r.sailytysaika
+                   RETURNING m.positio)
+        SELECT count(*), max(d.positio) INTO a.poistettu_lokista, v_poistettu FROM d;
+        UPDATE vtj.rekisteri x SET poistettu_positio = greatest(x.poistettu_positio, v_poistettu)
+         WHERE x.rekisteri = r.rekisteri AND v_poistettu IS NOT NULL;
+    END IF;
     RETURN a;
 END $$;
 
@@ -1400,7 +1516,8 @@ BEGIN
     UPDATE vtj_internal.ajo
        SET tila = 'ok', loppu = clock_timestamp(), elossa = clock_timestamp(), pyyntoja = vtj_internal.pyyntoja() - a.pyynnot,
            muutoksia = a.muutoksia, henkiloita = a.henkiloita, ladattuja = a.ladattuja, sensuroituja = a.sensuroituja,
-           kirjausavain_alku = a.alku_avain, kirjausavain_loppu = a.loppu_avain, positio = a.positio
+           kirjausavain_alku = a.alku_avain, kirjausavain_loppu = a.loppu_avain, positio = a.positio,
+           poistettu_lokista = a.poistettu_lokista
      WHERE ajo = a.ajo;
     PERFORM pg_notify('vtj_paivitetty', a.rekisteri);
     RAISE NOTICE 'vtj.paivita(%): % changes of % persons applied, % persons fetched again, in % s',
@@ -1481,7 +1598,7 @@ SELECT a.ajo, a.rekisteri, a.laji, a.alku,
        CASE WHEN k.kuollut THEN coalesce(a.elossa, a.alku) ELSE a.loppu END AS loppu,
        CASE WHEN k.kuollut THEN 'keskeytynyt' ELSE a.tila END AS tila,
        a.pyyntoja, a.muutoksia, a.henkiloita, a.ladattuja, a.kirjausavain_alku, a.kirjausavain_loppu,
-       a.sqlstate, a.virhe, a.sensuroituja, a.jasenia, a.positio, a.pid, a.elossa
+       a.sqlstate, a.virhe, a.sensuroituja, a.jasenia, a.positio, a.pid, a.elossa, a.poistettu_lokista
   FROM vtj_internal.ajo a
   CROSS JOIN LATERAL (SELECT a.tila = 'kaynnissa' AND NOT vtj_internal.elossa(a.pid, a.taustaprosessi_alku) AS kuollut) k;
 COMMENT ON VIEW vtj.ajo IS

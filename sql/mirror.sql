@@ -42,6 +42,13 @@ SELECT hetu, ladattu IS NULL AS lataamatta FROM vtj.jasen ORDER BY hetu;
 SELECT rekisteri, hetu, ongelma FROM vtj.laatu ORDER BY 1, 2, 3;
 SELECT vtj.poista_henkilot('reg', '{010516B903X,020503F9037}');
 SELECT hetu FROM vtj.jasen ORDER BY hetu;
+-- Removal validates as adding does (count and positions, never values): nothing is removed.
+SELECT vtj.poista_henkilot('reg', '{131052-308T,131052-308X}');
+SELECT vtj.poista_henkilot('reg', NULL);
+SELECT count(*) FROM vtj.jasen WHERE hetu = '131052-308T';
+-- Valid hetus that are not members are counted, and can be listed.
+SELECT vtj.poista_henkilot('reg', '{020503F9037,010516B903X}');
+SELECT * FROM vtj.ei_jasenia('reg', '{020503F9037,131052-308T,020503F9037}');
 
 -- Procedures that commit refuse a transaction block that already wrote something.
 BEGIN;
@@ -93,6 +100,12 @@ FROM (VALUES ('{"turvakieltoAktiivinen": true}'),
              ('{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-09"}}'),
              ('{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "huomenna"}}'),
              ('{"turvakieltoAktiivinen": false}'),
+             -- fail closed: anything but exactly true or false protects, whatever the end date
+             ('{"turvaLoppuPv": {"arvo": "2020-01-01"}}'),
+             ('{"turvakieltoAktiivinen": null}'),
+             ('{"turvakieltoAktiivinen": "false"}'),
+             ('{"turvakieltoAktiivinen": 0, "turvaLoppuPv": {"arvo": "2020-01-01"}}'),
+             ('"true"'),
              (NULL)) AS t(tk);
 -- (in basic data: the person's facts as perustiedot_ryhmittain gives them for this one group)
 SELECT ryhma, g, vtj_internal.suojaa(ryhma, g::jsonb) AS ikkunassa,
@@ -100,6 +113,12 @@ SELECT ryhma, g, vtj_internal.suojaa(ryhma, g::jsonb) AS ikkunassa,
                            CASE WHEN ryhma = 'TURVAKIELTO' THEN jsonb_build_array(g::jsonb) END, '2026-01-10') AS perustiedoissa
 FROM (VALUES ('TURVAKIELTO', '{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-01"}}'),
              ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": [{"turvakieltoAktiivinen": true}]}'),
+             ('TURVAKIELTO', '{"turvakieltoAktiivinen": false}'),
+             ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": [{"turvakieltoAktiivinen": false}]}'),
+             ('TURVAKIELTO', '{"turvakieltoAktiivinen": "false"}'),
+             ('TURVAKIELTO', '{"muutosattribuutti": "LISATTY"}'),
+             ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": [{"turvaLoppuPv": null}]}'),
+             ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": {"turvakieltoAktiivinen": false}}'),
              ('KOTIKUNTA', '{"turvakiellonAlaisetKentat": ["kuntakoodi"]}'),
              ('KOTIKUNTA', '{"kuntakoodi": "091"}')) AS t(ryhma, g);
 

@@ -310,7 +310,32 @@ try:
     eq([value(names.format("o1", ""), db=DB), value(names.format("o1", "NOT "), db=DB)], ["0", str(n_open)],
        "when OMA censors HENKILON_NIMI too, its censored members' names are gone at once, the others' kept")
     eq(value(names.format("a1", ""), db=DB), a1_names, "… and registers of other products keep theirs")
+    eq(value("SELECT count(*) FROM vtj.henkilo h JOIN vtj.jasen j USING (rekisteri, hetu) WHERE h.rekisteri = 'o1' "
+             "AND j.sensuroitu AND (h.etunimet IS NOT NULL OR h.sukunimi IS NOT NULL)", db=DB), "0",
+       "… also from the typed table vtj.henkilo (etunimet, sukunimi)")
     sql("SELECT vtj.poista_rekisteri('o1')", db=DB)
+
+    # A product that did not censor KOTIKUNTA and the permanent address starts to: every table
+    # that holds them loses them for the protected members, in the same statement.
+    sql("INSERT INTO vtj.tuote (tuote, tietoryhmat) VALUES ('OMA2', '{HENKILON_NIMI,TURVAKIELTO,KOTIKUNTA,VAKINAINEN_KOTIMAINEN_OSOITE}');"
+        "SELECT vtj.luo_rekisteri('o2', 'plain', 'OMA2'); SELECT vtj.lisaa_henkilot('o2', '{" + ",".join(cur) + "}')", db=DB)
+    sql("CALL vtj.lataa_perustiedot('o2')", db=DB)
+    sql("UPDATE vtj.jasen SET sensuroitu = true WHERE rekisteri = 'o2' AND hetu IN "
+        "(SELECT hetu FROM vtj.jasen WHERE rekisteri = 'a1' AND sensuroitu)", db=DB)   # (held censored, nothing censored yet)
+    held = """SELECT (SELECT count(*) FROM vtj.henkilo h JOIN vtj.jasen j USING (rekisteri, hetu)
+                       WHERE h.rekisteri = 'o2' AND {0}j.sensuroitu AND (h.kotikunta IS NOT NULL OR h.katuosoite IS NOT NULL))
+                  || ' ' || (SELECT count(*) FROM vtj.osoite o JOIN vtj.jasen j USING (rekisteri, hetu)
+                       WHERE o.rekisteri = 'o2' AND {0}j.sensuroitu AND o.laji = 'VAKINAINEN_KOTIMAINEN_OSOITE')
+                  || ' ' || (SELECT count(*) FROM vtj.tieto t JOIN vtj.jasen j USING (rekisteri, hetu)
+                       WHERE t.rekisteri = 'o2' AND {0}j.sensuroitu AND t.tietoryhma IN ('KOTIKUNTA', 'VAKINAINEN_KOTIMAINEN_OSOITE'))"""
+    before_c, before_o = value(held.format(""), db=DB), value(held.format("NOT "), db=DB)
+    ok(all(int(x) > 0 for x in before_c.split()), f"OMA2 holds KOTIKUNTA and the address of its protected members ({before_c})")
+    sql("UPDATE vtj.tuote SET sensuroitavat = '{KOTIKUNTA,VAKINAINEN_KOTIMAINEN_OSOITE}' WHERE tuote = 'OMA2'", db=DB)
+    eq(value(held.format(""), db=DB), "0 0 0",
+       "when OMA2 starts censoring them, vtj.henkilo (kotikunta, katuosoite), vtj.osoite and vtj.tieto lose them for "
+       "the protected members")
+    eq(value(held.format("NOT "), db=DB), before_o, "… and the other members keep theirs")
+    sql("SELECT vtj.poista_rekisteri('o2'); DELETE FROM vtj.tuote WHERE tuote = 'OMA2'", db=DB)
 
     # ---- removal ----------------------------------------------------------------------------------
     gone = [cur[i] for i in list(ever_protected)[:3]] + ([cur[corrected[0]]] if corrected else []) + cur[40:45]

@@ -41,6 +41,8 @@ def parse_args(argv):
                         "(new record, AKTIIVI first, LISATIETO last)")
     p.add_argument("--turvakielto-share", type=float, default=0.01,
                    help="share of persons with an active turvakielto at history start")
+    p.add_argument("--withhold-days", type=int, default=0,
+                   help="mutpT1x keeps withholding /perustiedot this many days after turvaLoppuPv has passed")
     p.add_argument("--page-size", type=int, default=500, help="change records per /muutokset page")
     p.add_argument("--latency-ms", type=float, default=0, help="added latency per service request")
     p.add_argument("--require-xroad-client", action="store_true",
@@ -91,6 +93,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     cfg = Config(persons=a.persons, seed=a.seed, days=a.days, history_end=a.history_end,
                  change_rate=a.change_rate, order=a.order, turvakielto_share=a.turvakielto_share,
+                 withhold_days=a.withhold_days,
                  start_days=a.start_days, page_size=a.page_size, latency_ms=a.latency_ms,
                  cache_mb=a.cache_mb, workers=a.workers)
     world = World(cfg, log=log)

@@ -44,6 +44,10 @@ class Config:
         self.change_rate = 0.035
         self.order = "mixed"      # records inside a change: history.ORDERS
         self.turvakielto_share = 0.01
+        # days the censoring account keeps withholding a person's basic data after turvaLoppuPv
+        # has passed (DVV may keep withholding until the order is ended by a change); 0: reveals
+        # the day after, as the history's invariant assumes
+        self.withhold_days = 0
         self.start_days = 0.0
         self.page_size = 500
         self.latency_ms = 0
@@ -411,12 +415,12 @@ class World:
         if only is not None:
             st = self.state_at(i, k)
             recs = render.state_records(st, only)
-            if censoring and censor.is_protected(st, day_ordinal):
+            if censoring and censor.is_protected(st, day_ordinal - self.cfg.withhold_days):
                 recs = [r for r in render.state_records(censor_state_dict(st), only)]
             hetu = st["HENKILOTUNNUS_KORJAUS"][0]["aktiivinenHenkilotunnus"]
             return render.person_bytes(hetu, recs)
         slot = i + self.hist.p_off[i] + k
-        return self.record(slot, censoring and day_ordinal <= self.rec_until[slot])
+        return self.record(slot, censoring and day_ordinal <= self.rec_until[slot] + self.cfg.withhold_days)
 
     def perustiedot(self, hetus, account, only=None):
         """(body bytes, number of persons)."""
@@ -440,6 +444,7 @@ class World:
             rec_pos, rec_len, rec_clen, rec_until = (self.rec_pos, self.rec_len,
                                                      self.rec_clen, self.rec_until)
             segs = self._segs
+            withhold = self.cfg.withhold_days
             for hetu in dict.fromkeys(hetus):
                 i = index_get(hetu)
                 if i is not None:
@@ -457,7 +462,7 @@ class World:
                 p = rec_pos[slot]
                 off = p & SEG_MASK
                 n = rec_len[slot]
-                if censoring and day <= rec_until[slot]:
+                if censoring and day <= rec_until[slot] + withhold:
                     off += n
                     n = rec_clen[slot]
                 append(segs[p >> SEG_SHIFT][off:off + n])
@@ -530,7 +535,7 @@ class World:
                 "final_bookmark": self.hist.final_key if self.hist.ev_ms else History.BASE_KEY,
                 "present_date": helsinki_date(ms).isoformat(),
                 "days": self.cfg.days, "change_rate": self.cfg.change_rate,
-                "order": self.cfg.order,
+                "order": self.cfg.order, "withhold_days": self.cfg.withhold_days,
                 "turvakielto_share": self.cfg.turvakielto_share,
                 "persons_with_changes": self.persons_with_changes,
                 "tls_dir": getattr(self, "tls_dir", None),
