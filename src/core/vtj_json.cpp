@@ -960,6 +960,7 @@ void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::s
     out.bookmark = 0;
     out.ajan_tasalla = false;
     out.records = 0;
+    out.record_hetus.clear();
     out.unescaped.clear();
     out.tokens.clear();
     std::size_t n = 0;
@@ -991,7 +992,7 @@ void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::s
             case Key::Muutokset:
                 if (has_list)
                     fail_top_duplicate(c, k);
-                out.records = decode_records(c, v, k, true, out.rows, n, nullptr);
+                out.records = decode_records(c, v, k, true, out.rows, n, &out.record_hetus);
                 has_list = true;
                 break;
             case Key::AjanTasalla:
@@ -1015,6 +1016,7 @@ void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::s
     } catch (...) {
         out.rows.clear();
         out.records = 0;
+        out.record_hetus.clear();
         out.unescaped.clear();
         out.tokens.clear();
         throw;

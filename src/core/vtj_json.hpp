@@ -73,6 +73,7 @@ struct MuutoksetPage {
     std::int64_t bookmark = 0;           // "viimeisinKirjausavain"
     bool ajan_tasalla = false;           // "ajanTasalla"
     std::size_t records = 0;             // change records on the page
+    std::vector<std::string_view> record_hetus;  // every change record's henkilotunnus, in order
     std::vector<GroupRow> rows;          // one per group object, in the interface's order
     std::deque<std::string> unescaped;   // storage of escaped strings the rows point to
     std::vector<JsonToken> tokens;       // the groups' tokens (decode_muutokset with_tokens)

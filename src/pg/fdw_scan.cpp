@@ -44,7 +44,7 @@ struct ExecCpp {
     vtj::HttpClient *client = nullptr;
     std::unique_ptr<vtj::Scan> scan;
     // EXPLAIN ANALYZE figures, summed over rescans.
-    std::uint64_t requests = 0, retries = 0, bytes = 0, pages = 0, batches = 0, rows_dropped = 0;
+    std::uint64_t requests = 0, retries = 0, bytes = 0, pages = 0, batches = 0;
     std::int64_t hetus = -1;
     std::int64_t window_start = 0;
     bool window_known = false;
@@ -56,7 +56,6 @@ struct ExecCpp {
         if (scan) {
             into.pages += scan->stats().pages;
             into.batches += scan->stats().batches;
-            into.rows_dropped += scan->stats().rows_dropped;
             if (scan->stats().window_resolved) {
                 into.window_start = scan->stats().window_start;
                 into.window_known = true;
@@ -427,7 +426,7 @@ void fill_slot(ScanExec *s, TupleTableSlot *slot, const vtj::ScanRow &r)
             break;
         }
         case ColumnKind::PersonCensored:
-            if (r.tiedot) {
+            if (r.has_person_facts) {
                 values[i] = BoolGetDatum(r.person_censored);
                 nulls[i] = false;
             }

@@ -175,4 +175,31 @@ TEST(JsonTokens, NulIsFound)
     EXPECT_FALSE(vtj::tokens_hold_nul(t + page.rows[2].tokens_begin, t + page.rows[2].tokens_end));
 }
 
+TEST(JsonTokens, WithheldWholeAndTheObjectsOfAnArrayMember)
+{
+    std::string body = R"({"perustiedot": [{"henkilotunnus": "010192-921W", "tietoryhmat": [)"
+                       R"({"tietoryhma": "TURVAKIELTO", "muutosattribuutti": "MUUTETTU", "turvakiellonAlaisetKentat": []},)"
+                       R"( {"tietoryhma": "TURVAKIELTO", "x": {"voimassaolevatTiedot": [{"no": 1}]}, "voimassaolevatTiedot": )"
+                       R"([{"a": 1}, {"tietoryhma": "T", "turvakiellonAlaisetKentat": ["b"]}, {"c": [{"d": 2}]}]},)"
+                       R"( {"tietoryhma": "A", "voimassaolevatTiedot": []}]}]})";
+    vtj::JsonDecoder decoder;
+    vtj::PerustiedotPage page;
+    decoder.decode_perustiedot(body, page, "POST /perustiedot", true);
+    const JsonToken *t = page.tokens.data();
+    auto range = [&](std::size_t i) { return std::make_pair(t + page.rows[i].tokens_begin, t + page.rows[i].tokens_end); };
+    EXPECT_TRUE(vtj::withheld_whole(range(0).first, range(0).second));
+    EXPECT_FALSE(vtj::withheld_whole(range(1).first, range(1).second));
+    EXPECT_FALSE(vtj::withheld_whole(range(2).first, range(2).second));  // no marker
+    std::vector<std::string> seen;
+    vtj::for_each_object_in(range(1).first, range(1).second, "voimassaolevatTiedot", [&](const JsonToken *b, const JsonToken *e) {
+        seen.push_back(vtj::tokens_to_json(b, e) + (vtj::withheld_whole(b, e) ? " withheld" : ""));
+    });
+    EXPECT_EQ(seen, (std::vector<std::string>{R"({"a":1})", R"({"tietoryhma":"T","turvakiellonAlaisetKentat":["b"]} withheld)",
+                                              R"({"c":[{"d":2}]})"}));
+    seen.clear();
+    vtj::for_each_object_in(range(2).first, range(2).second, "voimassaolevatTiedot",
+                            [&](const JsonToken *, const JsonToken *) { seen.push_back("x"); });
+    EXPECT_TRUE(seen.empty());
+}
+
 }  // namespace
