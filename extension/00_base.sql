@@ -3,6 +3,13 @@
 
 \echo Use "CREATE EXTENSION vtj_fdw" to load this file. \quit
 
+-- Schema vtj holds the documented surface only; everything the extension uses internally lives
+-- in vtj_internal, which is on nobody's search_path and whose functions PUBLIC cannot execute
+-- (the roles that run the mirror get what they need: see the grants at the end of the script).
+CREATE SCHEMA vtj_internal;
+REVOKE ALL ON SCHEMA vtj_internal FROM PUBLIC;
+COMMENT ON SCHEMA vtj_internal IS 'vtj_fdw''s internals: not an interface, may change in any release';
+
 CREATE FUNCTION vtj.vtj_fdw_handler() RETURNS fdw_handler
     AS 'MODULE_PATHNAME', 'vtj_fdw_handler' LANGUAGE C STRICT;
 

@@ -25,6 +25,7 @@ extern "C" {
 #include "utils/elog.h"
 #include "utils/memutils.h"
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_namespace.h"
