@@ -1,4 +1,5 @@
--- vtj_fdw install script, part 10: connection management and the last scan's bookmark.
+-- vtj_fdw install script, part 10: connection management, the last scan's bookmark, and what
+-- change scans read about protection.
 
 CREATE FUNCTION vtj.yhteydet(
     OUT palvelin text, OUT kayttaja text, OUT vapaita integer, OUT kaytossa integer,
@@ -17,3 +18,22 @@ CREATE FUNCTION vtj.viimeisin_kirjausavain() RETURNS bigint
     AS 'MODULE_PATHNAME', 'vtj_viimeisin_kirjausavain' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION vtj.viimeisin_kirjausavain() IS
     'The bookmark up to which the last complete muutokset scan of this session brought every hetu (ajanTasalla); save it for the next run. NULL when there was none';
+
+-- What the muutokset scans of this backend read about persons' protection since the last reset
+-- (or the start of the transaction): kept page by page as the scans decode them, before any row
+-- is returned, so that it survives a scan that fails later and a subtransaction rollback; cleared
+-- at the end of every top-level transaction. Only persons with a withheld group or a TURVAKIELTO
+-- record. Internal: the mirror's change run reads it to purge after a failed read.
+CREATE FUNCTION vtj_internal.luetut_suojaukset(
+    OUT hetu text, OUT henkilolla_salattua boolean, OUT henkilon_turvakielto jsonb)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'vtj_luetut_suojaukset' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION vtj_internal.luetut_suojaukset() IS
+    'Protection facts read by the muutokset scans of this backend in this transaction, also by scans that failed: per person whether a group was withheld, and the TURVAKIELTO records (as in muutokset.henkilon_turvakielto)';
+REVOKE EXECUTE ON FUNCTION vtj_internal.luetut_suojaukset() FROM PUBLIC;
+
+CREATE FUNCTION vtj_internal.nollaa_suojaukset() RETURNS void
+    AS 'MODULE_PATHNAME', 'vtj_nollaa_suojaukset' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vtj_internal.nollaa_suojaukset() IS
+    'Forgets the protection facts vtj_internal.luetut_suojaukset() would return';
+REVOKE EXECUTE ON FUNCTION vtj_internal.nollaa_suojaukset() FROM PUBLIC;

@@ -74,6 +74,34 @@ CREATE FOREIGN TABLE vaara_tietueet (hetu text, henkilon_turvakielto jsonb) SERV
 SELECT * FROM vaara_tietueet WHERE hetu = '131052-308T';
 DROP FOREIGN TABLE vaara_ryhmat, vaara_tietueet;
 
+-- muutokset carries the person's protection facts too (IMPORT adds them at the end); a table
+-- made without them is still a muutokset table.
+CREATE FOREIGN TABLE vanha_muutokset (hetu text, kirjausavain bigint, tietoryhma text, tiedot jsonb)
+    SERVER vtj_mock OPTIONS (endpoint 'muutokset');
+EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM vanha_muutokset WHERE hetu = '131052-308T' AND kirjausavain > 1000;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT hetu, henkilolla_salattua, henkilon_turvakielto FROM mr.muutokset WHERE hetu = '131052-308T' AND kirjausavain > 1000;
+DROP FOREIGN TABLE vanha_muutokset;
+
+-- A window start the interface cannot be asked for is refused before any request (22008).
+SELECT count(*) FROM mr.muutokset WHERE hetu = '131052-308T' AND muutospv >= 'infinity';
+SELECT count(*) FROM mr.muutokset WHERE hetu = '131052-308T' AND muutospv > '-infinity';
+SELECT count(*) FROM mr.muutokset WHERE hetu = '131052-308T' AND muutospv >= '0044-03-15 BC';
+SELECT count(*) FROM mr.muutokset WHERE hetu = '131052-308T' AND muutospv >= 'infinity'::date;
+SELECT count(*) FROM mr.muutokset WHERE hetu = '131052-308T' AND kirjausavain > 0 AND muutospv > '12000-01-01';
+DO $$ BEGIN
+    PERFORM count(*) FROM mr.muutokset WHERE hetu = '131052-308T' AND muutospv >= 'infinity';
+EXCEPTION WHEN datetime_field_overflow THEN RAISE NOTICE 'SQLSTATE %', SQLSTATE;
+END $$;
+
+-- What change scans read of protection: internal, not for PUBLIC; empty in a fresh transaction.
+SELECT * FROM vtj_internal.luetut_suojaukset();
+SELECT vtj_internal.nollaa_suojaukset();
+CREATE ROLE regress_vtj_muu;
+SELECT has_schema_privilege('regress_vtj_muu', 'vtj_internal', 'USAGE') AS skeema,
+       has_function_privilege('regress_vtj_muu', 'vtj_internal.luetut_suojaukset()', 'EXECUTE') AS luetut,
+       has_function_privilege('regress_vtj_muu', 'vtj_internal.nollaa_suojaukset()', 'EXECUTE') AS nollaa;
+DROP ROLE regress_vtj_muu;
+
 -- Invalid hetus are refused before any request, by count and position, never by value.
 SELECT count(*) FROM mr.perustiedot WHERE hetu = ANY('{131052-308T,131052-308U,xx,010594Y9032}');
 SELECT count(*) FROM mr.perustiedot WHERE hetu = '131052-308t';

@@ -243,6 +243,8 @@ std::string seconds_text(curl_off_t us)
 
 const char *kHintConnect = "Check the server's url and that the X-Road security server is reachable from the database server.";
 const char *kHintTimeout = "Raise request_timeout or check the network path to the security server.";
+const char *kHintConnectTimeout =
+    "Raise connect_timeout or check that the X-Road security server is reachable from the database server.";
 const char *kHintAuth = "Check the username and password of the user mapping for this server, and that DVV has granted this product.";
 const char *kHintThrottled = "The interface is throttling requests; lower parallel_requests or try later.";
 const char *kHintTls = "Check the server's ca_file, client_cert and client_key (PEM files the database server can read) and verify_tls.";
@@ -693,13 +695,13 @@ struct HttpClient::Impl {
                 curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect);
                 return connect == 0;
             }();
-            std::string limit = connecting && cfg.connect_timeout_s < cfg.request_timeout_s
-                                    ? "connect_timeout " + std::to_string(cfg.connect_timeout_s) + " s"
-                                    : "request_timeout " + std::to_string(cfg.request_timeout_s) + " s";
+            const bool connect_limit = connecting && cfg.connect_timeout_s < cfg.request_timeout_s;
+            std::string limit = connect_limit ? "connect_timeout " + std::to_string(cfg.connect_timeout_s) + " s"
+                                              : "request_timeout " + std::to_string(cfg.request_timeout_s) + " s";
             error.emplace(make_error(ErrorKind::Timeout,
                                      service + " did not answer " + what + " in time (" + limit + ")" + after_attempts(t.attempts) +
                                          "; last attempt: " + timeout_breakdown(e, t),
-                                     curl_text, kHintTimeout));
+                                     curl_text, connect_limit ? kHintConnectTimeout : kHintTimeout));
             break;
         }
         case Failure::Broken:

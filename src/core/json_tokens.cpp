@@ -4,9 +4,7 @@
 
 namespace vtj {
 
-namespace {
-
-bool is_change_key(std::string_view k) noexcept { return k == "muutosattribuutti" || k == "voimassaolevatTiedot"; }
+namespace json_tokens_detail {
 
 // The index after the value starting at tokens[i].
 std::size_t skip_value(const JsonToken *t, std::size_t i, std::size_t n) noexcept
@@ -30,7 +28,33 @@ std::size_t skip_value(const JsonToken *t, std::size_t i, std::size_t n) noexcep
     return i;
 }
 
+}  // namespace json_tokens_detail
+
+namespace {
+
+using json_tokens_detail::skip_value;
+
+bool is_change_key(std::string_view k) noexcept { return k == "muutosattribuutti" || k == "voimassaolevatTiedot"; }
+
 }  // namespace
+
+bool withheld_whole(const JsonToken *begin, const JsonToken *end) noexcept
+{
+    const std::size_t n = static_cast<std::size_t>(end - begin);
+    if (n == 0 || begin[0].kind != JsonToken::Kind::BeginObject)
+        return false;
+    bool marker = false;
+    std::size_t i = 1;
+    while (i < n && begin[i].kind == JsonToken::Kind::Key) {
+        const std::string_view k = begin[i].text;
+        if (k == "turvakiellonAlaisetKentat")
+            marker = true;
+        else if (k != "tietoryhma" && k != "muutosattribuutti")
+            return false;
+        i = skip_value(begin, i + 1, n);
+    }
+    return marker;
+}
 
 void append_state_tokens(const JsonToken *begin, const JsonToken *end, std::vector<JsonToken> &out)
 {

@@ -1,14 +1,25 @@
 // One foreign scan of the change interface: splits the hetu list into batches, runs the
 // batches concurrently through HttpClient, pages each /muutokset batch until ajanTasalla, and
-// streams group rows. Memory stays bounded by the pages in flight (parallel_requests), however
-// many persons are asked for.
+// returns group rows. Memory stays bounded by the batches in flight (parallel_requests), however
+// many persons are asked for: a streaming scan holds one page at a time, a scan that gives its
+// rows their person's protection facts (ScanSpec::person_facts) holds each batch's pages until
+// the batch is complete.
+//
+// An answer that does not fit the request is an error (BadResponse), never dropped: a change
+// record or a person that the batch did not ask for, a person twice in one /perustiedot answer,
+// a bookmark below the one asked for, and — checked once every batch is done — a final bookmark
+// beyond what GET /kirjausavain/{the day after today} says the interface has issued.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/http.hpp"
@@ -17,6 +28,26 @@
 namespace vtj {
 
 enum class Endpoint { Kirjausavain, Muutokset, Perustiedot };
+
+// What a scan learned of one person's protection over some pages (a page, or a whole batch).
+struct PersonProtection {
+    // Some group object of the person carried "turvakiellonAlaisetKentat" (henkilolla_salattua).
+    bool censored = false;
+    // Some TURVAKIELTO group object of the person was read (henkilon_turvakielto is not NULL).
+    bool has_turvakielto = false;
+    // henkilon_turvakielto as tokens, a JSON array: every TURVAKIELTO group object without
+    // "muutosattribuutti" and "voimassaolevatTiedot" (objects withheld whole left out), each
+    // followed by the objects of its "voimassaolevatTiedot" (the same way), in the interface's
+    // order. Empty until has_turvakielto. Views into the pages' bodies and arenas.
+    std::vector<JsonToken> turvakielto;
+    // Each record's tokens in `turvakielto`: [first, second).
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> records;
+
+    // Folds one group object in (its tokens [tokens + g.tokens_begin, tokens + g.tokens_end)).
+    void add(const GroupRow &g, const JsonToken *tokens);
+    // Whether anything is known (only such persons are reported).
+    bool any() const noexcept { return censored || has_turvakielto; }
+};
 
 struct ScanSpec {
     Endpoint endpoint = Endpoint::Perustiedot;
@@ -31,6 +62,7 @@ struct ScanSpec {
     bool grouped = false;
     // Record scans: keep each group object's tokens too (ScanRow::tokens), for a consumer that
     // rebuilds the values (the PostgreSQL layer's jsonb) without parsing the text again.
+    // (Implied by person_facts and on_protection.)
     bool with_tokens = false;
     // Grouped: only the groups named in every one of these sets are returned (a local filter:
     // the request still asks for every group, and the person's facts count them all).
@@ -48,13 +80,33 @@ struct ScanSpec {
     // it (the interface pages in registration order; rows are rechecked locally anyway).
     bool has_upper = false;
     std::int64_t upper_unix_us = 0;
+
+    // /muutokset: every row carries its person's protection facts over all the pages its batch
+    // read (ScanRow::person_censored, person_turvakielto). Each batch's pages are then held until
+    // the batch is complete (ajanTasalla, or stopped by the upper bound) and its rows returned in
+    // the interface's order after that.
+    bool person_facts = false;
+    // /muutokset: told, for each decoded page and before anything of the page is checked or
+    // returned, the protection facts of every person of the page with any (hetu, facts of this
+    // page). The views are valid during the call only.
+    std::function<void(std::string_view, const PersonProtection &)> on_protection;
+
+    // /muutokset, the present check: when every batch is done, GET /kirjausavain/{present_day}
+    // (the day after today) bounds the bookmarks the interface can have issued; a batch's final
+    // bookmark above it is refused. 400, 404 or 422 to that request: the check is not available
+    // (ScanStats::present_check) and the scan goes on. Empty: no check.
+    std::string present_day;
+    // A bound already known (an earlier rescan's): no request when every final bookmark is within it.
+    bool has_known_present = false;
+    std::int64_t known_present = 0;
 };
+
+enum class PresentCheck { NotRun, Passed, NotAvailable };
 
 struct ScanStats {
     std::uint64_t batches = 0;
     std::uint64_t pages = 0;
     std::uint64_t rows = 0;
-    std::uint64_t rows_dropped = 0;      // rows for hetus that were not asked for
     std::uint64_t rows_filtered = 0;     // grouped: group objects of groups not asked for
     std::int64_t window_start = 0;       // resolved start bookmark (muutokset)
     bool window_resolved = false;
@@ -62,12 +114,16 @@ struct ScanStats {
     // bookmark over batches (vtj.viimeisin_kirjausavain()); valid when `complete`.
     std::int64_t final_bookmark = 0;
     bool complete = false;
+    PresentCheck present_check = PresentCheck::NotRun;
+    std::int64_t present_bookmark = 0;   // Passed: the bound (asked now or known before)
+    bool present_asked = false;          // the check sent GET /kirjausavain/{present_day}
+    std::uint64_t pages_held_peak = 0;   // person_facts: most pages held at once
 };
 
 struct ScanRow {
     const GroupRow *group = nullptr;     // grouped: the group's first object (hetu, tietoryhma)
     std::int64_t page_bookmark = 0;      // muutokset: the bookmark returned with the row's page
-    std::int64_t jarjestys = 0;          // increases in the interface's order within the scan
+    std::int64_t jarjestys = 0;          // increases in the interface's order within a batch
     // Record scans with_tokens: the page's tokens; the row's are [group->tokens_begin, tokens_end).
     const JsonToken *tokens = nullptr;
     // Grouped scans only. `tiedot`: a JSON array of the group's objects in the interface's
@@ -78,9 +134,12 @@ struct ScanRow {
     const std::vector<JsonToken> *tiedot = nullptr;
     bool censored = false;
     const std::vector<std::string_view> *censored_fields = nullptr;
-    // Grouped, of the row's person (the same on each of its rows, so that a per-person decision
-    // needs no look at the other rows): some group of the person has `censored` set; the
-    // person's TURVAKIELTO group as `tiedot` would give it, nullptr when the person has none.
+    // Grouped scans and muutokset with person_facts: the row's person's facts (the same on each
+    // of its rows, so that a per-person decision needs no look at the other rows): some group
+    // object has "turvakiellonAlaisetKentat"; the TURVAKIELTO records (PersonProtection::turvakielto
+    // for muutokset; the TURVAKIELTO group as `tiedot` would give it for grouped), nullptr when
+    // the person has none.
+    bool has_person_facts = false;
     bool person_censored = false;
     const std::vector<JsonToken> *person_turvakielto = nullptr;
 };
@@ -101,14 +160,25 @@ public:
 
 private:
     struct Batch;
+    struct HeldPage;
     void start();
     void submit_page(std::size_t batch_index);
     bool load_next_page();
-    bool asked_in_batch(std::string_view hetu) const;
+    void load_muutokset_page(HttpResult &res);
+    void load_perustiedot_page(HttpResult &res);
+    void report_protection(const HeldPage &page);
+    void check_muutokset_hetus(const HeldPage &page) const;
+    void check_perustiedot_hetus();
+    std::size_t position_in_batch(std::size_t batch, std::string_view hetu) const;  // npos when not asked
     bool group_wanted(std::string_view tietoryhma) const;
     bool next_group(ScanRow &row);
     bool fill_group(ScanRow &row);
+    bool next_buffered(ScanRow &row);
+    void release_page(std::unique_ptr<HeldPage> page) noexcept;
+    void finish();
+    void check_present(std::int64_t highest, std::size_t highest_batch);
     std::string url(const char *endpoint) const;
+    std::string batch_name(std::size_t batch) const;
 
     HttpClient &http_;
     ScanSpec spec_;
@@ -117,19 +187,28 @@ private:
     std::vector<Batch> batches_;
     std::size_t next_batch_to_start_ = 0;
     bool started_ = false;
+    bool finished_ = false;
+    std::int64_t jarjestys_ = 0;
+    std::size_t page_batch_ = 0;         // the batch whose page was loaded last
 
-    // The page whose rows are being returned, and its body (rows point into it).
+    // /muutokset. Streaming: the page whose rows are being returned. person_facts: the batches
+    // complete and not yet returned, in completion order, and where the return is.
+    std::unique_ptr<HeldPage> current_;
+    std::size_t row_pos_ = 0;
+    std::deque<std::size_t> ready_;
+    std::size_t out_page_ = 0;
+    std::size_t out_row_ = 0;
+    std::uint64_t pages_held_ = 0;
+    std::vector<std::unique_ptr<HeldPage>> spare_;  // pages to decode into again (capacity kept)
+    std::unordered_map<std::string_view, PersonProtection> page_protection_;
+
+    // /perustiedot: the page whose rows are being returned, and its body (rows point into it).
     std::string body_;
-    MuutoksetPage muutokset_page_;
     PerustiedotPage perustiedot_page_;
     const std::vector<GroupRow> *rows_ = nullptr;
-    std::size_t row_pos_ = 0;
-    std::int64_t page_bookmark_ = 0;
-    std::int64_t jarjestys_ = 0;
-    std::size_t page_batch_ = 0;         // the batch whose page is being returned
+    std::vector<std::uint8_t> seen_;     // persons of the batch already in the answer
 
-    // Grouped: the page's rows asked for, ordered by (hetu, tietoryhma), stable; the group
-    // being returned.
+    // Grouped: the page's rows, ordered by (hetu, tietoryhma), stable; the group being returned.
     std::vector<std::uint32_t> order_;
     std::size_t order_pos_ = 0;
     std::vector<JsonToken> group_tokens_;

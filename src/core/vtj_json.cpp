@@ -16,6 +16,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -32,6 +33,8 @@ using simdjson::error_code;
 // Object/array levels below the value being walked; DVV nests four at most.
 constexpr int max_nesting = 128;
 
+struct Group;
+
 struct Ctx {
     std::string_view what;           // "POST /muutokset"
     const char *base = nullptr;      // the body
@@ -43,6 +46,30 @@ struct Ctx {
     // also appended here (decode_group makes that copy of the context).
     std::vector<JsonToken> *tokens = nullptr;
     std::vector<JsonToken> *group_tokens = nullptr;  // where a group's tokens go (top level)
+    // Set while a group object is walked (decode_group's copy of the context): the keys of the
+    // objects open inside the group, a stack (duplicate keys are refused), and where in the group
+    // the walk is (the key path of an error message).
+    Group *group = nullptr;
+    Group *scratch = nullptr;        // the storage decode_group uses (reused from group to group)
+};
+
+// One step of a key path inside a group object: a key, or an array index (key empty).
+struct PathStep {
+    std::string_view key;
+    std::size_t index = 0;
+    bool is_index = false;
+};
+
+// What decode_group keeps while it walks one group object. The path is a fixed array: the
+// walk refuses nesting deeper than max_nesting, so it never needs more.
+struct Group {
+    static constexpr std::size_t kMaxPath = max_nesting + 8;
+    std::uint32_t record = 0;
+    std::uint32_t group = 0;
+    std::vector<std::string_view> keys;
+    PathStep path[kMaxPath];
+    std::size_t depth = 0;
+    std::vector<std::string_view> sorted;  // scratch of the duplicate check of a large object
 };
 
 inline void emit(const Ctx &c, JsonToken::Kind kind, std::string_view text = {})
@@ -134,6 +161,138 @@ std::string group_place(const Ctx &c, std::uint32_t record, std::uint32_t group)
 {
     return "group " + std::to_string(group) + " of " + record_place(c, record);
 }
+
+// A key as a message may show it: a name such as DVV's field names (a letter, then letters,
+// digits, underscores), else only its length: a key is text of the answer and could be anything.
+std::string printable_key(std::string_view k)
+{
+    bool name = !k.empty() && k.size() <= 64 &&
+                ((k[0] >= 'a' && k[0] <= 'z') || (k[0] >= 'A' && k[0] <= 'Z'));
+    for (std::size_t i = 1; name && i < k.size(); ++i) {
+        const char ch = k[i];
+        name = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+    }
+    return name ? std::string(k) : "(a key of " + std::to_string(k.size()) + " bytes)";
+}
+
+// The path inside the group to `last` (a key of the object being walked).
+std::string key_path(const Group &g, std::string_view last)
+{
+    std::string out;
+    for (std::size_t i = 0; i < g.depth; ++i) {
+        const PathStep &p = g.path[i];
+        if (p.is_index) {
+            out += "[" + std::to_string(p.index) + "]";
+        } else {
+            if (!out.empty())
+                out += '.';
+            out += printable_key(p.key);
+        }
+    }
+    if (!out.empty())
+        out += '.';
+    out += printable_key(last);
+    return out;
+}
+
+[[noreturn]] void fail_duplicate_key(const Ctx &c, std::string_view key)
+{
+    fail(c, group_place(c, c.group->record, c.group->group) + " has the key \"" + key_path(*c.group, key) +
+                "\" more than once",
+         "A repeated key has no one meaning (PostgreSQL's jsonb keeps the last value, other readers the first); "
+         "vtj_fdw refuses the answer rather than decide which one counts, for example whether a person is protected.",
+         "Report the time of the request to DVV; nothing of this answer was returned as complete.");
+}
+
+// The keys of one object inside a group: a repeated key is refused. The first kLinear keys are
+// kept here and checked key by key (a 64-bit filter of length and end bytes skips the
+// comparisons for almost every key); an object with more keys moves them to the group's key
+// stack and sorts them once at its end.
+class KeySet {
+public:
+    static constexpr std::size_t kLinear = 16;
+    explicit KeySet(const Ctx &c) noexcept : c_(c) {}
+    ~KeySet()
+    {
+        if (large_)
+            c_.group->keys.resize(base_);
+    }
+    KeySet(const KeySet &) = delete;
+    KeySet &operator=(const KeySet &) = delete;
+
+    void add(std::string_view k)
+    {
+        if (!c_.group)
+            return;
+        if (!large_) {
+            const std::uint64_t bit = std::uint64_t(1) << ((k.size() * 5 + (k.empty() ? 0u : unsigned(k[0]))) & 63);
+            if (seen_ & bit)
+                for (std::size_t i = 0; i < n_; ++i)
+                    if (std::string_view(local_[i].p, local_[i].n) == k)
+                        fail_duplicate_key(c_, k);
+            seen_ |= bit;
+            if (n_ < kLinear) {
+                local_[n_++] = Kept{k.data(), k.size()};
+                return;
+            }
+            std::vector<std::string_view> &keys = c_.group->keys;
+            base_ = keys.size();
+            for (std::size_t i = 0; i < n_; ++i)
+                keys.emplace_back(local_[i].p, local_[i].n);
+            large_ = true;
+        }
+        c_.group->keys.push_back(k);
+    }
+    // At the object's end.
+    void finish()
+    {
+        if (!large_)
+            return;
+        std::vector<std::string_view> &sorted = c_.group->sorted;
+        sorted.assign(c_.group->keys.begin() + static_cast<std::ptrdiff_t>(base_), c_.group->keys.end());
+        std::sort(sorted.begin(), sorted.end());
+        const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+        if (dup != sorted.end())
+            fail_duplicate_key(c_, *dup);
+    }
+
+private:
+    struct Kept {  // plain, so that the array is not initialised for every object
+        const char *p;
+        std::size_t n;
+    };
+    const Ctx &c_;
+    Kept local_[kLinear];
+    std::size_t n_ = 0;
+    std::uint64_t seen_ = 0;
+    bool large_ = false;
+    std::size_t base_ = 0;
+};
+
+// Where the walk is inside a group, for the key path of a message.
+class PathPush {
+public:
+    PathPush(const Ctx &c, std::string_view key) noexcept : g_(c.group && c.group->depth < Group::kMaxPath ? c.group : nullptr)
+    {
+        if (g_)
+            g_->path[g_->depth++] = PathStep{key, 0, false};
+    }
+    PathPush(const Ctx &c, std::size_t index) noexcept : g_(c.group && c.group->depth < Group::kMaxPath ? c.group : nullptr)
+    {
+        if (g_)
+            g_->path[g_->depth++] = PathStep{std::string_view(), index, true};
+    }
+    ~PathPush()
+    {
+        if (g_)
+            --g_->depth;
+    }
+    PathPush(const PathPush &) = delete;
+    PathPush &operator=(const PathPush &) = delete;
+
+private:
+    Group *g_;
+};
 
 inline bool is_ws(char ch) noexcept { return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t'; }
 
@@ -244,14 +403,18 @@ void validate(const Ctx &c, od::value &v, int depth)
         check(c, v.get_object().get(o));
         if (c.tokens)
             emit(c, JsonToken::Kind::BeginObject);
+        KeySet keys(c);
         for (auto fr : o) {
             od::field f;
             check(c, std::move(fr).get(f));
             const std::string_view k = key_of(c, f);
+            keys.add(k);
             if (c.tokens)
                 emit(c, JsonToken::Kind::Key, keep(c, k));
+            PathPush at(c, k);
             validate(c, f.value(), depth + 1);
         }
+        keys.finish();
         if (c.tokens)
             emit(c, JsonToken::Kind::EndObject);
         break;
@@ -264,9 +427,11 @@ void validate(const Ctx &c, od::value &v, int depth)
         check(c, v.get_array().get(a));
         if (c.tokens)
             emit(c, JsonToken::Kind::BeginArray);
+        std::size_t index = 0;
         for (auto er : a) {
             od::value e;
             check(c, std::move(er).get(e));
+            PathPush at(c, index++);
             validate(c, e, depth + 1);
         }
         if (c.tokens)
@@ -323,7 +488,8 @@ enum class Key {
     Attribute,     // muutosattribuutti
     Alkupv,        // alkupv
     Loppupv,       // loppupv
-    Censored       // turvakiellonAlaisetKentat
+    Censored,      // turvakiellonAlaisetKentat
+    Voimassa       // voimassaolevatTiedot
 };
 
 inline Key top_key(std::string_view k) noexcept
@@ -358,12 +524,16 @@ inline Key group_key(std::string_view k) noexcept
     case 7: return k == "loppupv" ? Key::Loppupv : Key::Other;
     case 10: return k == "tietoryhma" ? Key::Tietoryhma : Key::Other;
     case 17: return k == "muutosattribuutti" ? Key::Attribute : Key::Other;
+    case 20: return k == "voimassaolevatTiedot" ? Key::Voimassa : Key::Other;
     case 25: return k == "turvakiellonAlaisetKentat" ? Key::Censored : Key::Other;
     default: return Key::Other;
     }
 }
 
 // ---- groups --------------------------------------------------------------------------------
+
+// The group being walked, for messages.
+std::string here(const Ctx &c) { return group_place(c, c.group->record, c.group->group); }
 
 OptionalDate read_date(const Ctx &c, od::value &v)
 {
@@ -387,13 +557,16 @@ OptionalDate read_date(const Ctx &c, od::value &v)
     bool has_arvo = false;
     if (c.tokens)
         emit(c, JsonToken::Kind::BeginObject);
+    KeySet keys(c);
     for (auto fr : o) {
         od::field f;
         check(c, std::move(fr).get(f));
         const std::string_view k = key_of(c, f);
+        keys.add(k);
         if (c.tokens)
             emit(c, JsonToken::Kind::Key, keep(c, k));
         od::value &fv = f.value();
+        PathPush at(c, k);
         const bool is_arvo = k == "arvo", is_tarkkuus = !is_arvo && k == "tarkkuus";
         if ((is_arvo || is_tarkkuus) && type_of(c, fv) == od::json_type::string) {
             bool escaped;
@@ -409,6 +582,7 @@ OptionalDate read_date(const Ctx &c, od::value &v)
             validate(c, fv, 2);
         }
     }
+    keys.finish();
     if (c.tokens)
         emit(c, JsonToken::Kind::EndObject);
     if (has_arvo)
@@ -417,50 +591,70 @@ OptionalDate read_date(const Ctx &c, od::value &v)
     return date;
 }
 
-// "turvakiellonAlaisetKentat": the key's presence censors the group, whatever its value (fail
-// closed); string entries are listed, anything else is only validated.
-void read_censored(const Ctx &c, od::value &v, std::vector<std::string_view> &fields)
+// "turvakiellonAlaisetKentat": an array of the withheld fields' names. Anything else is refused
+// (the key's presence marks the group censored whatever follows, but a list that cannot be read
+// is not an answer of the interface).
+void read_censored(const Ctx &c, od::value &v, std::string_view key, std::vector<std::string_view> &fields)
 {
-    if (type_of(c, v) != od::json_type::array) {
-        validate(c, v, 1);
-        return;
-    }
+    const od::json_type t = type_of(c, v);
+    if (t != od::json_type::array)
+        fail(c, here(c) + " has an invalid " + quoted(key), std::string("expected an array of strings, found ") + type_name(t));
     od::array a;
     check(c, v.get_array().get(a));
     if (c.tokens)
         emit(c, JsonToken::Kind::BeginArray);
+    std::size_t index = 0;
     for (auto er : a) {
         od::value e;
         check(c, std::move(er).get(e));
-        if (type_of(c, e) == od::json_type::string) {
-            fields.push_back(kept_string(c, e));
-            if (c.tokens)
-                emit(c, JsonToken::Kind::String, fields.back());
-        } else {
-            validate(c, e, 2);
-        }
+        const od::json_type et = type_of(c, e);
+        if (et != od::json_type::string)
+            fail(c, here(c) + " has an invalid " + quoted(key),
+                 "expected an array of strings, found " + std::string(type_name(et)) + " at index " + std::to_string(index));
+        fields.push_back(kept_string(c, e));
+        if (c.tokens)
+            emit(c, JsonToken::Kind::String, fields.back());
+        ++index;
     }
     if (c.tokens)
         emit(c, JsonToken::Kind::EndArray);
 }
 
-// A string field of a group that may be missing or null.
-std::string_view optional_string(const Ctx &c, od::value &v, std::string_view key, std::uint32_t record,
-                                 std::uint32_t group)
+// "voimassaolevatTiedot": the records valid after the change, an array of objects.
+void read_valid_records(const Ctx &c, od::value &v, std::string_view key)
 {
     const od::json_type t = type_of(c, v);
-    if (t == od::json_type::string) {
-        const std::string_view s = kept_string(c, v);
-        if (c.tokens)
-            emit(c, JsonToken::Kind::String, s);
-        return s;
+    if (t != od::json_type::array)
+        fail(c, here(c) + " has an invalid " + quoted(key), std::string("expected an array of objects, found ") + type_name(t));
+    od::array a;
+    check(c, v.get_array().get(a));
+    if (c.tokens)
+        emit(c, JsonToken::Kind::BeginArray);
+    std::size_t index = 0;
+    for (auto er : a) {
+        od::value e;
+        check(c, std::move(er).get(e));
+        const od::json_type et = type_of(c, e);
+        if (et != od::json_type::object)
+            fail(c, here(c) + " has an invalid " + quoted(key),
+                 "expected an array of objects, found " + std::string(type_name(et)) + " at index " + std::to_string(index));
+        PathPush at(c, index++);
+        validate(c, e, 2);
     }
-    if (t == od::json_type::null) {
-        validate(c, v, 1);
-        return {};
-    }
-    fail(c, group_place(c, record, group) + " has an invalid " + quoted(key),
-         std::string("expected a string, found ") + type_name(t));
+    if (c.tokens)
+        emit(c, JsonToken::Kind::EndArray);
+}
+
+// A string field of a group ("tietoryhma", "muutosattribuutti"): null or another type is refused.
+std::string_view string_field(const Ctx &c, od::value &v, std::string_view key)
+{
+    const od::json_type t = type_of(c, v);
+    if (t != od::json_type::string)
+        fail(c, here(c) + " has an invalid " + quoted(key), std::string("expected a string, found ") + type_name(t));
+    const std::string_view s = kept_string(c, v);
+    if (c.tokens)
+        emit(c, JsonToken::Kind::String, s);
+    return s;
 }
 
 void decode_group(const Ctx &outer, od::value &gv, GroupRow &row)
@@ -468,10 +662,14 @@ void decode_group(const Ctx &outer, od::value &gv, GroupRow &row)
     // With tokens, everything below also appends the group's tokens.
     Ctx c = outer;
     c.tokens = outer.group_tokens;
+    c.group = outer.scratch;
+    c.group->record = row.record_index;
+    c.group->group = row.group_index;
+    c.group->keys.clear();
+    c.group->depth = 0;
     const od::json_type t = type_of(c, gv);
     if (t != od::json_type::object)
-        fail(c, group_place(c, row.record_index, row.group_index) + " is not a JSON object",
-             std::string("found ") + type_name(t));
+        fail(c, here(c) + " is not a JSON object", std::string("found ") + type_name(t));
     const char *const start = gv.raw_json_token().data();
     od::object o;
     check(c, gv.get_object().get(o));
@@ -480,22 +678,27 @@ void decode_group(const Ctx &outer, od::value &gv, GroupRow &row)
         emit(c, JsonToken::Kind::BeginObject);
     }
     std::size_t value_keys = 0;  // keys other than tietoryhma, muutosattribuutti, turvakiellonAlaisetKentat
+    bool has_tietoryhma = false;
+    KeySet keys(c);
     for (auto fr : o) {
         od::field f;
         check(c, std::move(fr).get(f));
         const std::string_view k = key_of(c, f);
+        keys.add(k);
         if (c.tokens)
             emit(c, JsonToken::Kind::Key, keep(c, k));
         od::value &v = f.value();
         const Key key = group_key(k);
         if (key != Key::Tietoryhma && key != Key::Attribute && key != Key::Censored)
             ++value_keys;
+        PathPush at(c, k);
         switch (key) {
         case Key::Tietoryhma:
-            row.tietoryhma = optional_string(c, v, k, row.record_index, row.group_index);
+            row.tietoryhma = string_field(c, v, k);
+            has_tietoryhma = true;
             break;
         case Key::Attribute:
-            row.muutosattribuutti = optional_string(c, v, k, row.record_index, row.group_index);
+            row.muutosattribuutti = string_field(c, v, k);
             break;
         case Key::Alkupv:
             row.alkupv = read_date(c, v);
@@ -505,12 +708,18 @@ void decode_group(const Ctx &outer, od::value &gv, GroupRow &row)
             break;
         case Key::Censored:
             row.has_censored = true;
-            read_censored(c, v, row.censored_fields);
+            read_censored(c, v, k, row.censored_fields);
+            break;
+        case Key::Voimassa:
+            read_valid_records(c, v, k);
             break;
         default:
             validate(c, v, 1);
         }
     }
+    keys.finish();
+    if (!has_tietoryhma)
+        fail(c, here(c) + " has no \"tietoryhma\"", "Every data-group object names its group; this one cannot be told apart.");
     row.withheld_only = row.has_censored && value_keys == 0;
     if (c.tokens) {
         emit(c, JsonToken::Kind::EndObject);
@@ -595,15 +804,22 @@ std::size_t decode_records(const Ctx &c, od::value &list, std::string_view list_
                 has_hetu = true;
                 break;
             }
-            case Key::Muutospv:
-                if (type_of(c, v) == od::json_type::string) {
-                    bool escaped;
-                    has_muutospv = parse_instant(string_value(c, v, escaped), muutospv);
-                } else {
-                    has_muutospv = false;
-                    validate(c, v, 1);
-                }
+            case Key::Muutospv: {
+                // When the change was registered: the upper bound on muutospv stops paging by it,
+                // and a change without a time cannot be placed (no NULL muutospv reaches a row).
+                if (has_muutospv)
+                    fail(c, record_place(c, ri) + " has \"muutospv\" more than once");
+                const od::json_type t = type_of(c, v);
+                if (t != od::json_type::string)
+                    fail(c, record_place(c, ri) + " has an unreadable \"muutospv\"",
+                         std::string("expected an ISO-8601 instant such as 2019-09-24T21:00:00.000Z, found ") + type_name(t));
+                bool escaped;
+                if (!parse_instant(string_value(c, v, escaped), muutospv))
+                    fail(c, record_place(c, ri) + " has an unreadable \"muutospv\"",
+                         "expected an ISO-8601 instant such as 2019-09-24T21:00:00.000Z, found a string that is not one");
+                has_muutospv = true;
                 break;
+            }
             case Key::Tietoryhmat: {
                 if (has_groups)
                     fail(c, record_place(c, ri) + " has \"tietoryhmat\" more than once");
@@ -631,6 +847,9 @@ std::size_t decode_records(const Ctx &c, od::value &list, std::string_view list_
         }
         if (!has_hetu)
             fail(c, record_place(c, ri) + " has no \"henkilotunnus\"");
+        if (with_muutospv && !has_muutospv)
+            fail(c, record_place(c, ri) + " has no \"muutospv\"",
+                 "A change record without the time it was registered cannot be placed in the window.");
         if (!has_groups)
             fail(c, record_place(c, ri) + " has no \"tietoryhmat\"",
                  "The interface sent a broken record (\"rikkinainen tietue\"); the page is rejected as a whole.",
@@ -647,16 +866,27 @@ std::size_t decode_records(const Ctx &c, od::value &list, std::string_view list_
     return ri;
 }
 
+// "viimeisinKirjausavain": a bookmark the interface can have issued, a JSON integer from 1 to
+// kMaxBookmark. Fractions, exponents, strings, zero, negatives and values near the 64-bit limit
+// are refused (a bookmark is only ever compared and sent back; one out of this range is garbled).
 std::int64_t read_bookmark(const Ctx &c, od::value &v)
 {
+    const std::string range = "expected an integer from 1 to 2^62 (" + std::to_string(kMaxBookmark) + "), found ";
     const od::json_type t = type_of(c, v);
     if (t != od::json_type::number)
-        fail_top_invalid(c, "viimeisinKirjausavain", std::string("expected an integer, found ") + type_name(t));
+        fail_top_invalid(c, "viimeisinKirjausavain", range + type_name(t));
+    const std::string_view text = trim_right(v.raw_json_token());
+    if (!valid_number(text))
+        fail_json(c, simdjson::NUMBER_ERROR);
+    if (text.find_first_of(".eE") != std::string_view::npos)
+        fail_top_invalid(c, "viimeisinKirjausavain", range + "a number with a fraction or an exponent");
     std::int64_t bookmark = 0;
-    if (v.get_int64().get(bookmark) != simdjson::SUCCESS ||
-        !valid_number(trim_right(v.raw_json_token())))
-        fail_top_invalid(c, "viimeisinKirjausavain",
-                         "expected a 64-bit integer, found a number with a fraction or an exponent, or out of range");
+    if (v.get_int64().get(bookmark) != simdjson::SUCCESS)
+        fail_top_invalid(c, "viimeisinKirjausavain", range + "an integer beyond 64 bits");
+    if (bookmark < 1)
+        fail_top_invalid(c, "viimeisinKirjausavain", range + (bookmark == 0 ? "zero" : "a negative integer"));
+    if (bookmark > kMaxBookmark)
+        fail_top_invalid(c, "viimeisinKirjausavain", range + "a larger integer");
     return bookmark;
 }
 
@@ -685,6 +915,7 @@ void finish(const Ctx &c, od::document &doc)
 
 struct JsonDecoder::Impl {
     od::parser parser;  // reused across pages: its buffers grow to the largest body seen
+    Group group;        // decode_group's storage, reused
 };
 
 namespace {
@@ -729,6 +960,7 @@ void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::s
     out.bookmark = 0;
     out.ajan_tasalla = false;
     out.records = 0;
+    out.record_hetus.clear();
     out.unescaped.clear();
     out.tokens.clear();
     std::size_t n = 0;
@@ -737,6 +969,7 @@ void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::s
         c.what = what;
         c.arena = &out.unescaped;
         c.record_noun = "change record";
+        c.scratch = &impl_->group;
         c.group_tokens = with_tokens ? &out.tokens : nullptr;
         if (with_tokens && out.tokens.capacity() < body.size() / 8)
             out.tokens.reserve(body.size() / 8);
@@ -759,7 +992,7 @@ void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::s
             case Key::Muutokset:
                 if (has_list)
                     fail_top_duplicate(c, k);
-                out.records = decode_records(c, v, k, true, out.rows, n, nullptr);
+                out.records = decode_records(c, v, k, true, out.rows, n, &out.record_hetus);
                 has_list = true;
                 break;
             case Key::AjanTasalla:
@@ -783,6 +1016,7 @@ void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::s
     } catch (...) {
         out.rows.clear();
         out.records = 0;
+        out.record_hetus.clear();
         out.unescaped.clear();
         out.tokens.clear();
         throw;
@@ -806,6 +1040,7 @@ void JsonDecoder::decode_perustiedot(std::string &body, PerustiedotPage &out, st
         if (with_tokens && out.tokens.capacity() < body.size() / 8)
             out.tokens.reserve(body.size() / 8);
         c.record_noun = "person";
+        c.scratch = &impl_->group;
         od::document doc = begin(impl_->parser, c, body);
         c.doc = &doc;
         reserve_rows(out.rows, body.size());

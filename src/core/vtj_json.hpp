@@ -49,10 +49,10 @@ struct JsonToken {
 
 struct GroupRow {
     std::string_view hetu;               // the person's henkilotunnus as received
-    bool has_muutospv = false;           // /muutokset only
+    bool has_muutospv = false;           // /muutokset only (where every record has one)
     std::int64_t muutospv_unix_us = 0;   // microseconds since 1970-01-01T00:00:00Z
-    std::string_view tietoryhma;         // empty when missing
-    std::string_view muutosattribuutti;  // empty when missing (always in /perustiedot)
+    std::string_view tietoryhma;         // always sent (a group object without one is refused)
+    std::string_view muutosattribuutti;  // empty when missing (normally in /perustiedot)
     OptionalDate alkupv;
     OptionalDate loppupv;
     bool has_censored = false;           // the group carries "turvakiellonAlaisetKentat"
@@ -73,6 +73,7 @@ struct MuutoksetPage {
     std::int64_t bookmark = 0;           // "viimeisinKirjausavain"
     bool ajan_tasalla = false;           // "ajanTasalla"
     std::size_t records = 0;             // change records on the page
+    std::vector<std::string_view> record_hetus;  // every change record's henkilotunnus, in order
     std::vector<GroupRow> rows;          // one per group object, in the interface's order
     std::deque<std::string> unescaped;   // storage of escaped strings the rows point to
     std::vector<JsonToken> tokens;       // the groups' tokens (decode_muutokset with_tokens)
@@ -87,6 +88,9 @@ struct PerustiedotPage {
     std::vector<JsonToken> tokens;       // the groups' tokens (decode_perustiedot with_tokens)
 };
 
+// The largest bookmark (viimeisinKirjausavain) accepted from the interface, 2^62; the smallest is 1.
+constexpr std::int64_t kMaxBookmark = std::int64_t(1) << 62;
+
 class JsonDecoder {
 public:
     JsonDecoder();
@@ -96,8 +100,14 @@ public:
 
     // Each decode_* may grow `body`'s capacity (simdjson needs padding) but never changes its
     // contents; `what` names the request in error messages ("POST /muutokset"). Throws
-    // vtj::Error(BadResponse) for invalid JSON or a missing/ill-typed required field
-    // (viimeisinKirjausavain, muutokset, perustiedot, henkilotunnus, tietoryhmat).
+    // vtj::Error(BadResponse) for invalid JSON, a missing/ill-typed required field
+    // (viimeisinKirjausavain — an integer from 1 to kMaxBookmark —, muutokset, perustiedot,
+    // henkilotunnus, tietoryhmat, and in /muutokset muutospv, an instant), and a group object
+    // that does not have the interface's shape: no string "tietoryhma", a "muutosattribuutti"
+    // that is not a string, a "voimassaolevatTiedot" that is not an array of objects, a
+    // "turvakiellonAlaisetKentat" that is not an array of strings, or a key twice in the group
+    // object or any object inside it (the message gives the key path, never a value). Unknown
+    // fields and group types are accepted.
     void decode_muutokset(std::string &body, MuutoksetPage &out, std::string_view what, bool with_tokens = false);
     // with_tokens: also every group object as tokens (PerustiedotPage::tokens), for consumers
     // that rebuild the values (a grouped scan).

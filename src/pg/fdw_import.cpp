@@ -22,7 +22,9 @@ const TableDef kTables[] = {
     {"muutosrajapinta", "kirjausavain", "paiva date, kirjausavain bigint"},
     {"muutosrajapinta", "muutokset",
      "hetu text, muutospv timestamptz, kirjausavain bigint, jarjestys bigint, tietoryhma text, "
-     "muutosattribuutti text, alkupv date, loppupv date, turvakiellon_alaiset_kentat text[], tiedot jsonb"},
+     "muutosattribuutti text, alkupv date, loppupv date, turvakiellon_alaiset_kentat text[], tiedot jsonb, "
+     // at the end: a table made before them keeps its column order (and works without them)
+     "henkilolla_salattua boolean, henkilon_turvakielto jsonb"},
     {"muutosrajapinta", "perustiedot",
      "hetu text, jarjestys bigint, tietoryhma text, alkupv date, loppupv date, "
      "turvakiellon_alaiset_kentat text[], tiedot jsonb"},

@@ -9,6 +9,7 @@
 #include "pg/fdw_scan.hpp"
 
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 #include "pg/fdw_plan.hpp"
 #include "pg/jsonb_tokens.hpp"
 #include "pg/kysely_scan.hpp"  // VTJkysely: henkilo scans are handed to kysely_scan.cpp
+#include "pg/protection_store.hpp"
 #include "pg/scan_common.hpp"
 #include "pg/server_config.hpp"
 
@@ -44,10 +46,15 @@ struct ExecCpp {
     vtj::HttpClient *client = nullptr;
     std::unique_ptr<vtj::Scan> scan;
     // EXPLAIN ANALYZE figures, summed over rescans.
-    std::uint64_t requests = 0, retries = 0, bytes = 0, pages = 0, batches = 0, rows_dropped = 0;
+    std::uint64_t requests = 0, retries = 0, bytes = 0, pages = 0, batches = 0;
     std::int64_t hetus = -1;
     std::int64_t window_start = 0;
     bool window_known = false;
+    // The present check (muutokset): passed at least once (the highest bound seen; a rescan
+    // needs no request while its bookmarks stay within it), or not available from this interface.
+    bool present_passed = false;
+    std::int64_t present_bookmark = 0;
+    bool present_unavailable = false;
 
     // Adds the live scan's and client's figures into `into` (EXPLAIN ANALYZE shows totals over
     // rescans; release() folds them into this object for good).
@@ -56,10 +63,15 @@ struct ExecCpp {
         if (scan) {
             into.pages += scan->stats().pages;
             into.batches += scan->stats().batches;
-            into.rows_dropped += scan->stats().rows_dropped;
             if (scan->stats().window_resolved) {
                 into.window_start = scan->stats().window_start;
                 into.window_known = true;
+            }
+            if (scan->stats().present_check == vtj::PresentCheck::Passed) {
+                into.present_passed = true;
+                into.present_bookmark = std::max(into.present_bookmark, scan->stats().present_bookmark);
+            } else if (scan->stats().present_check == vtj::PresentCheck::NotAvailable) {
+                into.present_unavailable = true;
             }
         }
         if (client) {
@@ -165,6 +177,43 @@ int64 to_int64(Datum d, Oid type)
     return DatumGetInt64(d);
 }
 
+// C zone: a window start the interface can be asked for: GET /kirjausavain/{YYYY-MM-DD} of its
+// day in Helsinki, a year from 1 to 9999. 'infinity', '-infinity' and BC times would be sent as
+// nonsense dates; they are refused here, before any request.
+void refuse_unusable_window_start(TimestampTz t)
+{
+    bool ok = !TIMESTAMP_NOT_FINITE(t);
+    if (ok) {
+        Datum local = DirectFunctionCall2(timestamptz_zone, CStringGetTextDatum("Europe/Helsinki"), TimestampTzGetDatum(t));
+        const DateADT d = DatumGetDateADT(DirectFunctionCall1(timestamp_date, local));
+        int y = 0, m = 0, day = 0;
+        if (DATE_NOT_FINITE(d)) {
+            ok = false;
+        } else {
+            j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+            ok = y >= 1 && y <= 9999;
+        }
+    }
+    if (!ok)
+        ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+                        errmsg("a muutospv window start must be a time from year 1 to 9999"),
+                        errdetail("The window start is sent to the interface as the date of GET /kirjausavain/{date}; "
+                                  "infinity, -infinity and dates before the common era have none. No request was sent."),
+                        errhint("Compare muutospv with a real time (muutospv >= '2026-01-01'), or start the window at a "
+                                "bookmark (kirjausavain > n).")));
+}
+
+// Microseconds since the Unix epoch of an upper bound, saturating: 'infinity' is no bound at all,
+// '-infinity' one below every change.
+std::int64_t upper_unix_us(TimestampTz t)
+{
+    if (TIMESTAMP_IS_NOEND(t) || t > PG_INT64_MAX - kUnixToPgMicros)
+        return PG_INT64_MAX;
+    if (TIMESTAMP_IS_NOBEGIN(t))
+        return PG_INT64_MIN;
+    return t + kUnixToPgMicros;
+}
+
 // C zone: evaluates every pushed value expression.
 void evaluate_conditions(ForeignScanState *node, ScanExec *s, Conditions *c)
 {
@@ -204,6 +253,7 @@ void evaluate_conditions(ForeignScanState *node, ScanExec *s, Conditions *c)
         case Pushed::TimeGe:
         case Pushed::TimeGt: {
             TimestampTz t = to_timestamptz(v, type);
+            refuse_unusable_window_start(t);
             if (!c->has_start_time || t > c->start_time)
                 c->start_time = t;
             c->has_start_time = true;
@@ -256,6 +306,10 @@ void start_scan(ForeignScanState *node, ScanExec *s)
     char start_day[16] = {0};
     if (c.has_start_time)
         format_date(helsinki_day(c.start_time), start_day);
+    // The present check asks for the day after today in Helsinki (the interface's day).
+    char present_day[16] = {0};
+    if (s->table == TableKind::Muutokset)
+        format_date(helsinki_day(GetCurrentTimestamp()) + 1, present_day);
     s->started = true;
     ExecCpp &cpp = *s->cpp;
 
@@ -277,8 +331,13 @@ void start_scan(ForeignScanState *node, ScanExec *s)
     vtj::ScanSpec spec;
     spec.endpoint = s->table == TableKind::Muutokset ? vtj::Endpoint::Muutokset : vtj::Endpoint::Perustiedot;
     spec.grouped = s->table == TableKind::PerustiedotRyhmittain;
-    for (int i = 0; i < s->natts; ++i)
+    for (int i = 0; i < s->natts; ++i) {
         spec.with_tokens = spec.with_tokens || (s->needed[i] && s->columns[i] == ColumnKind::Tiedot && s->types[i] == JSONBOID);
+        // muutokset: the person's facts are decided over the whole batch (the core holds its pages)
+        spec.person_facts = spec.person_facts ||
+                            (s->table == TableKind::Muutokset && s->needed[i] &&
+                             (s->columns[i] == ColumnKind::PersonCensored || s->columns[i] == ColumnKind::PersonTurvakielto));
+    }
     ListCell *lc;
     foreach (lc, c.tietoryhma_sets) {  // (no PostgreSQL call here: evaluated in the C zone above)
         const TextSet *t = (const TextSet *)lfirst(lc);
@@ -319,11 +378,20 @@ void start_scan(ForeignScanState *node, ScanExec *s)
         spec.start_bookmark = c.start_bookmark;
         spec.has_start_day = c.has_start_time;
         spec.start_day = start_day;
-        spec.has_upper = c.has_upper;
-        spec.upper_unix_us = c.upper + kUnixToPgMicros;
+        spec.has_upper = c.has_upper && upper_unix_us(c.upper) != PG_INT64_MAX;
+        spec.upper_unix_us = c.has_upper ? upper_unix_us(c.upper) : 0;
         if (!spec.has_start_bookmark && !spec.has_start_day)
             throw vtj::Error(vtj::ErrorKind::MissingCondition, "a scan of muutokset needs a window start", "",
                              "Add WHERE kirjausavain > n or muutospv >= t.");
+        // Every page's protection facts go to the backend's store as the page is decoded.
+        spec.on_protection = [](std::string_view hetu, const vtj::PersonProtection &facts) {
+            protection_store_add(hetu, facts);
+        };
+        if (!cpp.present_unavailable) {  // an interface that refused the check once is not asked again
+            spec.present_day = present_day;
+            spec.has_known_present = cpp.present_passed;
+            spec.known_present = cpp.present_bookmark;
+        }
     }
     cpp.client = acquire_client(cpp.umid, cpp.server_id, cpp.user_id, cpp.settings.http);
     cpp.scan = std::make_unique<vtj::Scan>(*cpp.client, std::move(spec));
@@ -427,7 +495,7 @@ void fill_slot(ScanExec *s, TupleTableSlot *slot, const vtj::ScanRow &r)
             break;
         }
         case ColumnKind::PersonCensored:
-            if (r.tiedot) {
+            if (r.has_person_facts) {
                 values[i] = BoolGetDatum(r.person_censored);
                 nulls[i] = false;
             }
@@ -522,9 +590,11 @@ void describe_columns(ScanExec *s, TupleDesc desc, List *needed)
                             errmsg("column \"%s\" has no value in a perustiedot_ryhmittain table", NameStr(att->attname)),
                             errdetail("A row there stands for all records of one data group of one person."),
                             errhint("Drop the column, or read it per record from a perustiedot table.")));
-        if (s->table != TableKind::PerustiedotRyhmittain && (k == ColumnKind::PersonCensored || k == ColumnKind::PersonTurvakielto))
+        if (s->table != TableKind::PerustiedotRyhmittain && s->table != TableKind::Muutokset &&
+            (k == ColumnKind::PersonCensored || k == ColumnKind::PersonTurvakielto))
             ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
-                            errmsg("column \"%s\" has a value only in a perustiedot_ryhmittain table", NameStr(att->attname)),
+                            errmsg("column \"%s\" has a value only in a perustiedot_ryhmittain or muutokset table",
+                                   NameStr(att->attname)),
                             errhint("Drop the column, or read the table perustiedot_ryhmittain.")));
     }
 }
@@ -713,6 +783,9 @@ extern "C" void vtj_ExplainForeignScan(ForeignScanState *node, ExplainState *es)
             cpp.hetus = s->cpp->hetus;
             cpp.window_start = s->cpp->window_start;
             cpp.window_known = s->cpp->window_known;
+            cpp.present_passed = s->cpp->present_passed;
+            cpp.present_bookmark = s->cpp->present_bookmark;
+            cpp.present_unavailable = s->cpp->present_unavailable;
             s->cpp->add_live(cpp);
             if (cpp.hetus >= 0)
                 ExplainPropertyInteger("VTJ Distinct Hetus", nullptr, cpp.hetus, es);
@@ -723,6 +796,14 @@ extern "C" void vtj_ExplainForeignScan(ForeignScanState *node, ExplainState *es)
             ExplainPropertyInteger("VTJ Bytes Received", nullptr, static_cast<int64>(cpp.bytes), es);
             if (cpp.window_known)
                 ExplainPropertyInteger("VTJ Window Start Bookmark", nullptr, cpp.window_start, es);
+            // GET /kirjausavain/{tomorrow} bounds the final bookmarks; an interface that refuses
+            // future dates leaves the bound unknown.
+            if (cpp.present_unavailable) {
+                ExplainPropertyText("VTJ Present Check", "not available", es);
+            } else if (cpp.present_passed) {
+                ExplainPropertyText("VTJ Present Check", "passed", es);
+                ExplainPropertyInteger("VTJ Present Bookmark", nullptr, cpp.present_bookmark, es);
+            }
         }
     });
 }

@@ -2,6 +2,7 @@
 #include "pg/boundary.hpp"
 #include "pg/fdw_routine.hpp"
 #include "pg/options.hpp"
+#include "pg/protection_store.hpp"
 
 #include <curl/curl.h>
 
@@ -19,6 +20,7 @@ void _PG_init(void)
         if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
             throw vtj::Error(vtj::ErrorKind::Internal, "could not initialise libcurl");
         vtj::pg::register_settings();
+        vtj::pg::register_protection_store();
     });
 }
 

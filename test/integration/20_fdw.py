@@ -228,10 +228,78 @@ if mid:
     got = value(f"SELECT count(*) FROM v.muutokset WHERE hetu = ANY({carr}) AND muutospv >= '{mid}'")
     want_n = sum(1 for d in direct["rows"] if d["muutospv"] >= mid)
     eq(got, str(want_n), "muutospv >= t returns exactly the changes from t on")
-    eq(len(requests("kirjausavain")), 1, "… after one GET /kirjausavain/{date}")
+    kl = [r["path"].rsplit("/", 1)[-1] for r in requests("kirjausavain")]
+    day_of_mid = value(f"SELECT (timestamptz '{mid}' AT TIME ZONE 'Europe/Helsinki')::date")
+    tomorrow = value("SELECT ((now() AT TIME ZONE 'Europe/Helsinki')::date + 1)::text")
+    eq(kl, [day_of_mid, tomorrow], "… after one GET /kirjausavain/{date of t}, and one for the present check at the end")
     got = value(f"SELECT count(*) FROM v.muutokset WHERE hetu = ANY({carr}) AND kirjausavain > {b0} AND muutospv < '{mid}'")
     want_n = sum(1 for d in direct["rows"] if d["muutospv"] < mid)
     eq(got, str(want_n), "an upper bound on muutospv returns exactly the changes before it")
+
+# muutokset's person columns, decided by the scan over each batch: the same as computed here
+# from a plain client's paging of the whole window (account mutpT1x: withheld groups).
+sql("""ALTER SERVER mockx OPTIONS (ADD muutokset_batch_size '200', ADD parallel_requests '2');
+       IMPORT FOREIGN SCHEMA muutosrajapinta LIMIT TO (muutokset) FROM SERVER mockx INTO vx;
+       CREATE FOREIGN TABLE vx.vanhat_muutokset (hetu text, kirjausavain bigint, jarjestys bigint, tietoryhma text, tiedot jsonb)
+           SERVER mockx OPTIONS (endpoint 'muutokset');""")
+cols = [r[0] for r in sql("SELECT attname FROM pg_attribute WHERE attrelid = 'vx.muutokset'::regclass AND attnum > 0 ORDER BY attnum")]
+eq(cols[-2:], ["henkilolla_salattua", "henkilon_turvakielto"], "IMPORT adds henkilolla_salattua, henkilon_turvakielto at the end of muutokset")
+window = sorted(set(mockclient.hetut(3000, "changed") + mockclient.hetut(100, "turvakielto")))
+plain = mockclient.muutokset("mutpT1x", b0, window)
+
+
+def state_of(g):
+    return {k: v for k, v in g.items() if k not in ("muutosattribuutti", "voimassaolevatTiedot")}
+
+
+def withheld_whole(g):
+    return "turvakiellonAlaisetKentat" in g and not (set(g) - {"tietoryhma", "muutosattribuutti", "turvakiellonAlaisetKentat"})
+
+
+facts = {}
+for d in plain["rows"]:
+    g = d["tiedot"]
+    f = facts.setdefault(d["hetu"], {"salattua": False, "turvakielto": None})
+    f["salattua"] = f["salattua"] or "turvakiellonAlaisetKentat" in g
+    if g.get("tietoryhma") == "TURVAKIELTO":
+        f["turvakielto"] = f["turvakielto"] or []
+        if not withheld_whole(g):
+            f["turvakielto"].append(state_of(g))
+        for v in g.get("voimassaolevatTiedot") or []:
+            if isinstance(v, dict) and not withheld_whole(v):
+                f["turvakielto"].append(state_of(v))
+ok(any(f["turvakielto"] for f in facts.values()) and any(f["salattua"] for f in facts.values()),
+   "(the window has TURVAKIELTO records and withheld groups)",
+   {"rows": len(plain["rows"])})
+clear_requests()
+got = sql(f"SELECT hetu, jarjestys, tietoryhma, tiedot::text, henkilolla_salattua, henkilon_turvakielto::text, kirjausavain "
+          f"FROM vx.muutokset WHERE hetu = ANY({pg_array(window)}) AND kirjausavain > {b0}")
+eq(len(got), len(plain["rows"]), "muutokset with the person columns: as many rows as the interface serves")
+ok(all(r[4] == ("t" if facts[r[0]]["salattua"] else "f") for r in got),
+   "henkilolla_salattua: some group object of the person in the window was withheld, on every row of the person")
+ok(all((json.loads(r[5]) if r[5] is not None else None) == facts[r[0]]["turvakielto"] for r in got),
+   "henkilon_turvakielto: the person's TURVAKIELTO objects (stripped, withheld ones left out), NULL without any")
+per_person = {}
+for r in sorted(got, key=lambda r: int(r[1])):
+    per_person.setdefault(r[0], []).append(json.loads(r[3]))
+want_per_person = {}
+for d in plain["rows"]:
+    want_per_person.setdefault(d["hetu"], []).append(d["tiedot"])
+eq(per_person, want_per_person, "… the rows themselves in the interface's order per person (jarjestys)")
+eq(len({int(r[1]) for r in got}), len(got), "… jarjestys unique")
+mlog = requests("muutokset")
+ok(len(mlog) >= math.ceil(len(window) / 200), "… batched by 200", len(mlog))
+both = sql(f"SELECT count(*) FROM vx.muutokset WHERE hetu = ANY({pg_array(window)}) AND kirjausavain > {b0} AND henkilolla_salattua; "
+           f"SELECT vtj.viimeisin_kirjausavain()")
+eq(int(both[-1][0]), plain["final"], "… and the scan is complete: vtj.viimeisin_kirjausavain() is the final bookmark")
+old = sql(f"SELECT hetu, jarjestys, tietoryhma, tiedot::text FROM vx.vanhat_muutokset WHERE hetu = ANY({pg_array(window)}) "
+          f"AND kirjausavain > {b0}")
+eq(sorted((r[0], r[2], r[3]) for r in old), sorted((r[0], r[2], r[3]) for r in got),
+   "a muutokset table made without the new columns still works, with the same rows")
+plan = "\n".join(r[0] for r in sql(f"EXPLAIN (ANALYZE, VERBOSE) SELECT * FROM vx.muutokset WHERE hetu = ANY({pg_array(window)}) "
+                                   f"AND kirjausavain > {b0}"))
+ok("VTJ Present Check: passed" in plan, "EXPLAIN ANALYZE: the present check passed", plan)
+ok(not any(h in plan for h in window), "… and shows no hetu", plan)
 
 # The MUTP-Tunnus/MUTP-Salasana headers and the X-Road path form of the url.
 root = URL[: -len("/api/v1")]

@@ -3,6 +3,11 @@
 // concurrency is asserted from what the server saw, not from wall time.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -10,6 +15,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/http.hpp"
@@ -587,6 +594,61 @@ TEST_F(Http, TimeoutHasAPhaseBreakdown)
     for (const char *part : {"request_timeout 1 s", "name lookup 0.", "connect 0.", "first byte -", "total "})
         EXPECT_TRUE(contains(what, part)) << part << " not in: " << what;
     EXPECT_EQ(e->hint(), "Raise request_timeout or check the network path to the security server.");
+}
+
+// A listener whose accept queue is full: the kernel drops further SYNs, so a connect attempt
+// hangs until its timeout (no route or firewall needed).
+struct FullBacklog {
+    int listener = -1;
+    std::vector<int> fillers;
+    int port = 0;
+    FullBacklog()
+    {
+        listener = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(listener, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 || ::listen(listener, 0) != 0 ||
+            ::getsockname(listener, reinterpret_cast<sockaddr *>(&a), &len) != 0)
+            return;
+        port = ntohs(a.sin_port);
+        for (int i = 0; i < 3; ++i) {
+            const int f = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            (void)::connect(f, reinterpret_cast<sockaddr *>(&a), sizeof a);
+            fillers.push_back(f);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ~FullBacklog()
+    {
+        for (int f : fillers)
+            ::close(f);
+        if (listener >= 0)
+            ::close(listener);
+    }
+};
+
+TEST_F(Http, ConnectTimeoutNamesConnectTimeoutInTheHint)
+{
+    FullBacklog backlog;
+    ASSERT_NE(backlog.port, 0);
+    HttpConfig c = fast_config();
+    c.connect_timeout_s = 1;
+    c.request_timeout_s = 20;
+    c.max_retries = 0;
+    HttpClient client(c);
+    HttpRequest r;
+    r.method = HttpRequest::Method::Get;
+    r.url = "http://127.0.0.1:" + std::to_string(backlog.port) + "/api/v1/kirjausavain/2026-01-01";
+    r.what = "GET /kirjausavain";
+    const auto started = Clock::now();
+    auto e = fetch_error(client, r);
+    ASSERT_TRUE(e);
+    EXPECT_LT(Clock::now() - started, std::chrono::seconds(10));
+    EXPECT_EQ(e->kind(), ErrorKind::Timeout);
+    EXPECT_TRUE(contains(e->what(), "connect_timeout 1 s")) << e->what();
+    EXPECT_EQ(e->hint(), "Raise connect_timeout or check that the X-Road security server is reachable from the database server.");
 }
 
 TEST_F(Http, OversizeBodyWithContentLengthIsRefusedUnread)

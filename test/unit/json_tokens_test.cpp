@@ -50,7 +50,7 @@ const char kPage[] =
     R"( {"tietoryhma": "JOKU", "luku": -12.5e-3, "kokonais": 7, "tosi": true, "ei": false, "tyhja": null,)"
     R"(  "sisakkain": {"a": [1, [], {}, [{"b": "c"}]], "loppupv": "2020-01-01"}, "lista": []},)"
     R"( {"tietoryhma": "KOTIKUNTA", "turvakiellonAlaisetKentat": ["kuntakoodi", "kuntaanMuuttopv"]},)"
-    R"( {"turvakiellonAlaisetKentat": "ei lista", "tietoryhma": "VAKINAINEN_KOTIMAINEN_OSOITE", "postinumero": "00100"},)"
+    R"( {"turvakiellonAlaisetKentat": ["katunimi"], "tietoryhma": "VAKINAINEN_KOTIMAINEN_OSOITE", "postinumero": "00100"},)"
     R"( {"muutosattribuutti": "LISATTY", "tietoryhma": "SUKUPUOLI", "alkupv": "2001-02-03", "loppupv": 5}]}]})";
 
 TEST(JsonTokens, EveryGroupRoundTripsThroughItsTokens)
@@ -118,7 +118,7 @@ TEST(JsonTokens, WithheldOnlyIsTheMarkerWithNothingElse)
     EXPECT_TRUE(page.rows[3].has_censored);
     std::string marker = R"({"perustiedot": [{"henkilotunnus": "010192-921W", "tietoryhmat": [)"
                          R"({"muutosattribuutti": "X", "turvakiellonAlaisetKentat": [], "tietoryhma": "A"}, )"
-                         R"({"turvakiellonAlaisetKentat": null}]}]})";
+                         R"({"turvakiellonAlaisetKentat": [], "tietoryhma": "B"}]}]})";
     decoder.decode_perustiedot(marker, page, "POST /perustiedot", true);
     EXPECT_TRUE(page.rows[0].withheld_only);
     EXPECT_TRUE(page.rows[1].withheld_only);
@@ -145,7 +145,7 @@ TEST(JsonTokens, StateTokensLeaveOutTheChangeKeysAtTopLevelOnly)
                        R"({"muutosattribuutti": "MUUTETTU", "tietoryhma": "KOTIKUNTA", "kuntakoodi": "091", )"
                        R"("voimassaolevatTiedot": [{"kuntakoodi": "837", "muutosattribuutti": "x"}], )"
                        R"("sisalla": {"muutosattribuutti": "jaa", "voimassaolevatTiedot": {}}}, )"
-                       R"({"voimassaolevatTiedot": null}, {"tietoryhma": "A"}]}]})";
+                       R"({"voimassaolevatTiedot": [], "tietoryhma": "B"}, {"tietoryhma": "A"}]}]})";
     vtj::JsonDecoder decoder;
     vtj::PerustiedotPage page;
     decoder.decode_perustiedot(body, page, "POST /perustiedot", true);
@@ -156,7 +156,7 @@ TEST(JsonTokens, StateTokensLeaveOutTheChangeKeysAtTopLevelOnly)
               R"({"tietoryhma":"KOTIKUNTA","kuntakoodi":"091","sisalla":{"muutosattribuutti":"jaa","voimassaolevatTiedot":{}}})");
     std::vector<JsonToken> second;
     vtj::append_state_tokens(t + page.rows[1].tokens_begin, t + page.rows[1].tokens_end, second);
-    EXPECT_EQ(vtj::tokens_to_json(second.data(), second.data() + second.size()), "{}");
+    EXPECT_EQ(vtj::tokens_to_json(second.data(), second.data() + second.size()), R"({"tietoryhma":"B"})");
     std::vector<JsonToken> third;
     vtj::append_state_tokens(t + page.rows[2].tokens_begin, t + page.rows[2].tokens_end, third);
     EXPECT_EQ(vtj::tokens_to_json(third.data(), third.data() + third.size()), R"({"tietoryhma":"A"})");
@@ -173,6 +173,33 @@ TEST(JsonTokens, NulIsFound)
     EXPECT_TRUE(vtj::tokens_hold_nul(t + page.rows[0].tokens_begin, t + page.rows[0].tokens_end));
     EXPECT_TRUE(vtj::tokens_hold_nul(t + page.rows[1].tokens_begin, t + page.rows[1].tokens_end));
     EXPECT_FALSE(vtj::tokens_hold_nul(t + page.rows[2].tokens_begin, t + page.rows[2].tokens_end));
+}
+
+TEST(JsonTokens, WithheldWholeAndTheObjectsOfAnArrayMember)
+{
+    std::string body = R"({"perustiedot": [{"henkilotunnus": "010192-921W", "tietoryhmat": [)"
+                       R"({"tietoryhma": "TURVAKIELTO", "muutosattribuutti": "MUUTETTU", "turvakiellonAlaisetKentat": []},)"
+                       R"( {"tietoryhma": "TURVAKIELTO", "x": {"voimassaolevatTiedot": [{"no": 1}]}, "voimassaolevatTiedot": )"
+                       R"([{"a": 1}, {"tietoryhma": "T", "turvakiellonAlaisetKentat": ["b"]}, {"c": [{"d": 2}]}]},)"
+                       R"( {"tietoryhma": "A", "voimassaolevatTiedot": []}]}]})";
+    vtj::JsonDecoder decoder;
+    vtj::PerustiedotPage page;
+    decoder.decode_perustiedot(body, page, "POST /perustiedot", true);
+    const JsonToken *t = page.tokens.data();
+    auto range = [&](std::size_t i) { return std::make_pair(t + page.rows[i].tokens_begin, t + page.rows[i].tokens_end); };
+    EXPECT_TRUE(vtj::withheld_whole(range(0).first, range(0).second));
+    EXPECT_FALSE(vtj::withheld_whole(range(1).first, range(1).second));
+    EXPECT_FALSE(vtj::withheld_whole(range(2).first, range(2).second));  // no marker
+    std::vector<std::string> seen;
+    vtj::for_each_object_in(range(1).first, range(1).second, "voimassaolevatTiedot", [&](const JsonToken *b, const JsonToken *e) {
+        seen.push_back(vtj::tokens_to_json(b, e) + (vtj::withheld_whole(b, e) ? " withheld" : ""));
+    });
+    EXPECT_EQ(seen, (std::vector<std::string>{R"({"a":1})", R"({"tietoryhma":"T","turvakiellonAlaisetKentat":["b"]} withheld)",
+                                              R"({"c":[{"d":2}]})"}));
+    seen.clear();
+    vtj::for_each_object_in(range(2).first, range(2).second, "voimassaolevatTiedot",
+                            [&](const JsonToken *, const JsonToken *) { seen.push_back("x"); });
+    EXPECT_TRUE(seen.empty());
 }
 
 }  // namespace

@@ -66,10 +66,10 @@ std::string muutokset_body()
            "\"jokuUusiKentta\": {\"x\": [1, 2.5e3, null, \"\\u00e4\"]}, \"tietoryhmat\": [" +
            kCensored + "," + kUnknown +
            "]},\n"
-           "    {\"henkilotunnus\": \"010188-916P\", \"muutospv\": \"ei päivämäärä\", \"tietoryhmat\": [" + kEscaped +
+           "    {\"henkilotunnus\": \"010188-916P\", \"muutospv\": \"2021-05-06T07:08:09.010Z\", \"tietoryhmat\": [" + kEscaped +
            ", " + kEscapedNames +
            "]},\n"
-           "    {\"henkilotunnus\": \"010192\\u002d921W\", \"tietoryhmat\": []}\n"
+           "    {\"henkilotunnus\": \"010192\\u002d921W\", \"tietoryhmat\": [], \"muutospv\": \"2021-05-06T07:08:09Z\"}\n"
            "  ],\n  \"ajanTasalla\": false,\n  \"uusiYlatasonKentta\": {\"ohitetaan\": [true, false]}\n}";
 }
 
@@ -153,10 +153,11 @@ TEST(JsonMuutokset, DecodesEveryGroupInOrder)
     EXPECT_EQ(unknown.loppupv.days_since_unix_epoch, 7305);  // 1990-01-01
     EXPECT_FALSE(unknown.has_censored);
 
-    // Escapes: raw keeps the original text; the unreadable muutospv is not an error.
+    // Escapes: raw keeps the original text.
     const GroupRow &escaped = page.rows[6];
     EXPECT_EQ(escaped.hetu, "010188-916P");
-    EXPECT_FALSE(escaped.has_muutospv);
+    EXPECT_TRUE(escaped.has_muutospv);
+    EXPECT_EQ(escaped.muutospv_unix_us, 1620284889010000LL);
     EXPECT_NE(escaped.raw.find(R"("Eet\u00e4 \"Ekku\"")"), std::string_view::npos);
     EXPECT_NE(escaped.raw.find(R"("Back\\slash")"), std::string_view::npos);
     EXPECT_TRUE(escaped.alkupv.present);  // a plain string date
@@ -186,20 +187,20 @@ TEST(JsonMuutokset, EmptyListAndUpToDate)
 TEST(JsonMuutokset, FieldOrderAndWhitespaceDoNotMatter)
 {
     std::string body = " \r\n\t{ \"ajanTasalla\" : true ,\"muutokset\" : [ { \"tietoryhmat\" : [ {\"tietoryhma\":\"A\"} "
-                       "\n ] , \"henkilotunnus\" : \"010594Y9032\" } ] , \"viimeisinKirjausavain\" : -1 } \n ";
+                       "\n ] , \"muutospv\" :\"2019-09-24T21:00:00Z\", \"henkilotunnus\" : \"010594Y9032\" } ] , \"viimeisinKirjausavain\" : 1 } \n ";
     JsonDecoder decoder;
     MuutoksetPage page;
     decoder.decode_muutokset(body, page, "POST /muutokset");
-    EXPECT_EQ(page.bookmark, -1);
+    EXPECT_EQ(page.bookmark, 1);
     EXPECT_TRUE(page.ajan_tasalla);
     ASSERT_EQ(page.rows.size(), 1u);
     EXPECT_EQ(page.rows[0].raw, R"({"tietoryhma":"A"})");
     EXPECT_EQ(page.rows[0].hetu, "010594Y9032");
-    EXPECT_FALSE(page.rows[0].has_muutospv);
+    EXPECT_EQ(page.rows[0].muutospv_unix_us, 1569358800000000LL);
     EXPECT_TRUE(page.rows[0].muutosattribuutti.empty());
     // Escaped keys are keys all the same.
     body = R"({"viimeisinKirjausavain":2,"ajanTasalla":true,"muutok\u0073et":[{"henkilotunnu\u0073":"010594Y9032",)"
-           R"("tietoryhma\u0074":[{"tietoryhm\u0061":"B","turvakiellon\u0041laisetKentat":["x"]}]}]})";
+           R"("muutos\u0070v":"2019-09-24T21:00:00Z","tietoryhma\u0074":[{"tietoryhm\u0061":"B","turvakiellon\u0041laisetKentat":["x"]}]}]})";
     decoder.decode_muutokset(body, page, "POST /muutokset");
     ASSERT_EQ(page.rows.size(), 1u);
     EXPECT_EQ(page.rows[0].tietoryhma, "B");
@@ -207,33 +208,32 @@ TEST(JsonMuutokset, FieldOrderAndWhitespaceDoNotMatter)
     EXPECT_EQ(page.rows[0].hetu, "010594Y9032");
 }
 
-TEST(JsonMuutokset, CensoredKeyAlwaysCensors)
+TEST(JsonMuutokset, CensoredKeyCensorsAnyListOfNames)
 {
-    // Fail closed: the key's presence is what counts, even with an odd value.
+    // The key's presence is what counts: an empty list censors the group too.
     std::string body = R"({"viimeisinKirjausavain":1,"ajanTasalla":true,"muutokset":[{"henkilotunnus":"010516B903X",)"
-                       R"("tietoryhmat":[{"tietoryhma":"KOTIKUNTA","turvakiellonAlaisetKentat":[]},)"
-                       R"({"tietoryhma":"KOTIKUNTA","turvakiellonAlaisetKentat":null},)"
-                       R"({"tietoryhma":"KOTIKUNTA","turvakiellonAlaisetKentat":["kuntakoodi",7,{"x":1}]},)"
-                       R"({"tietoryhma":null,"muutosattribuutti":null}]}]})";
+                       R"("muutospv":"2019-09-24T21:00:00Z","tietoryhmat":[{"tietoryhma":"KOTIKUNTA","turvakiellonAlaisetKentat":[]},)"
+                       R"({"tietoryhma":"KOTIKUNTA","turvakiellonAlaisetKentat":["kuntakoodi","kuntaanMuuttopv"]},)"
+                       R"({"tietoryhma":"","muutosattribuutti":""}]}]})";
     JsonDecoder decoder;
     MuutoksetPage page;
     decoder.decode_muutokset(body, page, "POST /muutokset");
-    ASSERT_EQ(page.rows.size(), 4u);
+    ASSERT_EQ(page.rows.size(), 3u);
     EXPECT_TRUE(page.rows[0].has_censored);
     EXPECT_TRUE(page.rows[0].censored_fields.empty());
+    EXPECT_TRUE(page.rows[0].withheld_only);
     EXPECT_TRUE(page.rows[1].has_censored);
-    EXPECT_TRUE(page.rows[2].has_censored);
-    EXPECT_EQ(page.rows[2].censored_fields, (std::vector<std::string_view>{"kuntakoodi"}));
-    EXPECT_FALSE(page.rows[3].has_censored);
-    EXPECT_TRUE(page.rows[3].tietoryhma.empty());
-    EXPECT_TRUE(page.rows[3].muutosattribuutti.empty());
+    EXPECT_EQ(page.rows[1].censored_fields, (std::vector<std::string_view>{"kuntakoodi", "kuntaanMuuttopv"}));
+    EXPECT_FALSE(page.rows[2].has_censored);
+    EXPECT_TRUE(page.rows[2].tietoryhma.empty());  // an empty string is a string
+    EXPECT_TRUE(page.rows[2].muutosattribuutti.empty());
 }
 
 TEST(JsonMuutokset, DateForms)
 {
     auto alkupv = [](const std::string &date_json) {
         std::string body = R"({"viimeisinKirjausavain":1,"ajanTasalla":true,"muutokset":[{"henkilotunnus":"020503F9037",)"
-                           R"("tietoryhmat":[{"tietoryhma":"X","alkupv":)" +
+                           R"("muutospv":"2019-09-24T21:00:00Z","tietoryhmat":[{"tietoryhma":"X","alkupv":)" +
                            date_json + "}]}]}";
         JsonDecoder decoder;
         MuutoksetPage page;
@@ -323,8 +323,10 @@ TEST(JsonKirjausavain, Decodes)
     JsonDecoder decoder;
     std::string body = R"({"viimeisinKirjausavain": 5446623423})";
     EXPECT_EQ(decoder.decode_kirjausavain(body, "GET /kirjausavain"), 5446623423LL);
-    body = R"({"muuKentta": [1, {"a": null}], "viimeisinKirjausavain": 9223372036854775807})";
-    EXPECT_EQ(decoder.decode_kirjausavain(body, "GET /kirjausavain"), INT64_MAX);
+    body = R"({"muuKentta": [1, {"a": null}], "viimeisinKirjausavain": 4611686018427387904})";
+    EXPECT_EQ(decoder.decode_kirjausavain(body, "GET /kirjausavain"), 4611686018427387904LL);  // 2^62
+    body = R"({"viimeisinKirjausavain": 1})";
+    EXPECT_EQ(decoder.decode_kirjausavain(body, "GET /kirjausavain"), 1);
 }
 
 // ---- reuse ---------------------------------------------------------------------------------
@@ -337,7 +339,7 @@ TEST(JsonReuse, EarlierPagesStayValidWhileTheirBodiesLive)
     for (int i = 0; i < 20; ++i) {
         const std::string hetu = "0101" + std::to_string(10 + i) + "-9" + std::to_string(10 + i) + "X";
         bodies.push_back(R"({"viimeisinKirjausavain":)" + std::to_string(1000 + i) + R"(,"muutokset":[{"henkilotunnus":")" +
-                         hetu + R"(","tietoryhmat":[{"tietoryhma":"R\u00c4)" + std::to_string(i) +
+                         hetu + R"(","muutospv":"2019-09-24T21:00:00Z","tietoryhmat":[{"tietoryhma":"R\u00c4)" + std::to_string(i) +
                          R"(","turvakiellonAlaisetKentat":["k\u00e4)" + std::to_string(i) + R"("]}]}],"ajanTasalla":false})");
     }
     for (int i = 0; i < 20; ++i)
@@ -361,7 +363,7 @@ TEST(JsonReuse, DecodingIntoTheSamePageReplacesIt)
     std::string first = muutokset_body();
     decoder.decode_muutokset(first, page, "POST /muutokset");
     ASSERT_EQ(page.rows.size(), 8u);
-    std::string second = R"({"viimeisinKirjausavain":7,"muutokset":[{"henkilotunnus":"040180-9998","tietoryhmat":)"
+    std::string second = R"({"viimeisinKirjausavain":7,"muutokset":[{"henkilotunnus":"040180-9998","muutospv":"2019-09-24T21:00:00Z","tietoryhmat":)"
                          R"([{"tietoryhma":"A"},{"tietoryhma":"B"},{"tietoryhma":"C"},{"tietoryhma":"D"},{"tietoryhma":"E"}]}],"ajanTasalla":true})";
     decoder.decode_muutokset(second, page, "POST /muutokset");
     ASSERT_EQ(page.rows.size(), 5u);
@@ -625,6 +627,165 @@ TEST(JsonErrors, MutationsNeverPassInvalidJson)
     }
     if (env == nullptr) {
         EXPECT_GT(accepted, 100);  // the mutations do not all break the body
+    }
+}
+
+// ---- the interface's shapes: what does not fit is refused, never guessed --------------------
+
+// A /muutokset body of one change record with these groups (a JSON array's contents).
+std::string one_record(const std::string &groups, const std::string &muutospv = R"("muutospv":"2020-10-01T04:38:04.394Z",)")
+{
+    return R"({"viimeisinKirjausavain":1,"ajanTasalla":true,"muutokset":[{"henkilotunnus":"040180-9998",)" + muutospv +
+           R"("tietoryhmat":[)" + groups + "]}]}";
+}
+
+TEST(JsonShape, GroupObjectsOfAnotherShapeAreRefused)
+{
+    const std::string place = "group 1 of change record 0 (counting from 0) in the response to POST /muutokset";
+    const std::string ok = R"({"tietoryhma":"A","muutosattribuutti":"LISATTY"},)";
+    struct Case {
+        const char *group, *message, *detail;
+    };
+    const Case cases[] = {
+        {R"({"muutosattribuutti":"LISATTY","x":1})", " has no \"tietoryhma\"", ""},
+        {R"({"tietoryhma":null})", " has an invalid \"tietoryhma\"", "expected a string, found null"},
+        {R"({"tietoryhma":7})", " has an invalid \"tietoryhma\"", "expected a string, found a number"},
+        {R"({"tietoryhma":["A"]})", " has an invalid \"tietoryhma\"", "expected a string, found an array"},
+        {R"({"tietoryhma":"A","muutosattribuutti":null})", " has an invalid \"muutosattribuutti\"", "expected a string, found null"},
+        {R"({"tietoryhma":"A","muutosattribuutti":{"x":1}})", " has an invalid \"muutosattribuutti\"", "expected a string, found an object"},
+        {R"({"tietoryhma":"A","voimassaolevatTiedot":null})", " has an invalid \"voimassaolevatTiedot\"",
+         "expected an array of objects, found null"},
+        {R"({"tietoryhma":"A","voimassaolevatTiedot":{"tietoryhma":"A"}})", " has an invalid \"voimassaolevatTiedot\"",
+         "expected an array of objects, found an object"},
+        {R"({"tietoryhma":"A","voimassaolevatTiedot":[{"tietoryhma":"A"},"020180-999Y"]})", " has an invalid \"voimassaolevatTiedot\"",
+         "expected an array of objects, found a string at index 1"},
+        {R"({"tietoryhma":"A","turvakiellonAlaisetKentat":null})", " has an invalid \"turvakiellonAlaisetKentat\"",
+         "expected an array of strings, found null"},
+        {R"({"tietoryhma":"A","turvakiellonAlaisetKentat":"katunimi"})", " has an invalid \"turvakiellonAlaisetKentat\"",
+         "expected an array of strings, found a string"},
+        {R"({"tietoryhma":"A","turvakiellonAlaisetKentat":["katunimi",7]})", " has an invalid \"turvakiellonAlaisetKentat\"",
+         "expected an array of strings, found a number at index 1"},
+        {R"({"tietoryhma":"A","turvakiellonAlaisetKentat":["katunimi",{"x":"020180-999Y"}]})",
+         " has an invalid \"turvakiellonAlaisetKentat\"", "expected an array of strings, found an object at index 1"},
+    };
+    for (const Case &k : cases) {
+        SCOPED_TRACE(k.group);
+        const vtj::Error e = muutokset_error(one_record(ok + k.group));
+        EXPECT_EQ(msg(e), place + k.message);
+        if (k.detail[0]) {
+            EXPECT_EQ(e.detail(), k.detail);
+        }
+        // the same in /perustiedot
+        std::string body = R"({"perustiedot":[{"henkilotunnus":"040180-9998","tietoryhmat":[)" + ok + k.group + "]}]}";
+        JsonDecoder decoder;
+        PerustiedotPage page;
+        EXPECT_THROW(decoder.decode_perustiedot(body, page, "POST /perustiedot"), vtj::Error);
+    }
+    // What fits, with unknown fields and group types, is read (DVV adds fields over time).
+    std::string body = one_record(ok + R"({"tietoryhma":"UUSI_RYHMA","uusi":{"a":[null]},"voimassaolevatTiedot":[],)"
+                                       R"("turvakiellonAlaisetKentat":[]},{"tietoryhma":"B","voimassaolevatTiedot":[{},{"y":2}]})");
+    JsonDecoder decoder;
+    MuutoksetPage page;
+    decoder.decode_muutokset(body, page, "POST /muutokset");
+    EXPECT_EQ(page.rows.size(), 3u);
+}
+
+TEST(JsonShape, MuutospvIsRequiredAndMustBeAnInstant)
+{
+    const std::string place = "change record 0 (counting from 0) in the response to POST /muutokset";
+    const std::string g = R"({"tietoryhma":"A"})";
+    EXPECT_EQ(msg(muutokset_error(one_record(g, ""))), place + " has no \"muutospv\"");
+    for (const char *bad : {R"("muutospv":null,)", R"("muutospv":1601527084394,)", R"("muutospv":"ei päivämäärä",)",
+                            R"("muutospv":"2020-10-01",)", R"("muutospv":"2020-13-01T04:38:04Z",)", R"("muutospv":{"arvo":"x"},)"}) {
+        SCOPED_TRACE(bad);
+        const vtj::Error e = muutokset_error(one_record(g, bad));
+        EXPECT_EQ(msg(e), place + " has an unreadable \"muutospv\"");
+        EXPECT_EQ(e.detail().find("ei päivämäärä"), std::string::npos);
+    }
+    EXPECT_EQ(msg(muutokset_error(one_record(g, R"("muutospv":"2020-10-01T04:38:04Z","muutospv":"2020-10-01T04:38:04Z",)"))),
+              place + " has \"muutospv\" more than once");
+    // An empty change record still needs its time.
+    EXPECT_EQ(msg(muutokset_error(one_record("", ""))), place + " has no \"muutospv\"");
+}
+
+TEST(JsonShape, DuplicateKeysInsideAGroupAreRefusedByPath)
+{
+    const std::string place = "group 0 of change record 0 (counting from 0) in the response to POST /muutokset";
+    struct Case {
+        const char *group, *path;
+    };
+    const Case cases[] = {
+        // jsonb would keep the last: this person would count as unprotected
+        {R"({"tietoryhma":"TURVAKIELTO","turvakieltoAktiivinen": true, "turvakieltoAktiivinen": false})", "turvakieltoAktiivinen"},
+        {R"({"tietoryhma":"A","tietoryhma":"B"})", "tietoryhma"},
+        {R"({"tietoryhma":"A","muutosattribuutti":"LISATTY","muutosattribuutti":"POISTETTU"})", "muutosattribuutti"},
+        {R"({"tietoryhma":"A","turvakiellonAlaisetKentat":[],"turvakiellonAlaisetKentat":["x"]})", "turvakiellonAlaisetKentat"},
+        {R"({"tietoryhma":"TURVAKIELTO","voimassaolevatTiedot":[{"a":1},{"turvakieltoAktiivinen":true,"turvakieltoAktiivinen":false}]})",
+         "voimassaolevatTiedot[1].turvakieltoAktiivinen"},
+        {R"({"tietoryhma":"A","alkupv":{"arvo":"2020-01-01","arvo":"2021-01-01"}})", "alkupv.arvo"},
+        {R"({"tietoryhma":"A","x":{"y":[[{"z":1,"\u007a":2}]]}})", "x.y[0][0].z"},  // an escaped twin is the same key
+        {R"({"tietoryhma":"A","x":{"040180-9998":1,"040180-9998":2}})", "x.(a key of 11 bytes)"},
+        {R"({"tietoryhma":"A","x":{"":1,"":2}})", "x.(a key of 0 bytes)"},
+    };
+    for (const Case &k : cases) {
+        SCOPED_TRACE(k.group);
+        const vtj::Error e = muutokset_error(one_record(k.group));
+        EXPECT_EQ(msg(e), place + " has the key \"" + k.path + "\" more than once");
+        EXPECT_EQ(e.detail().find("true"), std::string::npos);
+        EXPECT_EQ(e.detail().find("false"), std::string::npos);
+    }
+    // A large object: the check does not stop at the first keys.
+    std::string big = R"({"tietoryhma":"A")";
+    for (int i = 0; i < 200; ++i)
+        big += ",\"k" + std::to_string(i) + "\":" + std::to_string(i);
+    EXPECT_NO_THROW({
+        std::string body = one_record(big + "}");
+        JsonDecoder d;
+        MuutoksetPage p;
+        d.decode_muutokset(body, p, "POST /muutokset");
+    });
+    EXPECT_EQ(msg(muutokset_error(one_record(big + R"(,"k3":0})"))), place + " has the key \"k3\" more than once");
+    EXPECT_EQ(msg(muutokset_error(one_record(big + R"(,"k199":0})"))), place + " has the key \"k199\" more than once");
+    // The same key in different objects, or at different depths, is no duplicate.
+    std::string body = one_record(R"({"tietoryhma":"A","a":{"a":{"a":1}},"b":[{"x":1},{"x":2}]},{"tietoryhma":"A"})");
+    JsonDecoder decoder;
+    MuutoksetPage page;
+    decoder.decode_muutokset(body, page, "POST /muutokset");
+    EXPECT_EQ(page.rows.size(), 2u);
+    // /perustiedot the same.
+    std::string p = R"({"perustiedot":[{"henkilotunnus":"040180-9998","tietoryhmat":[{"tietoryhma":"TURVAKIELTO",)"
+                    R"("turvakieltoAktiivinen":true,"turvakieltoAktiivinen":false}]}]})";
+    PerustiedotPage pp;
+    try {
+        decoder.decode_perustiedot(p, pp, "POST /perustiedot");
+        ADD_FAILURE();
+    } catch (const vtj::Error &e) {
+        EXPECT_EQ(msg(e), "group 0 of person 0 (counting from 0) in the response to POST /perustiedot has the key "
+                          "\"turvakieltoAktiivinen\" more than once");
+    }
+}
+
+TEST(JsonShape, BookmarksTheInterfaceCannotHaveIssuedAreRefused)
+{
+    auto page = [](const std::string &b) {
+        return R"({"viimeisinKirjausavain":)" + b + R"(,"muutokset":[],"ajanTasalla":true})";
+    };
+    for (const char *bad : {"9223372036854775807", "4611686018427387905", "0", "-0", "-1", "-5446623423", "1.5",
+                            "5446623423.0", "1e3", "5446623423e0", R"("5446623423")", "null", "true", "9223372036854775808"}) {
+        SCOPED_TRACE(bad);
+        const vtj::Error e = muutokset_error(page(bad));
+        EXPECT_EQ(msg(e), R"(the response to POST /muutokset has an invalid "viimeisinKirjausavain")");
+        EXPECT_NE(e.detail().find("from 1 to 2^62"), std::string::npos) << e.detail();
+        JsonDecoder decoder;
+        std::string k = std::string(R"({"viimeisinKirjausavain":)") + bad + "}";
+        EXPECT_THROW(decoder.decode_kirjausavain(k, "GET /kirjausavain"), vtj::Error);
+    }
+    for (const char *good : {"1", "5446623423", "4611686018427387904"}) {
+        std::string body = page(good);
+        JsonDecoder decoder;
+        MuutoksetPage p;
+        decoder.decode_muutokset(body, p, "POST /muutokset");
+        EXPECT_EQ(std::to_string(p.bookmark), good);
     }
 }
 

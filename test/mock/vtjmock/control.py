@@ -117,5 +117,10 @@ class Control:
                 if not isinstance(ms, (int, float)) or isinstance(ms, bool) or ms < 0:
                     raise ValueError("latency_ms must be a non-negative number")
                 w.latency_ms = ms
-            return _json(200, w.state_json())
+            if "future_kirjausavain" in b:
+                st = b["future_kirjausavain"]
+                if st not in (None, 0, 400, 404, 422) or isinstance(st, bool):
+                    raise ValueError("future_kirjausavain must be 400, 404, 422, or null (off)")
+                w.future_kirjausavain = st or None
+            return _json(200, dict(w.state_json(), future_kirjausavain=getattr(w, "future_kirjausavain", None)))
         return _err(404, "no such control endpoint: %s %s" % (req.method, req.path))

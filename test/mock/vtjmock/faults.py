@@ -215,3 +215,160 @@ def post_response(fault, resp, request_bookmark=None):
         return Response(resp.status, headers=headers, stream=stream,
                         content_type=resp.content_type)
     raise AssertionError(k)
+
+
+# ---- answers that do not fit the request (phase "shape") -------------------------------------
+# The normal 200 answer is computed, then reshaped the way a garbled or foreign answer would look
+# to a client: a change of a person not asked for, a person twice, a bookmark the interface
+# cannot have issued, a key twice inside a group, a change without a time.  Every shape kind
+# takes `skip` (n): the first n matching requests pass unchanged (their count is used up too, so
+# arm count = skip + the number to reshape).  Self-contained: it only adds to the tables above.
+
+SHAPE_KINDS = ("foreign_hetu", "garbled_hetu", "duplicate_person", "bookmark", "duplicate_key",
+               "bad_muutospv", "future_kirjausavain_404")
+KIND_PHASE.update({k: "shape" for k in SHAPE_KINDS})
+ONLY.update({"duplicate_person": "perustiedot", "bad_muutospv": "muutokset",
+             "future_kirjausavain_404": "kirjausavain"})
+# kinds that make sense on some endpoints only
+SHAPE_ENDPOINTS = {"foreign_hetu": ("muutokset", "perustiedot"), "garbled_hetu": ("muutokset", "perustiedot"),
+                   "bookmark": ("muutokset", "kirjausavain"), "duplicate_key": ("muutokset", "perustiedot")}
+_shape_lock = threading.Lock()
+_DUPLICATE = "\u0000duplicate-key\u0000"  # placeholder replaced in the encoded text
+
+
+def _shape_matches(self, endpoint, _plain=Fault.matches):
+    allowed = SHAPE_ENDPOINTS.get(self.kind)
+    if allowed is not None and endpoint not in allowed:
+        return False
+    return _plain(self, endpoint)
+
+
+Fault.matches = _shape_matches
+
+
+def _passes_by(fault):
+    """True while the fault's `skip` has not been used up (shared by the copies take() hands out)."""
+    skip = fault.params.get("skip", 0)
+    if not isinstance(skip, int) or skip <= 0:
+        return False
+    with _shape_lock:
+        seen = fault.params.get("_skipped", 0)
+        if seen < skip:
+            fault.params["_skipped"] = seen + 1
+            return True
+    return False
+
+
+def _stranger(asked):
+    """A valid test hetu that is not among `asked`."""
+    from . import hetu as H
+    taken = set(asked)
+    for day in range(1, 29):
+        for nnn in range(900, 1000):
+            ddmmyy = "%02d0185" % day
+            h = "%s-%03d%s" % (ddmmyy, nnn, H.check_char(ddmmyy, nnn))
+            if h not in taken:
+                return h
+    raise AssertionError("no stranger")
+
+
+def _garbled(h):
+    """The same hetu with its check character changed (so no longer valid, nor asked)."""
+    last = "X" if h[-1:] != "X" else "Y"
+    return h[:-1] + last
+
+
+def _encode(doc):
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    # a key twice: the placeholder member becomes the duplicate of the member before it
+    return text.replace(',"%s":null' % _DUPLICATE.replace("\u0000", "\\u0000"),
+                        ',"turvakieltoAktiivinen":false').encode("utf-8")
+
+
+def _request(req):
+    try:
+        body = json.loads(req.body or b"{}")
+        return body if isinstance(body, dict) else {}
+    except ValueError:
+        return {}
+
+
+def _records(doc, endpoint, asked, world):
+    """The answer's records; one is made (for the first hetu asked) when there is none."""
+    key = "muutokset" if endpoint == "muutokset" else "perustiedot"
+    recs = doc.setdefault(key, [])
+    if not recs and asked:
+        rec = {"henkilotunnus": asked[0],
+               "tietoryhmat": [{"tietoryhma": "KOTIKUNTA", "kuntakoodi": "091"}]}
+        if endpoint == "muutokset":
+            from .timeutil import iso_ms
+            rec["muutospv"] = iso_ms(world.present()[0])
+            rec["tietoryhmat"][0]["muutosattribuutti"] = "LISATIETO"
+        recs.append(rec)
+    return recs
+
+
+def shape_response(fault, resp, req, endpoint, world, path=""):
+    """Reshapes a normal answer (phase "shape").  Non-200 answers pass unchanged."""
+    k = fault.kind
+    p = fault.params
+    if k == "future_kirjausavain_404":
+        status = future_kirjausavain_status(world, path, p.get("status", 404))
+        if status and not _passes_by(fault):
+            return Response(status, error_json(status, "no bookmark for a day after the present (mock)", req.path))
+        return resp
+    if resp.status != 200 or _passes_by(fault):
+        return resp
+    doc = json.loads(resp.body)
+    asked = [h for h in _request(req).get("hetulista", []) if isinstance(h, str)]
+    if k == "bookmark":
+        if "value" in p:
+            doc["viimeisinKirjausavain"] = p["value"]
+        else:
+            base = _request(req).get("viimeisinKirjausavain", doc.get("viimeisinKirjausavain", 0))
+            doc["viimeisinKirjausavain"] = int(base) + int(p.get("offset", -1))
+        if p.get("empty") and "muutokset" in doc:
+            doc["muutokset"] = []
+        if "ajanTasalla" in p and "muutokset" in doc:
+            doc["ajanTasalla"] = bool(p["ajanTasalla"])
+        return Response(200, _encode(doc), headers=resp.headers)
+    recs = _records(doc, endpoint, asked, world)
+    if k == "foreign_hetu":
+        stranger = p.get("hetu") or _stranger(asked)
+        rec = json.loads(json.dumps(recs[0])) if recs else {"tietoryhmat": []}
+        rec["henkilotunnus"] = stranger
+        recs.append(rec)
+    elif k == "garbled_hetu" and recs:
+        recs[0]["henkilotunnus"] = _garbled(recs[0]["henkilotunnus"])
+    elif k == "duplicate_person" and recs:
+        recs.append(json.loads(json.dumps(recs[0])))
+    elif k == "duplicate_key" and recs:
+        group = {"tietoryhma": "TURVAKIELTO", "turvakieltoAktiivinen": True, _DUPLICATE: None}
+        if endpoint == "muutokset":
+            group = {"tietoryhma": "TURVAKIELTO", "muutosattribuutti": "LISATTY",
+                     "turvakieltoAktiivinen": True, _DUPLICATE: None}
+        recs[0].setdefault("tietoryhmat", []).append(group)
+    elif k == "bad_muutospv" and recs:
+        if p.get("missing"):
+            recs[0].pop("muutospv", None)
+        else:
+            recs[0]["muutospv"] = p.get("value", "ei aikaa")
+    return Response(200, _encode(doc), headers=resp.headers)
+
+
+def future_kirjausavain_status(world, path, status):
+    """The status to answer GET /kirjausavain/{date} with when that date is after the present's
+    (Helsinki) date, else None.  `status` falsy: never."""
+    import datetime
+    import re
+    from .timeutil import helsinki_date
+    if not status:
+        return None
+    m = re.search(r"/kirjausavain/(\d{4}-\d{2}-\d{2})$", path or "")
+    if not m:
+        return None
+    try:
+        d = datetime.date.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+    return int(status) if d > helsinki_date(world.present()[0]) else None

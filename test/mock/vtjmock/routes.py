@@ -126,6 +126,8 @@ class App:
             resp = Response(e.status, F.error_json(e.status, e.message, req.path), headers=e.headers)
         except _Done as d:
             resp = d.resp
+        if fault is not None and fault.phase == "shape":
+            resp = F.shape_response(fault, resp, req, endpoint, self.world, path)
         if fault is not None and fault.phase == "post":
             if fault.kind != "stuck_bookmark":
                 resp = F.post_response(fault, resp)
@@ -165,6 +167,9 @@ class App:
             d = datetime.date.fromisoformat(date_s)
         except ValueError:
             raise RestError(400, "not a calendar date: %s" % date_s)
+        refused = F.future_kirjausavain_status(self.world, path, getattr(self.world, "future_kirjausavain", None))
+        if refused:  # /_control/config {"future_kirjausavain": 404}: an interface that has no future days
+            raise RestError(refused, "no bookmark for a day after the present: %s" % date_s)
         return Response(200, b'{"viimeisinKirjausavain":%d}' % self.world.bookmark_for_date(d))
 
     def ep_muutokset(self, req, account):
