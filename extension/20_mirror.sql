@@ -295,19 +295,19 @@ RETURN CASE WHEN tk IS NULL THEN false
 CREATE FUNCTION vtj_internal.outo_turvakielto(tk jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN jsonb_typeof(tk->'turvakieltoAktiivinen') IS DISTINCT FROM 'boolean';
 
--- Does this row of a change window make its person protected? Any TURVAKIELTO whose flag is not
--- exactly false, whatever its end (it was in force at some point of the window) — also inside
--- voimassaolevatTiedot, and a voimassaolevatTiedot that is not a list of records — and any group
--- withheld by the interface: the interface itself says the person is protected.
-CREATE FUNCTION vtj_internal.suojaa(tietoryhma text, g jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN coalesce(g ? 'turvakiellonAlaisetKentat', false)
-        OR (tietoryhma = 'TURVAKIELTO'
-            AND (g->'turvakieltoAktiivinen' IS DISTINCT FROM 'false'::jsonb
-                 OR (g ? 'voimassaolevatTiedot'
-                     AND CASE WHEN jsonb_typeof(g->'voimassaolevatTiedot') = 'array'
-                              THEN EXISTS (SELECT 1 FROM jsonb_array_elements(g->'voimassaolevatTiedot') e
-                                            WHERE e.value->'turvakieltoAktiivinen' IS DISTINCT FROM 'false'::jsonb)
-                              ELSE true END)));
+-- Is a person protected in a change window? The facts the muutokset scan gives on every row
+-- of the person (henkilolla_salattua: some group of the person was withheld by the interface;
+-- henkilon_turvakielto: every TURVAKIELTO record of the person in the window, also those inside
+-- voimassaolevatTiedot): any withheld group, or any TURVAKIELTO record whose flag is not exactly
+-- false, whatever its end (it was in force at some point of the window). No facts: protected.
+CREATE FUNCTION vtj_internal.suojaa_ikkunassa(salattua boolean, turvakielto jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN coalesce(salattua, true)
+    OR (turvakielto IS NOT NULL
+        AND CASE WHEN jsonb_typeof(turvakielto) = 'array'
+                 THEN EXISTS (SELECT 1 FROM jsonb_array_elements(turvakielto) e
+                               WHERE e.value->'turvakieltoAktiivinen' IS DISTINCT FROM 'false'::jsonb)
+                 ELSE true END);
 
 -- Is any of these TURVAKIELTO records in force on day p?
 CREATE FUNCTION vtj_internal.jokin_turvakielto_voimassa(tietueet jsonb, p date) RETURNS boolean
@@ -340,6 +340,10 @@ RETURN jsonb_build_object('tietoryhma', tietoryhma, 'sensuroitu', true);
 CREATE FUNCTION vtj_internal.transaktiolohkossa() RETURNS boolean
     AS 'MODULE_PATHNAME', 'vtj_transaktiolohkossa' LANGUAGE C STABLE;
 
+-- The caller outside SECURITY DEFINER functions (src/pg/mirror_functions.cpp).
+CREATE FUNCTION vtj_internal.kutsuja() RETURNS oid
+    AS 'MODULE_PATHNAME', 'vtj_kutsuja' LANGUAGE C STABLE;
+
 CREATE FUNCTION vtj_internal.oma_lause(kutsu text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF vtj_internal.transaktiolohkossa() OR pg_current_xact_id_if_assigned() IS NOT NULL THEN
@@ -365,12 +369,16 @@ END $$;
 -- ---------------------------------------------------------------------------------------
 -- Locks of a register: two, for two different rules.
 --
--- The run lock (a session-level advisory lock on (7763050, register id), tried, never waited
--- for) is held by one vtj.paivita or vtj.lataa_perustiedot of the register over all of its
--- transactions: a second run stops at once with 55P03 (a pg_cron run meeting a manual one).
--- Because it is held from the run's first transaction to its last, a run's row in vtj.ajo
--- that says 'kaynnissa' while nobody holds the lock belongs to a run that died (kill -9, a
--- crash): the next run marks it 'keskeytynyt'.
+-- One run at a time: one vtj.paivita or vtj.lataa_perustiedot of a register runs at a time; a
+-- second one stops at once with 55P03 (a pg_cron run meeting a manual one). A run is "running"
+-- while its row in vtj_internal.ajo says 'kaynnissa' AND the statement that wrote it still
+-- executes: its backend is alive, active, and began its current statement no later than the
+-- run (vtj_internal.elossa). The first transaction of a run decides this under a transaction
+-- lock (advisory, on (7763050, register id)), so two runs starting together are decided one
+-- after the other; nothing is held between the run's transactions, so nothing can be left
+-- locked when a run dies — killed, crashed, or cancelled between two of its transactions: its
+-- row is then simply no longer running, vtj.ajo shows it as 'keskeytynyt' at once, and the
+-- next run of the register marks it so in the table.
 --
 -- The data lock (the register's row in vtj.rekisteri, FOR NO KEY UPDATE, waited for) is taken
 -- by every transaction that writes the register's data: a load batch, a change run's work,
@@ -379,36 +387,31 @@ END $$;
 -- The same row carries the change log's position (vtj_internal.seuraava_positio), so the log's
 -- writers commit in the order of their positions.
 -- ---------------------------------------------------------------------------------------
+
+-- Whether the run whose row was written by backend (pid, started at) at time alku is still
+-- executing. SECURITY DEFINER: pg_stat_activity hides other roles' backends' details from a role
+-- without pg_read_all_stats.
+CREATE FUNCTION vtj_internal.elossa(p_pid integer, p_alku timestamptz, p_ajo_alku timestamptz) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                WHERE a.pid = p_pid AND a.backend_start = p_alku AND a.state = 'active' AND a.query_start <= p_ajo_alku);
+
 CREATE FUNCTION vtj_internal.ajolukko(r vtj.rekisteri, kutsu text) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    -- A session lock is re-entrant: one this session still holds (a run of it that died in
-    -- the middle, in an interactive session) is not taken a second time.
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
-                WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted
-                  AND l.classid = 7763050 AND l.objid = r.id::oid AND l.objsubid = 2) THEN
-        RETURN;
-    END IF;
-    IF NOT pg_try_advisory_lock(7763050, r.id) THEN
+    PERFORM pg_advisory_xact_lock(7763050, r.id);
+    IF EXISTS (SELECT 1 FROM vtj_internal.ajo x
+                WHERE x.rekisteri = r.rekisteri AND x.tila = 'kaynnissa'
+                  AND vtj_internal.elossa(x.pid, x.taustaprosessi_alku, x.alku)) THEN
         RAISE EXCEPTION '%: register "%" is already being updated in another session', kutsu, r.rekisteri
             USING ERRCODE = '55P03',
                   HINT = 'Only one vtj.paivita or vtj.lataa_perustiedot runs per register at a time. Wait for the other run to finish (vtj.ajo, vtj.tila, pg_stat_activity) and try again.';
     END IF;
 END $$;
 
-CREATE FUNCTION vtj_internal.vapauta_ajolukko(p_rekisteri text) RETURNS void LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp AS $$
-DECLARE v_id integer := (SELECT x.id FROM vtj.rekisteri x WHERE x.rekisteri = p_rekisteri);
-BEGIN
-    IF v_id IS NOT NULL THEN
-        WHILE pg_advisory_unlock(7763050, v_id) LOOP
-        END LOOP;
-    END IF;
-END $$;
-
 -- The data lock: waits for the register's other writers, returns the register as it is now.
 CREATE FUNCTION vtj_internal.datalukko(p_rekisteri text) RETURNS vtj.rekisteri LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp AS $$
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE r vtj.rekisteri;
 BEGIN
     SELECT * INTO r FROM vtj.rekisteri x WHERE x.rekisteri = p_rekisteri FOR NO KEY UPDATE;
@@ -424,24 +427,23 @@ BEGIN ATOMIC
     UPDATE vtj.rekisteri SET positio = positio + 1 WHERE rekisteri = p_rekisteri RETURNING positio;
 END;
 
--- Whether the backend (pid, started at) still runs. SECURITY DEFINER: pg_stat_activity hides
--- other roles' backend_start from a role without pg_read_all_stats.
-CREATE FUNCTION vtj_internal.elossa(p_pid integer, p_alku timestamptz) RETURNS boolean LANGUAGE sql STABLE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = p_pid AND a.backend_start = p_alku);
 
 -- HTTP requests made so far by this backend (for vtj.ajo.pyyntoja).
 CREATE FUNCTION vtj_internal.pyyntoja() RETURNS bigint LANGUAGE sql VOLATILE
 RETURN (SELECT coalesce(sum(y.pyyntoja), 0)::bigint FROM vtj.yhteydet() y);
 
--- Sorting a window of changes by person must stay in memory: a sort that spills writes its
--- rows to temporary files, and those rows may still hold values the next step censors.
+-- The memory of the statements of a load and a change run: work_mem vtj.work_mem (default
+-- 256MB; it is only ever raised), so that the joins and aggregates over a batch or a window
+-- stay in memory. Privacy does not depend on it: no statement sorts or hashes a value before it
+-- is censored (the interface's rows carry their person's facts, see the header of this file),
+-- so what a small work_mem spills to temporary files is censored already.
 -- JIT is off for the same statements: they run once a batch, and compiling their expressions
 -- (about 30 ms a statement) costs more than it saves at these row counts.
 CREATE FUNCTION vtj_internal.muisti() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE v text := coalesce(nullif(current_setting('vtj.work_mem', true), ''), '256MB');
 BEGIN
-    IF pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('256MB') THEN
-        PERFORM set_config('work_mem', '256MB', true);
+    IF pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(v) THEN
+        PERFORM set_config('work_mem', v, true);
     END IF;
     PERFORM set_config('jit', 'off', true);
 END $$;
@@ -531,7 +533,9 @@ CREATE AGGREGATE vtj_internal.sovella(jsonb, boolean) (
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION vtj_internal.tyotaulut() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF to_regclass('pg_temp.vtj_tyyppi') IS NOT NULL THEN
+    -- (Created by the session's own role, in its context: the tables are the session's, and the
+    -- steps that read the interface write them as the caller.)
+    IF to_regclass('pg_temp.vtj_haettavat') IS NOT NULL THEN
         RETURN;
     END IF;
     -- basic data of one load: one row per person and group (its records as stored, or NULL for
@@ -552,6 +556,11 @@ BEGIN
     CREATE TEMP TABLE IF NOT EXISTS vtj_siirto (vanha text COLLATE "C", uusi text COLLATE "C") ON COMMIT DELETE ROWS;
     -- the stored groups of the persons whose typed rows are being rebuilt (vtj_internal.tyypita_rivit)
     CREATE TEMP TABLE IF NOT EXISTS vtj_tyyppi (hetu text COLLATE "C", tietoryhma text COLLATE "C", tietueet jsonb) ON COMMIT DELETE ROWS;
+    -- the members a change run asks about: protected from the start (held censored, a stored
+    -- turvakielto in force, or protection not known yet), not loaded yet
+    CREATE TEMP TABLE IF NOT EXISTS vtj_lue (hetu text COLLATE "C", suojattu boolean, uusi boolean) ON COMMIT DELETE ROWS;
+    -- the members a change run fetches basic data of: kirjaa = log what changed (not for new ones)
+    CREATE TEMP TABLE IF NOT EXISTS vtj_haettavat (hetu text COLLATE "C", kirjaa boolean) ON COMMIT DELETE ROWS;
 END $$;
 
 -- ---------------------------------------------------------------------------------------
@@ -635,7 +644,7 @@ BEGIN
 END $$;
 
 -- Rebuilds the typed rows of the given persons from their stored data (read by key).
-CREATE FUNCTION vtj_internal.tyypita(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE FUNCTION vtj_internal.tyypita(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM vtj_internal.tyotaulut();
     TRUNCATE pg_temp.vtj_tyyppi;
@@ -692,24 +701,32 @@ END $$;
 -- the deletes by key and the look-up of kept data are skipped: a tenth of an initial load.
 -- Returns the number of persons the interface returned.
 -- ---------------------------------------------------------------------------------------
+-- (Two halves: vtj_internal.lataa_lue reads the interface as the caller — with the caller's
+-- user mapping — into the session's working table, censored on the way in; the store,
+-- vtj_internal.lataa_tallenna, writes the register's tables as the extension's owner.)
 CREATE FUNCTION vtj_internal.lataa(p_rekisteri text, p_hetut text[], p_ajo bigint DEFAULT NULL, p_kirjaa boolean DEFAULT false,
                            p_uudet boolean DEFAULT false, p_positio bigint DEFAULT NULL)
 RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE v_palautui integer := 0;
+BEGIN
+    -- (a change run may find many members added since the last one: a statement reads at most
+    -- vtj_internal.suurin_era() persons)
+    FOR i IN 1 .. coalesce(cardinality(p_hetut), 0) BY vtj_internal.suurin_era() LOOP
+        PERFORM vtj_internal.lataa_lue(p_rekisteri, p_hetut[i:i + vtj_internal.suurin_era() - 1]);
+        v_palautui := v_palautui + vtj_internal.lataa_tallenna(p_rekisteri, p_hetut[i:i + vtj_internal.suurin_era() - 1],
+                                                               p_ajo, p_kirjaa, p_uudet, p_positio);
+    END LOOP;
+    RETURN v_palautui;
+END $$;
+
+-- The read: one read of the interface for the persons, a row per person and group.
+CREATE FUNCTION vtj_internal.lataa_lue(p_rekisteri text, p_hetut text[], p_suojatut text[] DEFAULT '{}') RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(p_rekisteri);
     t vtj.tuote;
     p date := vtj_internal.tanaan();
-    v_palautui integer;
 BEGIN
-    IF coalesce(cardinality(p_hetut), 0) = 0 THEN
-        RETURN 0;
-    END IF;
-    IF cardinality(p_hetut) > vtj_internal.suurin_era() THEN
-        -- (a change run may find many members added since the last one)
-        RETURN (SELECT sum(vtj_internal.lataa(p_rekisteri, p_hetut[i:i + vtj_internal.suurin_era() - 1], p_ajo, p_kirjaa, p_uudet,
-                                              p_positio))
-                  FROM generate_series(1, cardinality(p_hetut), vtj_internal.suurin_era()) i);
-    END IF;
     SELECT * INTO t FROM vtj.tuote WHERE tuote = r.tuote;
     PERFORM vtj_internal.tyotaulut();
     TRUNCATE pg_temp.vtj_pt, pg_temp.vtj_tyyppi;
@@ -724,11 +741,27 @@ BEGIN
                x.salattu, x.suojattu,
                x.tietoryhma = ANY ($2) AND NOT (x.suojattu AND x.tietoryhma = ANY ($3)) AND x.tiedot <> '[]'::jsonb
           FROM (SELECT f.hetu, f.jarjestys, f.tietoryhma, f.tiedot, f.turvakiellon_alaiset_kentat IS NOT NULL AS salattu,
-                       vtj_internal.suojaa_henkilo(f.henkilolla_salattua, f.henkilon_turvakielto, $4) AS suojattu
+                       vtj_internal.suojaa_henkilo(f.henkilolla_salattua, f.henkilon_turvakielto, $4)
+                         OR f.hetu = ANY ($6) AS suojattu
                   FROM %I.perustiedot_ryhmittain f
                  -- (the group condition is applied by the scan, before any conversion)
                  WHERE f.hetu = ANY ($1) AND f.tietoryhma = ANY ($5)) x$q$, r.skeema)
-    USING p_hetut, t.tietoryhmat, t.sensuroitavat, p, t.tietoryhmat || '{TURVAKIELTO,HENKILOTUNNUS_KORJAUS}'::text[];
+    USING p_hetut, t.tietoryhmat, t.sensuroitavat, p, t.tietoryhmat || '{TURVAKIELTO,HENKILOTUNNUS_KORJAUS}'::text[],
+          coalesce(p_suojatut, '{}');
+END $$;
+
+-- The store: replaces the stored data of every person the read returned (vtj_pt), marks the
+-- others as missing; returns how many it returned. SECURITY DEFINER: it writes the register's
+-- tables, which the roles that run the mirror (vtj_ajaja) cannot touch otherwise.
+CREATE FUNCTION vtj_internal.lataa_tallenna(p_rekisteri text, p_hetut text[], p_ajo bigint, p_kirjaa boolean,
+                                            p_uudet boolean, p_positio bigint) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r vtj.rekisteri := vtj_internal.rekisteri(p_rekisteri);
+    t vtj.tuote;
+    v_palautui integer;
+BEGIN
+    SELECT * INTO t FROM vtj.tuote WHERE tuote = r.tuote;
 
     IF EXISTS (SELECT 1 FROM pg_temp.vtj_pt s
                 WHERE s.tietoryhma = 'TURVAKIELTO'
@@ -823,13 +856,19 @@ END $$;
 -- ---------------------------------------------------------------------------------------
 -- Public API: registers and members
 -- ---------------------------------------------------------------------------------------
+-- SECURITY DEFINER: the schema and the foreign tables are the extension owner's (a role that
+-- runs the mirror gets USAGE and SELECT on them, nothing more); the caller must have USAGE on
+-- the server, as for a user mapping of its own.
 CREATE FUNCTION vtj.luo_rekisteri(rekisteri text, palvelin text, tuote text) RETURNS text
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_srv oid;
     v_fdw text;
+    v_url boolean;
     v_skeema text := left('vtj_' || palvelin, 63);
-    v_taulut integer;
+    v_kutsuja oid := vtj_internal.kutsuja();
+    v_omistaja oid := (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'vtj_fdw');
+    v_vieras text;
 BEGIN
     IF rekisteri IS NULL OR rekisteri = '' OR length(rekisteri) > 63 THEN
         RAISE EXCEPTION 'a register needs a name of 1 to 63 characters' USING ERRCODE = '22023';
@@ -838,7 +877,8 @@ BEGIN
         RAISE EXCEPTION 'register "%" already exists', rekisteri USING ERRCODE = '42710',
             HINT = 'Choose another name, or remove the old register with vtj.poista_rekisteri(rekisteri).';
     END IF;
-    SELECT s.oid, w.fdwname INTO v_srv, v_fdw
+    SELECT s.oid, w.fdwname, EXISTS (SELECT 1 FROM unnest(s.srvoptions) o WHERE o LIKE 'url=%')
+      INTO v_srv, v_fdw, v_url
       FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw
      WHERE s.srvname = palvelin;
     IF v_srv IS NULL THEN
@@ -848,26 +888,55 @@ BEGIN
     IF v_fdw <> 'vtj_fdw' THEN
         RAISE EXCEPTION 'server "%" is not a vtj_fdw server', palvelin USING ERRCODE = '22023';
     END IF;
+    IF NOT v_url THEN
+        RAISE EXCEPTION 'server "%" has no change interface (option "url")', palvelin USING ERRCODE = '22023',
+            HINT = 'A register is kept from VTJ-muutosrajapinta: give the server OPTIONS (ADD url ''…/api/v1''); VTJkysely (kysely_url) is for one-person look-ups only.';
+    END IF;
+    IF NOT pg_catalog.has_server_privilege(v_kutsuja, v_srv, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied for foreign server "%"', palvelin USING ERRCODE = '42501',
+            HINT = 'A register is created by a role with USAGE on its server: GRANT USAGE ON FOREIGN SERVER … TO the role.';
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM vtj.tuote x WHERE x.tuote = luo_rekisteri.tuote) THEN
         RAISE EXCEPTION 'product "%" does not exist', tuote USING ERRCODE = '42704',
             HINT = format('The products are: %s (vtj.tuote).', (SELECT string_agg(x.tuote, ', ' ORDER BY x.tuote) FROM vtj.tuote x));
     END IF;
-    -- The server's foreign tables live in a schema of their own, shared by its registers.
+    -- The server's foreign tables live in a schema of their own, shared by its registers. One
+    -- that exists already is adopted only when it and its tables are the extension owner's (or
+    -- the caller's) and the tables are this server's foreign tables: a schema prepared by
+    -- another role could hold a view that runs that role's code whenever the register is read.
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = v_skeema) THEN
-        SELECT count(*) INTO v_taulut
-          FROM pg_catalog.pg_foreign_table ft JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid
-         WHERE c.relnamespace = v_skeema::regnamespace AND ft.ftserver = v_srv
-           AND c.relname IN ('kirjausavain', 'muutokset', 'perustiedot', 'perustiedot_ryhmittain');
-        IF v_taulut <> 4 THEN
-            RAISE EXCEPTION 'schema "%" exists but does not hold the foreign tables of server "%"', v_skeema, palvelin
-                USING ERRCODE = '42P06',
-                      HINT = 'vtj.luo_rekisteri imports the server''s tables into a schema of that name; rename or drop the schema.';
+        SELECT string_agg(x.mika, '; ') INTO v_vieras FROM (
+            SELECT format('the schema is owned by %s', n.nspowner::regrole) AS mika
+              FROM pg_catalog.pg_namespace n
+             WHERE n.nspname = v_skeema AND n.nspowner NOT IN (v_omistaja, v_kutsuja)
+            UNION ALL
+            SELECT format('%s is missing, or is not a foreign table of server %s owned by the extension''s owner', t.n, palvelin)
+              FROM unnest('{kirjausavain,muutokset,perustiedot,perustiedot_ryhmittain}'::text[]) t(n)
+             WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = c.oid
+                                WHERE c.relnamespace = v_skeema::regnamespace AND c.relname = t.n AND c.relkind = 'f'
+                                  AND ft.ftserver = v_srv AND c.relowner IN (v_omistaja, v_kutsuja))
+            UNION ALL
+            SELECT format('%s is owned by %s', c.relname, c.relowner::regrole)
+              FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = v_skeema::regnamespace AND c.relowner NOT IN (v_omistaja, v_kutsuja)
+            UNION ALL
+            SELECT format('function %s is owned by %s', p.oid::regprocedure, p.proowner::regrole)
+              FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = v_skeema::regnamespace AND p.proowner NOT IN (v_omistaja, v_kutsuja)) x;
+        IF v_vieras IS NOT NULL THEN
+            RAISE EXCEPTION 'schema "%" exists but vtj.luo_rekisteri cannot use it', v_skeema
+                USING ERRCODE = '42P06', DETAIL = v_vieras,
+                      HINT = 'vtj.luo_rekisteri imports the server''s tables into a schema of that name and uses only what it made: rename or drop the schema, then try again.';
         END IF;
     ELSE
         EXECUTE format('CREATE SCHEMA %I', v_skeema);
         EXECUTE format('IMPORT FOREIGN SCHEMA muutosrajapinta LIMIT TO (kirjausavain, muutokset, perustiedot, perustiedot_ryhmittain) FROM SERVER %I INTO %I',
                        palvelin, v_skeema);
     END IF;
+    -- the roles that run the mirror read the interface through these tables, as themselves
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO vtj_ajaja', v_skeema);
+    EXECUTE format('GRANT SELECT ON %I.kirjausavain, %I.muutokset, %I.perustiedot, %I.perustiedot_ryhmittain TO vtj_ajaja',
+                   v_skeema, v_skeema, v_skeema, v_skeema);
     INSERT INTO vtj.rekisteri (rekisteri, palvelin, tuote, skeema)
     VALUES (luo_rekisteri.rekisteri, palvelin, luo_rekisteri.tuote, v_skeema);
     RETURN v_skeema;
@@ -875,7 +944,7 @@ END $$;
 COMMENT ON FUNCTION vtj.luo_rekisteri(text, text, text) IS
     'Creates a register bound to a vtj_fdw server and a product; imports the server''s foreign tables into schema vtj_<server> (returned)';
 
-CREATE FUNCTION vtj.poista_rekisteri(rekisteri text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE FUNCTION vtj.poista_rekisteri(rekisteri text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
 BEGIN
     PERFORM vtj_internal.datalukko(r.rekisteri);
@@ -910,7 +979,7 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION vtj.lisaa_henkilot(rekisteri text, hetut text[]) RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE FUNCTION vtj.lisaa_henkilot(rekisteri text, hetut text[]) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
     v_n integer;
@@ -931,7 +1000,7 @@ END $$;
 COMMENT ON FUNCTION vtj.lisaa_henkilot(text, text[]) IS
     'Adds members (hetus) to a register; all must be valid (else nothing is added); duplicates are ignored. Returns how many were added';
 
-CREATE FUNCTION vtj.poista_henkilot(rekisteri text, hetut text[]) RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE FUNCTION vtj.poista_henkilot(rekisteri text, hetut text[]) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
     v_n integer;
@@ -959,7 +1028,7 @@ COMMENT ON FUNCTION vtj.poista_henkilot(text, text[]) IS
 
 -- The hetus of a list that are not members of the register (what vtj.poista_henkilot did not find).
 CREATE FUNCTION vtj.ei_jasenia(rekisteri text, hetut text[]) RETURNS TABLE (hetu text, nykyinen_hetu text)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
 BEGIN
@@ -999,19 +1068,20 @@ CREATE TYPE vtj_internal.ajon_tila AS (
     ladattuja     bigint,
     sensuroituja  bigint,        -- members the run began to hold censored
     positio       bigint,        -- the change-log position of the run's (current) transaction
-    poistettu_lokista bigint     -- change-log rows the run deleted (the register's retention)
+    poistettu_lokista bigint,    -- change-log rows the run deleted (the register's retention)
+    era           text[]         -- a load: the members of the batch being loaded
 );
 
 -- The start of a run: its lock, the dead runs it replaces, its row in vtj.ajo. The caller
 -- commits right after, so the row is there before any work, whatever happens to the backend.
 CREATE FUNCTION vtj_internal.ajo_alkaa(p_rekisteri text, p_laji text, p_kutsu text) RETURNS vtj_internal.ajon_tila
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(p_rekisteri);
     a vtj_internal.ajon_tila;
 BEGIN
     PERFORM vtj_internal.ajolukko(r, p_kutsu);
-    -- Nobody else holds the run lock: a run of this register still 'kaynnissa' died.
+    -- No run of the register is executing: one still 'kaynnissa' died.
     UPDATE vtj_internal.ajo x SET tila = 'keskeytynyt', loppu = coalesce(x.elossa, x.alku)
      WHERE x.rekisteri = r.rekisteri AND x.tila = 'kaynnissa';
     a.rekisteri := r.rekisteri;
@@ -1038,7 +1108,7 @@ END $$;
 -- A failed run, recorded once for both kinds: its row says why, with what it had done. The
 -- message only: a DETAIL may quote a key, and a key holds a hetu.
 CREATE FUNCTION vtj_internal.ajo_epaonnistui(a vtj_internal.ajon_tila, p_sqlstate text, p_viesti text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     UPDATE vtj_internal.ajo x
        SET tila = 'virhe', loppu = clock_timestamp(), elossa = clock_timestamp(), sqlstate = p_sqlstate, virhe = p_viesti,
@@ -1085,7 +1155,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION vtj_internal.lataus_alkaa(p_rekisteri text, p_erakoko integer) RETURNS vtj_internal.ajon_tila
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE a vtj_internal.ajon_tila;
 BEGIN
     IF p_erakoko IS NULL OR p_erakoko < 1 OR p_erakoko > vtj_internal.suurin_era() THEN
@@ -1103,53 +1173,79 @@ END $$;
 -- the next erakoko members not loaded yet, in hetu order after the previous batch's last.
 CREATE FUNCTION vtj_internal.lataa_era(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    r vtj.rekisteri := vtj_internal.datalukko(a.rekisteri);
-    v_era text[];
+DECLARE v_avain bigint;
+BEGIN
+    PERFORM vtj_internal.tyotaulut();
+    a := vtj_internal.era_valitse(a);
+    IF cardinality(a.era) > 0 THEN
+        -- The first change run starts where the load started: today's bookmark (the first
+        -- change of today, or the present), taken before any basic data are read.
+        IF (SELECT x.kirjausavain FROM vtj.rekisteri x WHERE x.rekisteri = a.rekisteri) IS NULL THEN
+            EXECUTE format('SELECT kirjausavain FROM %I.kirjausavain WHERE paiva = $1',
+                           (SELECT x.skeema FROM vtj.rekisteri x WHERE x.rekisteri = a.rekisteri))
+               INTO v_avain USING vtj_internal.tanaan();
+            PERFORM vtj_internal.tallenna_alkuavain(a, v_avain);
+        END IF;
+        -- (a.era: members never loaded, read under the data lock in this transaction)
+        a.palautui := a.palautui + vtj_internal.lataa(a.rekisteri, a.era, p_uudet => true, p_positio => a.positio);
+        a.tehty := a.tehty + cardinality(a.era);
+    ELSE
+        a.valmis := true;
+    END IF;
+    RETURN vtj_internal.era_valmis(a);
+END $$;
+
+-- The next batch of a load, under the data lock: the next erakoko members not loaded yet, in
+-- hetu order after the previous batch's last.
+CREATE FUNCTION vtj_internal.era_valitse(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE r vtj.rekisteri := vtj_internal.datalukko(a.rekisteri);
 BEGIN
     a.positio := vtj_internal.seuraava_positio(a.rekisteri);
     -- After the previous batch's last hetu: the partial index jasen_lataamatta still holds the
     -- entries of the members loaded before (until VACUUM), and starting from its beginning every
     -- batch would step over all of them. When nothing is left after it, start once more from the
     -- beginning (members added behind it meanwhile).
-    v_era := ARRAY(SELECT j.hetu FROM vtj.jasen j
+    a.era := ARRAY(SELECT j.hetu FROM vtj.jasen j
                     WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL AND j.hetu > a.viimeinen
                     ORDER BY j.hetu LIMIT a.erakoko);
-    IF cardinality(v_era) = 0 AND a.viimeinen <> '' THEN
+    IF cardinality(a.era) = 0 AND a.viimeinen <> '' THEN
         a.viimeinen := '';
-        v_era := ARRAY(SELECT j.hetu FROM vtj.jasen j
+        a.era := ARRAY(SELECT j.hetu FROM vtj.jasen j
                         WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL
                         ORDER BY j.hetu LIMIT a.erakoko);
     END IF;
-    a.viimeinen := coalesce(v_era[cardinality(v_era)], '');
-    IF cardinality(v_era) > 0 THEN
-        -- The first change run starts where the load started: today's bookmark (the first
-        -- change of today, or the present), taken before any basic data are read.
-        IF r.kirjausavain IS NULL THEN
-            EXECUTE format('SELECT kirjausavain FROM %I.kirjausavain WHERE paiva = $1', r.skeema)
-               INTO r.kirjausavain USING vtj_internal.tanaan();
-            UPDATE vtj.rekisteri x SET kirjausavain = r.kirjausavain WHERE x.rekisteri = r.rekisteri;
-            UPDATE vtj_internal.ajo SET kirjausavain_alku = r.kirjausavain WHERE ajo = a.ajo;
-        END IF;
-        -- (v_era: members never loaded, read under the data lock in this transaction)
-        a.palautui := a.palautui + vtj_internal.lataa(r.rekisteri, v_era, p_uudet => true, p_positio => a.positio);
-        a.tehty := a.tehty + cardinality(v_era);
-        IF a.tehty >= 2 * a.analysoitu THEN
-            PERFORM vtj_internal.analysoi(true);
-            a.analysoitu := a.tehty;
-        END IF;
-    ELSE
-        a.valmis := true;
-        IF a.tehty > 0 THEN
-            PERFORM vtj_internal.analysoi(false);   -- the end, in full: for the change runs that follow
-        END IF;
+    a.viimeinen := coalesce(a.era[cardinality(a.era)], '');
+    RETURN a;
+END $$;
+
+-- The register's first window start, taken when its load begins.
+CREATE FUNCTION vtj_internal.tallenna_alkuavain(a vtj_internal.ajon_tila, p_avain bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE vtj.rekisteri x SET kirjausavain = p_avain WHERE x.rekisteri = a.rekisteri AND x.kirjausavain IS NULL;
+    UPDATE vtj_internal.ajo SET kirjausavain_alku = p_avain WHERE ajo = a.ajo AND kirjausavain_alku IS NULL;
+END $$;
+
+-- A batch done: fresh statistics when the loaded count has doubled (and in full at the end),
+-- and the run's row.
+CREATE FUNCTION vtj_internal.era_valmis(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT a.valmis AND a.tehty >= 2 * a.analysoitu THEN
+        PERFORM vtj_internal.analysoi(true);
+        a.analysoitu := a.tehty;
+    ELSIF a.valmis AND a.tehty > 0 THEN
+        PERFORM vtj_internal.analysoi(false);   -- the end, in full: for the change runs that follow
     END IF;
     UPDATE vtj_internal.ajo
        SET henkiloita = a.tehty, ladattuja = a.palautui, pyyntoja = vtj_internal.pyyntoja() - a.pyynnot,
-           elossa = clock_timestamp(), positio = a.positio, kirjausavain_loppu = r.kirjausavain,
+           elossa = clock_timestamp(), positio = a.positio,
+           kirjausavain_loppu = (SELECT x.kirjausavain FROM vtj.rekisteri x WHERE x.rekisteri = a.rekisteri),
            loppu = CASE WHEN a.valmis THEN clock_timestamp() END,
            tila = CASE WHEN a.valmis THEN 'ok' ELSE 'kaynnissa' END
      WHERE ajo = a.ajo;
+    a.era := NULL;
     RETURN a;
 END $$;
 
@@ -1204,7 +1300,6 @@ BEGIN
         a := vtj_internal.lataus_edistyy(a);
         EXIT WHEN a.valmis;
     END LOOP;
-    PERFORM vtj_internal.vapauta_ajolukko(a.rekisteri);
     IF v_tila IS NOT NULL THEN
         PERFORM vtj_internal.nosta_virhe(a, v_tila, v_viesti, v_tieto, v_vihje);
     END IF;
@@ -1225,7 +1320,7 @@ COMMENT ON PROCEDURE vtj.lataa_perustiedot(text, integer) IS
 -- bookmark is not moved.
 
 CREATE FUNCTION vtj_internal.paivitys_alkaa(p_rekisteri text) RETURNS vtj_internal.ajon_tila
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE r vtj.rekisteri := vtj_internal.rekisteri(p_rekisteri);
 BEGIN
     -- A register never loaded would be loaded here in one giant transaction (a pg_cron job
@@ -1244,50 +1339,53 @@ END $$;
 -- commit, whatever the blocks do) and the working tables (created outside the blocks, so that a
 -- block that fails cannot take them with it).
 CREATE FUNCTION vtj_internal.paivita_valmistele(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r vtj.rekisteri := vtj_internal.datalukko(a.rekisteri);
+    p date := vtj_internal.tanaan();
 BEGIN
-    PERFORM vtj_internal.datalukko(a.rekisteri);
     a.positio := vtj_internal.seuraava_positio(a.rekisteri);
-    PERFORM vtj_internal.tyotaulut();
+    -- The window starts at the register's bookmark (saved when its load began).
+    a.alku_avain := r.kirjausavain;
+    a.loppu_avain := a.alku_avain;
+    IF a.alku_avain IS NULL THEN
+        RAISE EXCEPTION 'register "%" has no bookmark to start its change window from', r.rekisteri
+            USING ERRCODE = '55000',
+                  HINT = 'A load saves the bookmark of the day it begins; run CALL vtj.lataa_perustiedot for the register.';
+    END IF;
+    -- The members the read asks about: every member, also the ones not loaded yet (their basic
+    -- data are fetched in step 3, but a hetu correction in the window must be seen to fetch the
+    -- right hetu). Protected from the start: held censored, or a stored turvakielto in force —
+    -- and every member whose protection the mirror does not know: not loaded yet, or not
+    -- returned by the interface when last asked (until their basic data say otherwise).
+    TRUNCATE pg_temp.vtj_lue;
+    INSERT INTO pg_temp.vtj_lue (hetu, suojattu, uusi)
+    SELECT j.hetu, j.sensuroitu OR j.ladattu IS NULL OR j.puuttuu OR vtj_internal.turvakielto_voimassa(j.turvakielto, p),
+           j.ladattu IS NULL
+      FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri;
     RETURN a;
 END $$;
 
--- Step 1: the window, read once, censored on the way in (see the header of this file).
+-- Step 1: the window, read once, censored on the way in (see the header of this file). As the
+-- caller, with the caller's user mapping; it writes the session's staging table only.
 CREATE FUNCTION vtj_internal.paivita_lue(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(a.rekisteri);
     t vtj.tuote;
-    p date := vtj_internal.tanaan();
-    v_suojatut text[];
-    v_uudet text[];
+    v_suojatut text[] := ARRAY(SELECT l.hetu FROM pg_temp.vtj_lue l WHERE l.suojattu);
+    v_uudet text[] := ARRAY(SELECT l.hetu FROM pg_temp.vtj_lue l WHERE l.uusi);
 BEGIN
     SELECT * INTO t FROM vtj.tuote x WHERE x.tuote = r.tuote;
     TRUNCATE pg_temp.vtj_vaihe, pg_temp.vtj_tulos, pg_temp.vtj_siirto;
     PERFORM vtj_internal.muisti();
-    -- The window starts at the register's bookmark; a register loaded by an earlier release
-    -- without one starts at the bookmark of the day of its first load.
-    a.alku_avain := r.kirjausavain;
-    IF a.alku_avain IS NULL THEN
-        EXECUTE format('SELECT kirjausavain FROM %I.kirjausavain WHERE paiva = $1', r.skeema)
-           INTO a.alku_avain
-          USING coalesce((SELECT min(j.ladattu)::date FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri), p);
-    END IF;
-    a.loppu_avain := a.alku_avain;
-    -- Every member is asked about, also the ones not loaded yet: their basic data are fetched
-    -- in step 3, but a hetu correction in the window must be seen to fetch the right hetu.
-    v_uudet := ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NULL);
-    -- Protected from the start: held censored, or a stored turvakielto in force — and every
-    -- member whose protection the mirror does not know: not loaded yet, or not returned by the
-    -- interface when last asked (until their basic data say otherwise).
-    v_suojatut := ARRAY(SELECT j.hetu FROM vtj.jasen j
-                         WHERE j.rekisteri = r.rekisteri
-                           AND (j.sensuroitu OR j.ladattu IS NULL OR j.puuttuu
-                                OR vtj_internal.turvakielto_voimassa(j.turvakielto, p)));
+    -- (what this read learns about protection is also kept outside the transaction's blocks,
+    -- for step 2 when the read fails: vtj_internal.luetut_suojaukset)
+    PERFORM vtj_internal.nollaa_suojaukset();
     -- (The members go to the scan as ARRAY(SELECT …), built when the statement runs: as a
     -- parameter the planner folded a million-element array into the plan and estimated the
     -- selectivity of each element, 265 MB of planner memory at 1,000,000 members.)
-    IF EXISTS (SELECT FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri) THEN
+    IF EXISTS (SELECT FROM pg_temp.vtj_lue) THEN
         EXECUTE format($q$
             INSERT INTO pg_temp.vtj_vaihe (hetu, jarjestys, kirjausavain, muutospv, tietoryhma, muutosattribuutti, tiedot,
                                            suojattu, uusi, ikkunassa)
@@ -1296,9 +1394,9 @@ BEGIN
                    x.suojattu, x.hetu = ANY ($6), x.ikkunassa
               FROM (SELECT y.*, y.ikkunassa OR y.hetu = ANY ($5) AS suojattu
                       FROM (SELECT f.hetu, f.jarjestys, f.kirjausavain, f.muutospv, f.tietoryhma, f.muutosattribuutti, f.tiedot,
-                                   bool_or(vtj_internal.suojaa(f.tietoryhma, f.tiedot)) OVER (PARTITION BY f.hetu COLLATE "C") AS ikkunassa
+                                   vtj_internal.suojaa_ikkunassa(f.henkilolla_salattua, f.henkilon_turvakielto) AS ikkunassa
                               FROM %I.muutokset f
-                             WHERE f.hetu = ANY (ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = $1))
+                             WHERE f.hetu = ANY (ARRAY(SELECT l.hetu FROM pg_temp.vtj_lue l))
                                AND f.kirjausavain > $2) y) x
              WHERE x.tietoryhma = ANY ($3)$q$, r.skeema)
         USING r.rekisteri, a.alku_avain, t.tietoryhmat || '{TURVAKIELTO,HENKILOTUNNUS_KORJAUS}'::text[], t.sensuroitavat,
@@ -1327,20 +1425,28 @@ END $$;
 
 -- Step 2: the members the read found protected are held censored from now on, and what the
 -- register holds of their censored groups goes — committed with the run's row even when the
--- read or the apply fails. (When the read itself failed the staging table is empty; the
--- persons are then those the failed scan had read so far.)
-CREATE FUNCTION vtj_internal.paivita_suojaa(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- read or the apply fails. When the read itself failed, the staging table is empty: the persons
+-- are then those whose protecting records the failed scan had read before it failed (the scan
+-- keeps their facts in the backend, vtj_internal.luetut_suojaukset), by the same rule.
+CREATE FUNCTION vtj_internal.paivita_suojaa(a vtj_internal.ajon_tila, p_luettu boolean) RETURNS vtj_internal.ajon_tila
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(a.rekisteri);
     t vtj.tuote;
+    v_loydetyt text[];
     v_uudet text[];
 BEGIN
     SELECT * INTO t FROM vtj.tuote x WHERE x.tuote = r.tuote;
+    IF p_luettu THEN
+        v_loydetyt := ARRAY(SELECT DISTINCT v.hetu FROM pg_temp.vtj_vaihe v WHERE v.ikkunassa);
+    ELSE
+        v_loydetyt := ARRAY(SELECT s.hetu FROM vtj_internal.luetut_suojaukset() s
+                             WHERE vtj_internal.suojaa_ikkunassa(s.henkilolla_salattua, s.henkilon_turvakielto));
+    END IF;
+    PERFORM vtj_internal.nollaa_suojaukset();
     WITH s AS (
         UPDATE vtj.jasen j SET sensuroitu = true
-         WHERE j.rekisteri = r.rekisteri AND NOT j.sensuroitu
-           AND j.hetu IN (SELECT v.hetu FROM pg_temp.vtj_vaihe v WHERE v.ikkunassa)
+         WHERE j.rekisteri = r.rekisteri AND NOT j.sensuroitu AND j.hetu = ANY (v_loydetyt)
         RETURNING j.hetu)
     SELECT ARRAY(SELECT s.hetu FROM s) INTO v_uudet;
     PERFORM vtj_internal.sensuroi_jasenet(r.rekisteri, t.sensuroitavat, v_uudet);
@@ -1351,6 +1457,20 @@ END $$;
 -- Step 3: apply, log, fetch basic data, type, save the bookmark.
 CREATE FUNCTION vtj_internal.paivita_sovella(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    a := vtj_internal.paivita_tallenna(a);
+    -- basic data of the members step 3 fetches, read as the caller (vtj_internal.lataa)
+    a.ladattuja := vtj_internal.lataa(a.rekisteri, ARRAY(SELECT h.hetu FROM pg_temp.vtj_haettavat h WHERE h.kirjaa),
+                                      a.ajo, true, p_positio => a.positio)
+                 + vtj_internal.lataa(a.rekisteri, ARRAY(SELECT h.hetu FROM pg_temp.vtj_haettavat h WHERE NOT h.kirjaa),
+                                      p_uudet => true, p_positio => a.positio);
+    RETURN vtj_internal.paivita_lopeta(a);
+END $$;
+
+-- Step 3's writes: hetu corrections, the apply, censoring, the change log, typed rows; the
+-- members to fetch basic data of go to pg_temp.vtj_haettavat.
+CREATE FUNCTION vtj_internal.paivita_tallenna(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(a.rekisteri);
     t vtj.tuote;
@@ -1360,7 +1480,6 @@ DECLARE
     v_siirretyt text[];
     v_kosketut text[];
     v_sensuroidut text[];   -- members held censored from this step on
-    v_poistettu bigint;
 BEGIN
     SELECT * INTO t FROM vtj.tuote x WHERE x.tuote = r.tuote;
 
@@ -1486,13 +1605,23 @@ BEGIN
     -- that sets jasen.sensuroitu purges in the same transaction), and a sweep of the whole
     -- register read all of vtj.tieto each run (5 s at 1,000,000 members).
     PERFORM vtj_internal.sensuroi(r.rekisteri, t.sensuroitavat, v_kosketut || v_sensuroidut);
-    TRUNCATE pg_temp.vtj_vaihe, pg_temp.vtj_tulos;
-
-    a.ladattuja := vtj_internal.lataa(r.rekisteri, v_siirretyt || v_paljastettavat, a.ajo, true, p_positio => a.positio)
-                 + vtj_internal.lataa(r.rekisteri, v_uudet, p_uudet => true, p_positio => a.positio);
-
+    TRUNCATE pg_temp.vtj_vaihe, pg_temp.vtj_tulos, pg_temp.vtj_haettavat;
+    -- (the persons fetched below are typed again by the fetch)
     PERFORM vtj_internal.tyypita(r.rekisteri, v_kosketut);
+    INSERT INTO pg_temp.vtj_haettavat (hetu, kirjaa)
+    SELECT h, true FROM unnest(v_siirretyt || v_paljastettavat) h
+    UNION ALL
+    SELECT h, false FROM unnest(v_uudet) h;
+    RETURN a;
+END $$;
 
+-- Step 3's end: the bookmark, and the change log's retention.
+CREATE FUNCTION vtj_internal.paivita_lopeta(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r vtj.rekisteri := vtj_internal.rekisteri(a.rekisteri);
+    v_poistettu bigint;
+BEGIN
     UPDATE vtj.rekisteri x SET kirjausavain = a.loppu_avain, paivitetty = clock_timestamp()
      WHERE x.rekisteri = r.rekisteri;
 
@@ -1511,7 +1640,7 @@ END $$;
 -- The end of a run, in its last transaction: its row, and for merge jobs that LISTEN, a
 -- notification delivered when the run commits.
 CREATE FUNCTION vtj_internal.paivitys_valmis(a vtj_internal.ajon_tila) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE vtj_internal.ajo
        SET tila = 'ok', loppu = clock_timestamp(), elossa = clock_timestamp(), pyyntoja = vtj_internal.pyyntoja() - a.pyynnot,
@@ -1539,6 +1668,7 @@ BEGIN
     COMMIT;   -- fails at once in any other atomic context, before any work
     a := vtj_internal.paivitys_alkaa(rekisteri);
     COMMIT;   -- the run's row is there before any work
+    PERFORM vtj_internal.tyotaulut();   -- (the session's working tables, made as the session's role)
     -- Each step in a block of its own: the first failure is recorded and raised at the end;
     -- the protection step runs whenever the data lock was taken.
     -- (A lock taken in a block that completes is held to the end of the transaction; a failed
@@ -1560,7 +1690,7 @@ BEGIN
     END IF;
     IF v_lukittu THEN
         BEGIN
-            a := vtj_internal.paivita_suojaa(a);
+            a := vtj_internal.paivita_suojaa(a, v_tila IS NULL);
         EXCEPTION WHEN OTHERS OR query_canceled THEN
             GET STACKED DIAGNOSTICS v_tila = RETURNED_SQLSTATE, v_viesti = MESSAGE_TEXT,
                                     v_vihje = PG_EXCEPTION_HINT, v_tieto = PG_EXCEPTION_DETAIL;
@@ -1579,7 +1709,6 @@ BEGIN
         PERFORM vtj_internal.ajo_epaonnistui(a, v_tila, v_viesti);
     END IF;
     COMMIT;
-    PERFORM vtj_internal.vapauta_ajolukko(a.rekisteri);
     IF v_tila IS NOT NULL THEN
         PERFORM vtj_internal.nosta_virhe(a, v_tila, v_viesti, v_tieto, v_vihje);
     END IF;
@@ -1600,7 +1729,7 @@ SELECT a.ajo, a.rekisteri, a.laji, a.alku,
        a.pyyntoja, a.muutoksia, a.henkiloita, a.ladattuja, a.kirjausavain_alku, a.kirjausavain_loppu,
        a.sqlstate, a.virhe, a.sensuroituja, a.jasenia, a.positio, a.pid, a.elossa, a.poistettu_lokista
   FROM vtj_internal.ajo a
-  CROSS JOIN LATERAL (SELECT a.tila = 'kaynnissa' AND NOT vtj_internal.elossa(a.pid, a.taustaprosessi_alku) AS kuollut) k;
+  CROSS JOIN LATERAL (SELECT a.tila = 'kaynnissa' AND NOT vtj_internal.elossa(a.pid, a.taustaprosessi_alku, a.alku) AS kuollut) k;
 COMMENT ON VIEW vtj.ajo IS
     'One row per run of vtj.paivita or vtj.lataa_perustiedot: ok, virhe (sqlstate, virhe), kaynnissa, or keskeytynyt (its backend died; loppu = when last seen alive)';
 
@@ -1664,57 +1793,64 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
-    t vtj.tuote;
-    p date := vtj_internal.tanaan();
     v_hetut text[];
 BEGIN
-    SELECT * INTO t FROM vtj.tuote x WHERE x.tuote = r.tuote;
     IF otos IS NULL OR otos < 1 THEN
         RAISE EXCEPTION 'otos must be at least 1' USING ERRCODE = '22023';
     END IF;
-    v_hetut := ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri AND j.ladattu IS NOT NULL
-                      ORDER BY random() LIMIT otos);
-    PERFORM vtj_internal.tyotaulut();
+    v_hetut := vtj_internal.tarkista_otos(r.rekisteri, otos);
+    -- the same censoring read as a load, as the caller; a person held censored stays censored here too
+    PERFORM vtj_internal.lataa_lue(r.rekisteri, v_hetut, vtj_internal.tarkista_suojatut(r.rekisteri, v_hetut));
+    RETURN QUERY SELECT * FROM vtj_internal.tarkista_vertaa(r.rekisteri, v_hetut);
     TRUNCATE pg_temp.vtj_pt;
-    PERFORM vtj_internal.muisti();
-    -- the same censoring read as vtj_internal.lataa; a person held censored stays censored here too
-    EXECUTE format($q$
-        INSERT INTO pg_temp.vtj_pt (hetu, jarjestys, tietoryhma, tietueet, salattu, suojattu, tallennettu)
-        SELECT x.hetu, x.jarjestys, x.tietoryhma,
-               CASE WHEN x.suojattu AND x.tietoryhma = ANY ($3) THEN NULL ELSE x.tiedot END, x.salattu, x.suojattu,
-               false
-          FROM (SELECT f.hetu, f.jarjestys, f.tietoryhma, f.tiedot, f.turvakiellon_alaiset_kentat IS NOT NULL AS salattu,
-                       vtj_internal.suojaa_henkilo(f.henkilolla_salattua, f.henkilon_turvakielto, $4) OR f.hetu = ANY ($5) AS suojattu
-                  FROM %I.perustiedot_ryhmittain f WHERE f.hetu = ANY ($1) AND f.tietoryhma = ANY ($2)) x$q$, r.skeema)
-    USING v_hetut, t.tietoryhmat, t.sensuroitavat, p,
-          ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri AND j.hetu = ANY (v_hetut) AND j.sensuroitu);
+END $$;
+
+-- The audit's sample: members loaded, at random.
+CREATE FUNCTION vtj_internal.tarkista_otos(p_rekisteri text, p_otos integer) RETURNS text[]
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+RETURN ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = p_rekisteri AND j.ladattu IS NOT NULL
+              ORDER BY random() LIMIT p_otos);
+
+CREATE FUNCTION vtj_internal.tarkista_suojatut(p_rekisteri text, p_hetut text[]) RETURNS text[]
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+RETURN ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = p_rekisteri AND j.hetu = ANY (p_hetut) AND j.sensuroitu);
+
+-- The audit's comparison of the fresh basic data (pg_temp.vtj_pt) with what the register holds;
+-- a censored group's stored value is never shown, not even to report it.
+CREATE FUNCTION vtj_internal.tarkista_vertaa(p_rekisteri text, p_hetut text[])
+RETURNS TABLE (hetu text, tietoryhma text, ero text, peilissa jsonb, rajapinnassa jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    r vtj.rekisteri := vtj_internal.rekisteri(p_rekisteri);
+    t vtj.tuote;
+BEGIN
+    SELECT * INTO t FROM vtj.tuote x WHERE x.tuote = r.tuote;
     RETURN QUERY
     WITH tuore AS (
         SELECT s.hetu, s.tietoryhma, s.tietueet
           FROM pg_temp.vtj_pt s
-         WHERE s.tietueet IS NOT NULL AND s.tietueet <> '[]'::jsonb),
+         WHERE s.tietueet IS NOT NULL AND s.tietueet <> '[]'::jsonb AND s.tietoryhma = ANY (t.tietoryhmat)),
     palautetut AS (SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s),
     peili AS (
         SELECT d.hetu, d.tietoryhma, d.tietueet FROM vtj.tieto d
-         WHERE d.rekisteri = r.rekisteri AND d.hetu = ANY (v_hetut) AND d.hetu IN (SELECT hetu FROM palautetut)),
+         WHERE d.rekisteri = r.rekisteri AND d.hetu = ANY (p_hetut) AND d.hetu IN (SELECT hetu FROM palautetut)),
     suojatut AS (SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s WHERE s.suojattu
-                 UNION SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri AND j.hetu = ANY (v_hetut) AND j.sensuroitu)
+                 UNION SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = r.rekisteri AND j.hetu = ANY (p_hetut) AND j.sensuroitu)
     SELECT coalesce(a.hetu, b.hetu), coalesce(a.tietoryhma, b.tietoryhma),
            CASE WHEN a.hetu IS NULL THEN 'vain_rajapinnassa'
                 WHEN b.hetu IS NULL AND a.tietoryhma = ANY (t.sensuroitavat) AND a.hetu IN (SELECT hetu FROM suojatut)
                      THEN 'sensuroitava_tallessa'
                 WHEN b.hetu IS NULL THEN 'vain_peilissa'
                 ELSE 'eri_arvo' END,
-           -- a censored group's stored value is never shown, not even to report it
            CASE WHEN a.tietoryhma = ANY (t.sensuroitavat) AND a.hetu IN (SELECT hetu FROM suojatut) THEN NULL ELSE a.tietueet END,
            b.tietueet
       FROM peili a FULL JOIN tuore b ON a.hetu = b.hetu AND a.tietoryhma = b.tietoryhma
      WHERE a.tietueet IS DISTINCT FROM b.tietueet
      UNION ALL
     SELECT h, NULL, 'puuttuu_rajapinnasta', NULL, NULL
-      FROM unnest(v_hetut) h WHERE h NOT IN (SELECT hetu FROM palautetut)
+      FROM unnest(p_hetut) h WHERE h NOT IN (SELECT hetu FROM palautetut)
      ORDER BY 1, 2;
-    TRUNCATE pg_temp.vtj_pt;
 END $$;
 COMMENT ON FUNCTION vtj.tarkista(text, integer) IS
     'Self-audit: compares a random sample of members with fresh basic data and returns the differences, censored by the product''s rule';

@@ -107,20 +107,22 @@ FROM (VALUES ('{"turvakieltoAktiivinen": true}'),
              ('{"turvakieltoAktiivinen": 0, "turvaLoppuPv": {"arvo": "2020-01-01"}}'),
              ('"true"'),
              (NULL)) AS t(tk);
--- (in basic data: the person's facts as perustiedot_ryhmittain gives them for this one group)
-SELECT ryhma, g, vtj_internal.suojaa(ryhma, g::jsonb) AS ikkunassa,
-       vtj_internal.suojaa_henkilo(g::jsonb ? 'turvakiellonAlaisetKentat',
-                           CASE WHEN ryhma = 'TURVAKIELTO' THEN jsonb_build_array(g::jsonb) END, '2026-01-10') AS perustiedoissa
-FROM (VALUES ('TURVAKIELTO', '{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-01"}}'),
-             ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": [{"turvakieltoAktiivinen": true}]}'),
-             ('TURVAKIELTO', '{"turvakieltoAktiivinen": false}'),
-             ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": [{"turvakieltoAktiivinen": false}]}'),
-             ('TURVAKIELTO', '{"turvakieltoAktiivinen": "false"}'),
-             ('TURVAKIELTO', '{"muutosattribuutti": "LISATTY"}'),
-             ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": [{"turvaLoppuPv": null}]}'),
-             ('TURVAKIELTO', '{"turvakieltoAktiivinen": false, "voimassaolevatTiedot": {"turvakieltoAktiivinen": false}}'),
-             ('KOTIKUNTA', '{"turvakiellonAlaisetKentat": ["kuntakoodi"]}'),
-             ('KOTIKUNTA', '{"kuntakoodi": "091"}')) AS t(ryhma, g);
+-- Protection in a change window, from the facts the muutokset scan gives on every row of a
+-- person (henkilolla_salattua, henkilon_turvakielto: the person's TURVAKIELTO records in the
+-- window, also those inside voimassaolevatTiedot); and in basic data on day 2026-01-10.
+SELECT salattua, tk, vtj_internal.suojaa_ikkunassa(salattua, tk::jsonb) AS ikkunassa,
+       vtj_internal.suojaa_henkilo(salattua, tk::jsonb, '2026-01-10') AS perustiedoissa
+FROM (VALUES (false, '[{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": "2026-01-01"}}]'),
+             (false, '[{"turvakieltoAktiivinen": false}, {"turvakieltoAktiivinen": true}]'),
+             (false, '[{"turvakieltoAktiivinen": false}]'),
+             (false, '[{"turvakieltoAktiivinen": false}, {"turvakieltoAktiivinen": false}]'),
+             (false, '[{"turvakieltoAktiivinen": "false"}]'),
+             (false, '[{"tietoryhma": "TURVAKIELTO"}]'),
+             (false, '[{"turvakieltoAktiivinen": false}, {"turvaLoppuPv": null}]'),
+             (false, '[]'),
+             (false, NULL),
+             (true, NULL),
+             (NULL, NULL)) AS t(salattua, tk);
 
 -- A superuser may move "today" (tests against a mock's simulated present).
 SET vtj_testi.tanaan = '2030-01-02';

@@ -39,3 +39,12 @@ VTJ_PG_FUNCTION(vtj_transaktiolohkossa)
     (void)fcinfo;
     PG_RETURN_BOOL(IsTransactionBlock());
 }
+
+// vtj_internal.kutsuja() → oid: the role the session acts as outside SECURITY DEFINER functions
+// (the session user, or the role of SET ROLE). Inside a SECURITY DEFINER function current_user is
+// the function's owner; the checks of what the caller may do (USAGE on a server) need the caller.
+VTJ_PG_FUNCTION(vtj_kutsuja)
+{
+    (void)fcinfo;
+    PG_RETURN_OID(GetOuterUserId());
+}

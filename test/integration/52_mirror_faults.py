@@ -54,11 +54,19 @@ try:
     out, err = p.communicate(timeout=120)
     mock.call("POST", "/_control/latency", {"ms": 0})
     ok(p.returncode != 0 and "57014" in err, "a load cancelled by statement_timeout stops with 57014", err)
-    ok("CALL vtj.lataa_perustiedot again to continue" in err, "… and says how to continue", err)
     loaded = int(value("SELECT count(*) FROM vtj.jasen WHERE rekisteri = 'r' AND ladattu IS NOT NULL", db=DB))
     ok(0 < loaded < 1200 and loaded % 200 == 0, f"the batches finished before the cancel stay loaded ({loaded})")
-    eq(sql("SELECT tila, sqlstate, henkiloita FROM vtj.ajo WHERE rekisteri = 'r'", db=DB), [["virhe", "57014", str(loaded)]],
-       "vtj.ajo records the cancelled load (virhe, 57014, members loaded)")
+    # The cancel lands inside a batch (then the load records it and says how to go on) or in the
+    # COMMIT between two batches, outside any block (then the run's row shows it as interrupted,
+    # with what it had done). Either is the truth; which one is the timing's.
+    row = sql("SELECT tila, sqlstate, henkiloita FROM vtj.ajo WHERE rekisteri = 'r'", db=DB)
+    if row and row[0][0] == "virhe":
+        eq(row, [["virhe", "57014", str(loaded)]], "vtj.ajo records the cancelled load (virhe, 57014, members loaded)")
+        ok("CALL vtj.lataa_perustiedot again to continue" in err, "… and the error says how to continue", err)
+    else:
+        eq(row, [["keskeytynyt", None, str(loaded)]],
+           "vtj.ajo shows the load cancelled between two batches as interrupted, with the members loaded")
+        ok("at COMMIT" in err, "… (the cancel came at a COMMIT between batches)", err)
     time.sleep(1)            # requests in flight at the cancel are logged when the mock answers them
     mock.clear_requests()
     sql("CALL vtj.lataa_perustiedot('r', 200)", db=DB)
@@ -118,6 +126,8 @@ try:
     # ---- a fault in the middle of the change scan ------------------------------------------------------
     mock.call("POST", "/_control/latency", {"ms": 300})
     mock.clear_requests()
+    censored_before = censored_members()
+    snap_mid = per_member()
     p = psql_async("CALL vtj.paivita('r')")
     while not mock.requests("muutokset") and p.poll() is None:
         time.sleep(0.05)
@@ -130,7 +140,13 @@ try:
     mock.call("POST", "/_control/latency", {"ms": 0})
     n_muut = len(mock.requests("muutokset"))
     ok(p.returncode != 0 and "vtj.paivita(r) failed" in err, f"a reset mid-scan fails the run ({n_muut} requests)", err)
-    eq(snapshot(), snap0, "… and leaves data, log and bookmark untouched")
+    # (what the scan read before it failed about protection is kept: issue 13)
+    newly = censored_members() - censored_before
+    after = per_member()
+    eq({h: v for h, v in after.items() if h not in newly}, {h: v for h, v in snap_mid.items() if h not in newly},
+       f"… and leaves data and log untouched (but for the {len(newly)} members it had read a turvakielto of, "
+       "held censored all the same)")
+    eq(value("SELECT kirjausavain FROM vtj.rekisteri WHERE rekisteri = 'r'", db=DB), bm0, "… and the bookmark")
 
     # ---- a failure after the scan: fetching new members' basic data --------------------------------------
     sql("SELECT vtj.lisaa_henkilot('r', '{" + ",".join(mock.hetut(N)[1300:1500]) + "}')", db=DB)
