@@ -232,6 +232,11 @@ SELECT pg_catalog.pg_extension_config_dump('vtj.henkilo', '');
 SELECT pg_catalog.pg_extension_config_dump('vtj.osoite', '');
 SELECT pg_catalog.pg_extension_config_dump('vtj_internal.ajo', '');
 SELECT pg_catalog.pg_extension_config_dump('vtj.muutosloki', '');
+-- … and the identity sequences over them: without their position a restored database starts
+-- numbering runs and change-log rows again at 1, and its first run fails on ajo_pkey.
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj.rekisteri', 'id'), '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj_internal.ajo', 'ajo'), '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj.muutosloki', 'id'), '');
 
 -- ---------------------------------------------------------------------------------------
 -- Small helpers
