@@ -62,10 +62,10 @@ $(EXTENSION).control: $(EXTENSION).control.in META.json
 	sed 's/@EXTVERSION@/$(EXTVERSION)/' $< > $@
 
 $(EXTENSION)--$(EXTVERSION).sql: extension/script.sh $(DATA_PARTS) $(CODE_PARTS) META.json
-	sh extension/script.sh install $(EXTVERSION) >$@.tmp && mv $@.tmp $@
+	sh extension/script.sh install $(EXTVERSION) >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 $(EXTENSION)--%--$(EXTVERSION).sql: extension/script.sh $(MIGRATIONS) $(CODE_PARTS) META.json
-	sh extension/script.sh upgrade $* $(EXTVERSION) >$@.tmp && mv $@.tmp $@
+	sh extension/script.sh upgrade $* $(EXTVERSION) >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 # Headers are not tracked by PGXS; rebuild everything when one changes.
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
