@@ -47,7 +47,24 @@ def _one(query, db):
     return json.loads(v[0][0]) if v and v[0][0] is not None else {}
 
 
+def _without_database(v, name):
+    """The database's own name in a value (a role per database, vtj_kyselyloki_lukija_<db>) as
+    <database>, so that two databases compare."""
+    if isinstance(v, str):
+        return v.replace(name, "<database>")
+    if isinstance(v, list):
+        return [_without_database(x, name) for x in v]
+    if isinstance(v, dict):
+        return {_without_database(k, name): _without_database(x, name) for k, x in v.items()}
+    return v
+
+
 def snapshot(db, ignore_roles=()):
+    name = sql("SELECT current_database()", db=db)[0][0]
+    return _without_database(_snapshot(db, ignore_roles), name)
+
+
+def _snapshot(db, ignore_roles):
     out = {}
     # functions, procedures, aggregates
     out.update(_one(f"""
