@@ -14,9 +14,17 @@ CORE_SRCS  = $(sort $(wildcard src/core/*.cpp))
 PG_SRCS    = $(sort $(wildcard src/pg/*.cpp))
 OBJS       = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
-# The install script is generated from the ordered parts in extension/.
-SQL_PARTS  = $(sort $(wildcard extension/*.sql))
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# The SQL scripts are generated from the parts in extension/ by extension/script.sh (README,
+# "Releasing"): the install script from the data definitions (extension/data/) and the code
+# (extension/*.sql); for every release with a migration (extension/upgrade/<from>--<to>.sql) an
+# upgrade script from it straight to this release: its migrations one after the other, then the
+# same code.
+DATA_PARTS = $(sort $(wildcard extension/data/*.sql))
+CODE_PARTS = $(sort $(wildcard extension/*.sql))
+MIGRATIONS = $(sort $(wildcard extension/upgrade/*--*.sql))
+UPGRADE_FROM = $(filter-out $(EXTVERSION),$(sort $(foreach m,$(MIGRATIONS),$(firstword $(subst --, ,$(notdir $(basename $(m))))))))
+UPGRADE_SCRIPTS = $(foreach v,$(UPGRADE_FROM),$(EXTENSION)--$(v)--$(EXTVERSION).sql)
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_SCRIPTS)
 EXTRA_CLEAN = $(EXTENSION).control $(DATA_built) results regression.diffs regression.out
 
 REGRESS    = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -53,13 +61,18 @@ all: $(EXTENSION).control
 $(EXTENSION).control: $(EXTENSION).control.in META.json
 	sed 's/@EXTVERSION@/$(EXTVERSION)/' $< > $@
 
-$(DATA_built): $(SQL_PARTS) META.json
-	cat $(SQL_PARTS) > $@
+$(EXTENSION)--$(EXTVERSION).sql: extension/script.sh $(DATA_PARTS) $(CODE_PARTS) META.json
+	sh extension/script.sh install $(EXTVERSION) >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+
+$(EXTENSION)--%--$(EXTVERSION).sql: extension/script.sh $(MIGRATIONS) $(CODE_PARTS) META.json
+	sh extension/script.sh upgrade $* $(EXTVERSION) >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 # Headers are not tracked by PGXS; rebuild everything when one changes.
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
+# vtj.versio() reports the version compiled in (VTJ_FDW_VERSION): a new version rebuilds it.
+src/pg/functions.o src/pg/functions.bc: META.json
 
-.PHONY: unit demo test print-version
+.PHONY: unit demo test print-version print-upgrades
 unit:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j2 && (cd build && ctest --output-on-failure)
 demo:
@@ -68,6 +81,8 @@ test:
 	bash test/run
 print-version:
 	@echo $(EXTVERSION)
+print-upgrades:
+	@echo $(UPGRADE_SCRIPTS)
 
 # ---- Debian package (debian/; README "Installing the Debian package") -----------------------
 # make deb       dist/postgresql-15-vtj-fdw_<version>_<arch>.deb (with its -dbgsym .deb, .changes

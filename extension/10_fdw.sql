@@ -1,7 +1,7 @@
 -- vtj_fdw install script, part 10: connection management, the last scan's bookmark, and what
 -- change scans read about protection.
 
-CREATE FUNCTION vtj.yhteydet(
+CREATE OR REPLACE FUNCTION vtj.yhteydet(
     OUT palvelin text, OUT kayttaja text, OUT vapaita integer, OUT kaytossa integer,
     OUT pyyntoja bigint, OUT tavuja bigint, OUT voimassa boolean)
     RETURNS SETOF record
@@ -9,12 +9,12 @@ CREATE FUNCTION vtj.yhteydet(
 COMMENT ON FUNCTION vtj.yhteydet() IS
     'The HTTP clients this backend keeps per user mapping: idle and in use, requests and bytes so far, whether still valid';
 
-CREATE FUNCTION vtj.katkaise(palvelin text DEFAULT NULL) RETURNS integer
+CREATE OR REPLACE FUNCTION vtj.katkaise(palvelin text DEFAULT NULL) RETURNS integer
     AS 'MODULE_PATHNAME', 'vtj_katkaise' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION vtj.katkaise(text) IS
     'Closes the idle cached connections of one server (NULL: of all servers); returns how many clients were closed';
 
-CREATE FUNCTION vtj.viimeisin_kirjausavain() RETURNS bigint
+CREATE OR REPLACE FUNCTION vtj.viimeisin_kirjausavain() RETURNS bigint
     AS 'MODULE_PATHNAME', 'vtj_viimeisin_kirjausavain' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION vtj.viimeisin_kirjausavain() IS
     'The bookmark up to which the last complete muutokset scan of this session brought every hetu (ajanTasalla); save it for the next run. NULL when there was none';
@@ -24,7 +24,7 @@ COMMENT ON FUNCTION vtj.viimeisin_kirjausavain() IS
 -- is returned, so that it survives a scan that fails later and a subtransaction rollback; cleared
 -- at the end of every top-level transaction. Only persons with a withheld group or a TURVAKIELTO
 -- record. Internal: the mirror's change run reads it to purge after a failed read.
-CREATE FUNCTION vtj_internal.luetut_suojaukset(
+CREATE OR REPLACE FUNCTION vtj_internal.luetut_suojaukset(
     OUT hetu text, OUT henkilolla_salattua boolean, OUT henkilon_turvakielto jsonb)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'vtj_luetut_suojaukset' LANGUAGE C VOLATILE STRICT;
@@ -32,7 +32,7 @@ COMMENT ON FUNCTION vtj_internal.luetut_suojaukset() IS
     'Protection facts read by the muutokset scans of this backend in this transaction, also by scans that failed: per person whether a group was withheld, and the TURVAKIELTO records (as in muutokset.henkilon_turvakielto)';
 REVOKE EXECUTE ON FUNCTION vtj_internal.luetut_suojaukset() FROM PUBLIC;
 
-CREATE FUNCTION vtj_internal.nollaa_suojaukset() RETURNS void
+CREATE OR REPLACE FUNCTION vtj_internal.nollaa_suojaukset() RETURNS void
     AS 'MODULE_PATHNAME', 'vtj_nollaa_suojaukset' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION vtj_internal.nollaa_suojaukset() IS
     'Forgets the protection facts vtj_internal.luetut_suojaukset() would return';

@@ -1,4 +1,4 @@
--- vtj_fdw install script, part 20: the local mirror.
+-- vtj_fdw install script, part 20: the local mirror (its tables: extension/data/20_mirror.sql).
 --
 -- A register (vtj.rekisteri) binds a foreign server and a product (vtj.tuote); its members
 -- (vtj.jasen) are the hetus it keeps. vtj.lataa_perustiedot loads their basic data,
@@ -26,32 +26,9 @@
 -- Procedures that commit (lataa_perustiedot, paivita) must be called as their own statement.
 -- No message of this file prints a hetu or personal data: counts, positions, register names.
 
--- ---------------------------------------------------------------------------------------
--- Products
--- ---------------------------------------------------------------------------------------
-CREATE TABLE vtj.tuote (
-    tuote          text PRIMARY KEY CHECK (tuote <> ''),
-    kuvaus         text,
-    tietoryhmat    text[] NOT NULL CHECK (cardinality(tietoryhmat) > 0 AND array_position(tietoryhmat, NULL) IS NULL),
-    sensuroitavat  text[] NOT NULL DEFAULT '{}' CHECK (array_position(sensuroitavat, NULL) IS NULL),
-    vakio          boolean NOT NULL DEFAULT false,
-    CONSTRAINT tuote_sensuroitavat_tietoryhmissa CHECK (sensuroitavat <@ tietoryhmat)
-);
-COMMENT ON TABLE vtj.tuote IS
-    'Products: the data groups a register receives and the groups censored while a turvakielto is in force (rule TIEDOT_SENSUROIDAAN). vakio = shipped with vtj_fdw (read-only); add your own rows';
-
-INSERT INTO vtj.tuote (tuote, kuvaus, tietoryhmat, sensuroitavat, vakio) VALUES
-('ASREK', 'Asiakasrekisteri (hetu-rajattu): customer register restricted by hetu',
- '{HENKILOTUNNUS_KORJAUS,HENKILON_NIMI,NIMENMUUTOS,AIDINKIELI,ASIOINTIKIELI,KUOLINPAIVA,TURVAKIELTO,EDUNVALVONTA,EDUNVALVONTAVALTUUTUS,VAKINAINEN_KOTIMAINEN_OSOITE,TILAPAINEN_KOTIMAINEN_OSOITE,KOTIMAINEN_POSTIOSOITE,VAKINAINEN_ULKOMAINEN_OSOITE,TILAPAINEN_ULKOMAINEN_OSOITE,ULKOMAINEN_POSTIOSOITE,KOTIMAINEN_YHTEYSOSOITE,ULKOMAINEN_YHTEYSOSOITE,KOTIKUNTA}',
- '{VAKINAINEN_KOTIMAINEN_OSOITE,TILAPAINEN_KOTIMAINEN_OSOITE,KOTIMAINEN_POSTIOSOITE,VAKINAINEN_ULKOMAINEN_OSOITE,TILAPAINEN_ULKOMAINEN_OSOITE,KOTIKUNTA,ULKOMAINEN_POSTIOSOITE}',
- true),
-('PALVELUSETELI', 'Palveluseteli- ja ostopalvelurekisteri: service-voucher and purchased-services register',
- '{HENKILOTUNNUS_KORJAUS,HENKILON_NIMI,AIDINKIELI,KUOLINPAIVA,TURVAKIELTO,VAKINAINEN_KOTIMAINEN_OSOITE,VAKINAINEN_ULKOMAINEN_OSOITE,KOTIKUNTA}',
- '{VAKINAINEN_KOTIMAINEN_OSOITE,VAKINAINEN_ULKOMAINEN_OSOITE,KOTIKUNTA}',
- true);
 
 -- The shipped products describe DVV's products: keep them as shipped.
-CREATE FUNCTION vtj_internal.tuote_vakio_suojaus() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.tuote_vakio_suojaus() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF OLD.vakio THEN
         RAISE EXCEPTION 'product "%" is shipped with vtj_fdw and cannot be changed or removed', OLD.tuote
@@ -60,7 +37,7 @@ BEGIN
     END IF;
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END $$;
-CREATE TRIGGER tuote_vakio BEFORE UPDATE OR DELETE ON vtj.tuote
+CREATE OR REPLACE TRIGGER tuote_vakio BEFORE UPDATE OR DELETE ON vtj.tuote
     FOR EACH ROW EXECUTE FUNCTION vtj_internal.tuote_vakio_suojaus();
 
 -- A product of one's own that censors more groups: what its registers hold of those groups for
@@ -68,7 +45,7 @@ CREATE TRIGGER tuote_vakio BEFORE UPDATE OR DELETE ON vtj.tuote
 -- the stored data, the typed rows rebuilt from them, the change log), in this statement and
 -- under each register's data lock: a run in flight finishes first, and the next reads the new
 -- rule (a run reads its product after taking the lock).
-CREATE FUNCTION vtj_internal.tuote_sensuroi_lisatyt() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.tuote_sensuroi_lisatyt() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE x record;
 BEGIN
     IF NOT (NEW.sensuroitavat <@ OLD.sensuroitavat) THEN
@@ -80,167 +57,8 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER tuote_sensuroi_lisatyt AFTER UPDATE OF sensuroitavat ON vtj.tuote
+CREATE OR REPLACE TRIGGER tuote_sensuroi_lisatyt AFTER UPDATE OF sensuroitavat ON vtj.tuote
     FOR EACH ROW EXECUTE FUNCTION vtj_internal.tuote_sensuroi_lisatyt();
-
--- ---------------------------------------------------------------------------------------
--- Registers, members, stored data, logs
--- ---------------------------------------------------------------------------------------
--- Keys (register names, hetus, group names) compare byte by byte (COLLATE "C"): they are codes,
--- not words, and under a language's collation (fi_FI, en_US) every index insertion, sort and
--- window partition of a load compared them with strcoll(), without abbreviated keys.
--- (Joins with columns of the database's default collation take this one.)
-CREATE TABLE vtj.rekisteri (
-    rekisteri      text COLLATE "C" PRIMARY KEY CHECK (rekisteri <> '' AND length(rekisteri) <= 63),
-    id             integer GENERATED ALWAYS AS IDENTITY UNIQUE,   -- advisory-lock key
-    palvelin       text NOT NULL,
-    tuote          text NOT NULL REFERENCES vtj.tuote ON UPDATE CASCADE,
-    skeema         text NOT NULL,      -- where the server's foreign tables were imported
-    kirjausavain   bigint,             -- the next run fetches the changes after this bookmark
-    luotu          timestamptz NOT NULL DEFAULT now(),
-    paivitetty     timestamptz,        -- end of the last successful vtj.paivita
-    -- The change log's position: the transactions that write the register's log take the
-    -- register's row (FOR NO KEY UPDATE) and raise this by one, so a position is visible only
-    -- once every write with a smaller one has committed (a merge job's bookmark; vtj.muutokset_jalkeen).
-    positio        bigint NOT NULL DEFAULT 0,
-    -- How long the change log keeps a row (it keeps old addresses): each change run deletes the
-    -- register's rows older than this. NULL: keep them. A merge job must run more often.
-    sailytysaika   interval DEFAULT '90 days' CHECK (sailytysaika IS NULL OR sailytysaika > interval '0'),
-    -- the largest log position whose rows retention has deleted (a merge job behind it must resync)
-    poistettu_positio bigint NOT NULL DEFAULT 0
-);
-COMMENT ON TABLE vtj.rekisteri IS
-    'Registers: a foreign server, a product, the foreign-table schema and the bookmark of the next change run';
-
-CREATE TABLE vtj.jasen (
-    rekisteri        text COLLATE "C" NOT NULL REFERENCES vtj.rekisteri ON DELETE CASCADE,
-    hetu             text COLLATE "C" NOT NULL,
-    lisatty          timestamptz NOT NULL DEFAULT now(),
-    ladattu          timestamptz,              -- basic data last fetched (NULL: not yet)
-    puuttuu          boolean NOT NULL DEFAULT false,  -- the interface did not return the person
-    turvakielto      jsonb,                    -- the current TURVAKIELTO record (steers censorship)
-    sensuroitu       boolean NOT NULL DEFAULT false,  -- the mirror holds the person censored
-    aktiivinen_hetu  text COLLATE "C",        -- the interface names another active hetu
-    edelliset        text[] COLLATE "C" NOT NULL DEFAULT '{}',  -- hetus this member had before corrections
-    -- the day a change run last fetched the member's basic data to reveal it (its turvakielto
-    -- had ended); the interface may still withhold it, and it is asked again the next day
-    paljastus_haettu date,
-    PRIMARY KEY (rekisteri, hetu)
-);
-CREATE INDEX jasen_lataamatta ON vtj.jasen (rekisteri, hetu) WHERE ladattu IS NULL;
-CREATE INDEX jasen_sensuroitu ON vtj.jasen (rekisteri) WHERE sensuroitu;
-COMMENT ON TABLE vtj.jasen IS
-    'Members of a register (hetus) and their state: loaded, missing from the interface, turvakielto, censored';
-
-CREATE TABLE vtj.tieto (
-    rekisteri   text COLLATE "C" NOT NULL,
-    hetu        text COLLATE "C" NOT NULL,
-    tietoryhma  text COLLATE "C" NOT NULL,
-    tietueet    jsonb NOT NULL CHECK (jsonb_typeof(tietueet) = 'array' AND tietueet <> '[]'),
-    paivitetty  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (rekisteri, hetu, tietoryhma)
-);
-COMMENT ON TABLE vtj.tieto IS
-    'Current data, lossless: per register, person and data group the valid records as the interface sends them (without muutosattribuutti/voimassaolevatTiedot), in order';
-
-CREATE TABLE vtj.henkilo (
-    rekisteri            text COLLATE "C" NOT NULL,
-    hetu                 text COLLATE "C" NOT NULL,
-    etunimet             text,
-    sukunimi             text,
-    aidinkieli           text,
-    asiointikieli        text,
-    kuollut              boolean NOT NULL DEFAULT false,
-    kuolinpv             date,
-    turvakielto          boolean NOT NULL DEFAULT false,
-    turvakielto_loppupv  date,
-    kotikunta            text,
-    katuosoite           text,
-    postinumero          text,
-    postitoimipaikka     text,
-    valtiokoodi          text,      -- set when the permanent address is abroad
-    PRIMARY KEY (rekisteri, hetu)
-);
-CREATE INDEX henkilo_kotikunta ON vtj.henkilo (rekisteri, kotikunta);
-COMMENT ON TABLE vtj.henkilo IS
-    'Typed current data per member (derived from vtj.tieto; censored groups are NULL while a turvakielto is in force)';
-
-CREATE TABLE vtj.osoite (
-    rekisteri         text COLLATE "C" NOT NULL,
-    hetu              text COLLATE "C" NOT NULL,
-    laji              text COLLATE "C" NOT NULL,  -- the data group, e.g. VAKINAINEN_KOTIMAINEN_OSOITE
-    nro               integer NOT NULL,  -- position in the group's records
-    katuosoite        text,
-    lisarivi          text,
-    postinumero       text,
-    postitoimipaikka  text,
-    kuntakoodi        text,
-    valtiokoodi       text,
-    maa               text,              -- valtionimi, when the interface gives one
-    alkupv            date,
-    loppupv           date,
-    PRIMARY KEY (rekisteri, hetu, laji, nro)
-);
-COMMENT ON TABLE vtj.osoite IS
-    'Every current address of every kind per member, typed (derived from vtj.tieto)';
-
--- The run log. The table lives in vtj_internal; vtj.ajo (below, with the reports) shows it
--- with the runs whose backend is gone as 'keskeytynyt', whoever reads it and whenever.
-CREATE TABLE vtj_internal.ajo (
-    ajo                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    rekisteri          text COLLATE "C" NOT NULL REFERENCES vtj.rekisteri ON DELETE CASCADE,
-    laji               text COLLATE "C" NOT NULL,  -- paivita | lataa_perustiedot
-    alku               timestamptz NOT NULL DEFAULT clock_timestamp(),
-    loppu              timestamptz,
-    tila               text NOT NULL DEFAULT 'kaynnissa' CHECK (tila IN ('kaynnissa', 'ok', 'virhe', 'keskeytynyt')),
-    pyyntoja           bigint,           -- HTTP requests made
-    muutoksia          bigint,           -- change rows applied (and logged)
-    henkiloita         bigint,           -- persons with changes / loaded
-    ladattuja          bigint,           -- basic data fetched (new members, reveals, hetu corrections)
-    kirjausavain_alku  bigint,
-    kirjausavain_loppu bigint,
-    sqlstate           text,
-    virhe              text,
-    sensuroituja       bigint,           -- members the run began to hold censored (also when it failed)
-    positio            bigint,           -- the change-log position its last transaction wrote under
-    jasenia            bigint,           -- a load: members to load when it began
-    pid                integer,          -- the backend that ran it, and when that backend started:
-    taustaprosessi_alku timestamptz,     -- together they tell whether it still runs
-    elossa             timestamptz,      -- when it was last seen alive (its last commit)
-    poistettu_lokista  bigint            -- change-log rows past the register's retention it deleted
-);
-CREATE INDEX ajo_rekisteri ON vtj_internal.ajo (rekisteri, alku);
-CREATE INDEX ajo_kaynnissa ON vtj_internal.ajo (rekisteri) WHERE tila = 'kaynnissa';
-
-CREATE TABLE vtj.muutosloki (
-    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    rekisteri          text COLLATE "C" NOT NULL,
-    hetu               text COLLATE "C" NOT NULL,
-    ajo                bigint,
-    kirjausavain       bigint,
-    muutospv           timestamptz,
-    jarjestys          bigint,
-    tietoryhma         text COLLATE "C" NOT NULL,
-    muutosattribuutti  text,        -- PERUSTIEDOT: the person's basic data were fetched again
-    tiedot             jsonb,       -- censored: {"tietoryhma": T, "sensuroitu": true}
-    kirjattu           timestamptz NOT NULL DEFAULT now(),
-    positio            bigint       -- the register's log position of the transaction that wrote it
-);
-CREATE INDEX muutosloki_hetu ON vtj.muutosloki (rekisteri, hetu);
-CREATE INDEX muutosloki_kirjattu ON vtj.muutosloki (rekisteri, kirjattu);
-CREATE INDEX muutosloki_positio ON vtj.muutosloki (rekisteri, positio);
-COMMENT ON TABLE vtj.muutosloki IS
-    'The changes applied to a register, censored, for merge jobs: the rows after a position (vtj.muutokset_jalkeen)';
-
--- pg_dump keeps the data of these tables (and the user's own products).
-SELECT pg_catalog.pg_extension_config_dump('vtj.tuote', 'WHERE NOT vakio');
-SELECT pg_catalog.pg_extension_config_dump('vtj.rekisteri', '');
-SELECT pg_catalog.pg_extension_config_dump('vtj.jasen', '');
-SELECT pg_catalog.pg_extension_config_dump('vtj.tieto', '');
-SELECT pg_catalog.pg_extension_config_dump('vtj.henkilo', '');
-SELECT pg_catalog.pg_extension_config_dump('vtj.osoite', '');
-SELECT pg_catalog.pg_extension_config_dump('vtj_internal.ajo', '');
-SELECT pg_catalog.pg_extension_config_dump('vtj.muutosloki', '');
 
 -- ---------------------------------------------------------------------------------------
 -- Small helpers
@@ -250,7 +68,7 @@ SELECT pg_catalog.pg_extension_config_dump('vtj.muutosloki', '');
 -- whose simulated present is not the wall clock; anyone else always gets current_date.
 -- (The session user, not current_user: inside a SECURITY DEFINER function current_user is the
 -- extension's owner, and a "today" in the future would make every turvakielto look ended.)
-CREATE FUNCTION vtj_internal.tanaan() RETURNS date LANGUAGE sql STABLE
+CREATE OR REPLACE FUNCTION vtj_internal.tanaan() RETURNS date LANGUAGE sql STABLE
 RETURN CASE WHEN coalesce(current_setting('vtj_testi.tanaan', true), '') <> ''
                  AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user)
             THEN current_setting('vtj_testi.tanaan', true)::date
@@ -259,20 +77,20 @@ RETURN CASE WHEN coalesce(current_setting('vtj_testi.tanaan', true), '') <> ''
 -- A VTJ date object {"arvo": "YYYY-MM-DD", "tarkkuus": …} as a date: NULL when absent,
 -- partial, malformed or a day that does not exist (never an error: one bad date must not stop a
 -- load). In C (src/pg/mirror_functions.cpp): it runs four times for every address typed.
-CREATE FUNCTION vtj_internal.pv(d jsonb) RETURNS date
+CREATE OR REPLACE FUNCTION vtj_internal.pv(d jsonb) RETURNS date
     AS 'MODULE_PATHNAME', 'vtj_pv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- Bilingual text {"fi": …, "sv": …} or a plain string: the Finnish (or only) form.
-CREATE FUNCTION vtj_internal.fi(v jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION vtj_internal.fi(v jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE jsonb_typeof(v) WHEN 'object' THEN coalesce(v->>'fi', v->>'sv') WHEN 'string' THEN v #>> '{}' END;
 
 -- change-semantics.md: the multi-valued group types; every other type is single-valued.
-CREATE FUNCTION vtj_internal.moniarvoinen(tietoryhma text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION vtj_internal.moniarvoinen(tietoryhma text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN tietoryhma = ANY ('{HUOLTAJA,HUOLLETTAVA,HUOLTAJA_SUPPEA,HUOLLETTAVA_SUPPEA,HUOLTAJA_RAJOITETTU,HUOLLETTAVA_RAJOITETTU,LAPSI,VANHEMPI,LAPSI_SUPPEA,VANHEMPI_SUPPEA,PERHESUHDE,NIMENMUUTOS,NIMENMUUTOS_LAAJA,TILAPAINEN_KOTIMAINEN_OSOITE,TILAPAINEN_ULKOMAINEN_OSOITE,SAHKOPOSTIOSOITE,AVIOLIITTO,REKISTEROITY_PARISUHDE,EDELLINEN_KOTIKUNTA,EDUNVALVONTA,EDUNVALVONTAVALTUUTUS}'::text[]);
 
 -- A group withheld by the interface: turvakiellonAlaisetKentat and no values (rule 7).
 -- (An expression without a sub-query, so that the planner inlines it.)
-CREATE FUNCTION vtj_internal.on_merkki(g jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION vtj_internal.on_merkki(g jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN g ? 'turvakiellonAlaisetKentat'
        AND (g - '{tietoryhma,muutosattribuutti,turvakiellonAlaisetKentat}'::text[]) = '{}'::jsonb;
 
@@ -281,7 +99,7 @@ RETURN g ? 'turvakiellonAlaisetKentat'
 -- missing, null, a string, a number or anything else protects, whatever the end date says (the
 -- interface's own data are then not what we know, and an address that leaks can hurt someone).
 -- No record at all (NULL) is no protection.
-CREATE FUNCTION vtj_internal.turvakielto_voimassa(tk jsonb, p date) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION vtj_internal.turvakielto_voimassa(tk jsonb, p date) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN tk IS NULL THEN false
             WHEN tk->'turvakieltoAktiivinen' = 'false'::jsonb THEN false
             WHEN tk->'turvakieltoAktiivinen' = 'true'::jsonb THEN
@@ -292,7 +110,7 @@ RETURN CASE WHEN tk IS NULL THEN false
 
 -- A TURVAKIELTO record whose flag is neither true nor false (held protected by the rule above;
 -- counted for a NOTICE that names the register and the count, never a person).
-CREATE FUNCTION vtj_internal.outo_turvakielto(tk jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION vtj_internal.outo_turvakielto(tk jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN jsonb_typeof(tk->'turvakieltoAktiivinen') IS DISTINCT FROM 'boolean';
 
 -- Is a person protected in a change window? The facts the muutokset scan gives on every row
@@ -300,7 +118,7 @@ RETURN jsonb_typeof(tk->'turvakieltoAktiivinen') IS DISTINCT FROM 'boolean';
 -- henkilon_turvakielto: every TURVAKIELTO record of the person in the window, also those inside
 -- voimassaolevatTiedot): any withheld group, or any TURVAKIELTO record whose flag is not exactly
 -- false, whatever its end (it was in force at some point of the window). No facts: protected.
-CREATE FUNCTION vtj_internal.suojaa_ikkunassa(salattua boolean, turvakielto jsonb) RETURNS boolean
+CREATE OR REPLACE FUNCTION vtj_internal.suojaa_ikkunassa(salattua boolean, turvakielto jsonb) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN coalesce(salattua, true)
     OR (turvakielto IS NOT NULL
@@ -310,7 +128,7 @@ RETURN coalesce(salattua, true)
                  ELSE true END);
 
 -- Is any of these TURVAKIELTO records in force on day p?
-CREATE FUNCTION vtj_internal.jokin_turvakielto_voimassa(tietueet jsonb, p date) RETURNS boolean
+CREATE OR REPLACE FUNCTION vtj_internal.jokin_turvakielto_voimassa(tietueet jsonb, p date) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN EXISTS (SELECT 1 FROM jsonb_array_elements(tietueet) e WHERE vtj_internal.turvakielto_voimassa(e, p));
 
@@ -319,17 +137,17 @@ RETURN EXISTS (SELECT 1 FROM jsonb_array_elements(tietueet) e WHERE vtj_internal
 -- in no array), or a TURVAKIELTO record in force that day (henkilon_turvakielto, the person's
 -- TURVAKIELTO records on each of its rows). Inlined; the records are looked at only for the
 -- persons with a TURVAKIELTO group.
-CREATE FUNCTION vtj_internal.suojaa_henkilo(salattua boolean, turvakielto jsonb, p date) RETURNS boolean
+CREATE OR REPLACE FUNCTION vtj_internal.suojaa_henkilo(salattua boolean, turvakielto jsonb, p date) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN coalesce(salattua, true) OR (turvakielto IS NOT NULL AND vtj_internal.jokin_turvakielto_voimassa(turvakielto, p));
 
 -- The active hetu of a HENKILOTUNNUS_KORJAUS group's records: that of the last record in force
 -- (inlined, as above).
-CREATE FUNCTION vtj_internal.aktiivinen_hetu(tietueet jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION vtj_internal.aktiivinen_hetu(tietueet jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN jsonb_path_query_array(tietueet, '$[*] ? (@.voimassaolo == "AKTIIVI")')->-1->>'aktiivinenHenkilotunnus';
 
 -- The reduced form that stands for a censored group in staging and in the change log.
-CREATE FUNCTION vtj_internal.sensuroitu(tietoryhma text) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION vtj_internal.sensuroitu(tietoryhma text) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN jsonb_build_object('tietoryhma', tietoryhma, 'sensuroitu', true);
 
 -- Procedures that COMMIT cannot run inside a transaction block: say so before any work, in
@@ -337,14 +155,13 @@ RETURN jsonb_build_object('tietoryhma', tietoryhma, 'sensuroitu', true);
 -- COMMIT). A block is an explicit BEGIN or a string of several statements (psql -c "SET …;
 -- CALL …"), which PostgreSQL runs as one implicit block; a transaction that already holds an xid
 -- wrote something before this CALL.
-CREATE FUNCTION vtj_internal.transaktiolohkossa() RETURNS boolean
+CREATE OR REPLACE FUNCTION vtj_internal.transaktiolohkossa() RETURNS boolean
     AS 'MODULE_PATHNAME', 'vtj_transaktiolohkossa' LANGUAGE C STABLE;
 
 -- The caller outside SECURITY DEFINER functions (src/pg/mirror_functions.cpp).
-CREATE FUNCTION vtj_internal.kutsuja() RETURNS oid
+CREATE OR REPLACE FUNCTION vtj_internal.kutsuja() RETURNS oid
     AS 'MODULE_PATHNAME', 'vtj_kutsuja' LANGUAGE C STABLE;
-
-CREATE FUNCTION vtj_internal.oma_lause(kutsu text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.oma_lause(kutsu text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF vtj_internal.transaktiolohkossa() OR pg_current_xact_id_if_assigned() IS NOT NULL THEN
         RAISE EXCEPTION '% must be called as a statement of its own, outside a transaction block', kutsu
@@ -354,8 +171,7 @@ BEGIN
                          'statements (psql -c "SET …; CALL …" is one transaction: use psql -c "SET …" -c "CALL …").';
     END IF;
 END $$;
-
-CREATE FUNCTION vtj_internal.rekisteri(p_rekisteri text) RETURNS vtj.rekisteri LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.rekisteri(p_rekisteri text) RETURNS vtj.rekisteri LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE r vtj.rekisteri;
 BEGIN
     SELECT * INTO r FROM vtj.rekisteri WHERE rekisteri = p_rekisteri;
@@ -391,12 +207,11 @@ END $$;
 -- Whether the run whose row was written by backend (pid, started at) at time alku is still
 -- executing. SECURITY DEFINER: pg_stat_activity hides other roles' backends' details from a role
 -- without pg_read_all_stats.
-CREATE FUNCTION vtj_internal.elossa(p_pid integer, p_alku timestamptz, p_ajo_alku timestamptz) RETURNS boolean
+CREATE OR REPLACE FUNCTION vtj_internal.elossa(p_pid integer, p_alku timestamptz, p_ajo_alku timestamptz) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
                 WHERE a.pid = p_pid AND a.backend_start = p_alku AND a.state = 'active' AND a.query_start <= p_ajo_alku);
-
-CREATE FUNCTION vtj_internal.ajolukko(r vtj.rekisteri, kutsu text) RETURNS void LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION vtj_internal.ajolukko(r vtj.rekisteri, kutsu text) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(7763050, r.id);
@@ -410,7 +225,7 @@ BEGIN
 END $$;
 
 -- The data lock: waits for the register's other writers, returns the register as it is now.
-CREATE FUNCTION vtj_internal.datalukko(p_rekisteri text) RETURNS vtj.rekisteri LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION vtj_internal.datalukko(p_rekisteri text) RETURNS vtj.rekisteri LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE r vtj.rekisteri;
 BEGIN
@@ -422,14 +237,14 @@ BEGIN
 END $$;
 
 -- The next change-log position of a register, under its data lock (held to the commit).
-CREATE FUNCTION vtj_internal.seuraava_positio(p_rekisteri text) RETURNS bigint LANGUAGE sql
+CREATE OR REPLACE FUNCTION vtj_internal.seuraava_positio(p_rekisteri text) RETURNS bigint LANGUAGE sql
 BEGIN ATOMIC
     UPDATE vtj.rekisteri SET positio = positio + 1 WHERE rekisteri = p_rekisteri RETURNING positio;
 END;
 
 
 -- HTTP requests made so far by this backend (for vtj.ajo.pyyntoja).
-CREATE FUNCTION vtj_internal.pyyntoja() RETURNS bigint LANGUAGE sql VOLATILE
+CREATE OR REPLACE FUNCTION vtj_internal.pyyntoja() RETURNS bigint LANGUAGE sql VOLATILE
 RETURN (SELECT coalesce(sum(y.pyyntoja), 0)::bigint FROM vtj.yhteydet() y);
 
 -- The memory of the statements of a load and a change run: work_mem vtj.work_mem (default
@@ -439,7 +254,7 @@ RETURN (SELECT coalesce(sum(y.pyyntoja), 0)::bigint FROM vtj.yhteydet() y);
 -- so what a small work_mem spills to temporary files is censored already.
 -- JIT is off for the same statements: they run once a batch, and compiling their expressions
 -- (about 30 ms a statement) costs more than it saves at these row counts.
-CREATE FUNCTION vtj_internal.muisti() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.muisti() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v text := coalesce(nullif(current_setting('vtj.work_mem', true), ''), '256MB');
 BEGIN
     IF pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(v) THEN
@@ -457,7 +272,7 @@ END $$;
 -- tenth of the default size gives them at a tenth of the cost) and in full at its end.
 -- SECURITY DEFINER: only the tables' owner may ANALYZE them, and the load may be run by any
 -- role allowed to; it takes no input but the flag.
-CREATE FUNCTION vtj_internal.analysoi(kevyt boolean) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+CREATE OR REPLACE FUNCTION vtj_internal.analysoi(kevyt boolean) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_tavoite text := current_setting('default_statistics_target');
 BEGIN
@@ -474,7 +289,7 @@ END $$;
 -- The most persons one statement reads from the interface (a batch of vtj.lataa_perustiedot, a
 -- slice of the members a change run loads): it bounds what one statement holds in memory and in
 -- its working tables.
-CREATE FUNCTION vtj_internal.suurin_era() RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION vtj_internal.suurin_era() RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN 50000;
 
 -- ---------------------------------------------------------------------------------------
@@ -486,7 +301,7 @@ RETURN 50000;
 -- A function of SQL with a standard body (RETURN): parsed and bound when the extension is
 -- installed, so no caller's search_path can change what it calls, and no PL/pgSQL call setup per
 -- step (as fast as the PL/pgSQL version it replaced, measured over 100,000 steps).
-CREATE FUNCTION vtj_internal.sovella_askel(tila jsonb, g jsonb, moni boolean) RETURNS jsonb
+CREATE OR REPLACE FUNCTION vtj_internal.sovella_askel(tila jsonb, g jsonb, moni boolean) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE
     -- rule 1: the valid records are given: they are the list
@@ -522,8 +337,7 @@ RETURN CASE
     -- an attribute nobody knows yet: no rule, no effect
     ELSE coalesce(tila, '[]')
 END;
-
-CREATE AGGREGATE vtj_internal.sovella(jsonb, boolean) (
+CREATE OR REPLACE AGGREGATE vtj_internal.sovella(jsonb, boolean) (
     SFUNC = vtj_internal.sovella_askel,
     STYPE = jsonb
 );
@@ -531,7 +345,7 @@ CREATE AGGREGATE vtj_internal.sovella(jsonb, boolean) (
 -- ---------------------------------------------------------------------------------------
 -- Session-private working tables. They never hold a censored value (see the header).
 -- ---------------------------------------------------------------------------------------
-CREATE FUNCTION vtj_internal.tyotaulut() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.tyotaulut() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- (Created by the session's own role, in its context: the tables are the session's, and the
     -- steps that read the interface write them as the caller.)
@@ -571,7 +385,7 @@ END $$;
 -- run fills it from vtj.tieto by key) and the rows a load has just stored (pg_temp.vtj_pt,
 -- tallennettu; empty outside vtj_internal.lataa).
 -- p_uudet: none of p_hetut has typed rows yet (vtj_internal.lataa).
-CREATE FUNCTION vtj_internal.tyypita_rivit(p_rekisteri text, p_hetut text[], p_uudet boolean DEFAULT false,
+CREATE OR REPLACE FUNCTION vtj_internal.tyypita_rivit(p_rekisteri text, p_hetut text[], p_uudet boolean DEFAULT false,
                                            p_pt boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE p date := vtj_internal.tanaan();
@@ -644,7 +458,7 @@ BEGIN
 END $$;
 
 -- Rebuilds the typed rows of the given persons from their stored data (read by key).
-CREATE FUNCTION vtj_internal.tyypita(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.tyypita(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM vtj_internal.tyotaulut();
     TRUNCATE pg_temp.vtj_tyyppi;
@@ -666,7 +480,7 @@ END $$;
 -- "hetu = ANY (p_hetut) AND sensuroitu" it went through the index of all censored members of
 -- the register and compared each with every hetu of the batch, a cost that grew with every
 -- batch loaded (a quarter of the load's CPU at 1,000,000 members).
-CREATE FUNCTION vtj_internal.sensuroi(p_rekisteri text, p_sensuroitavat text[], p_hetut text[]) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.sensuroi(p_rekisteri text, p_sensuroitavat text[], p_hetut text[]) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM vtj_internal.sensuroi_jasenet(p_rekisteri, p_sensuroitavat,
                                   ARRAY(SELECT j.hetu FROM unnest(p_hetut) h
@@ -675,7 +489,7 @@ BEGIN
 END $$;
 
 -- The same for members the caller knows to be held censored.
-CREATE FUNCTION vtj_internal.sensuroi_jasenet(p_rekisteri text, p_sensuroitavat text[], p_sensuroidut text[]) RETURNS void
+CREATE OR REPLACE FUNCTION vtj_internal.sensuroi_jasenet(p_rekisteri text, p_sensuroitavat text[], p_sensuroidut text[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF coalesce(cardinality(p_sensuroidut), 0) = 0 THEN
@@ -704,7 +518,7 @@ END $$;
 -- (Two halves: vtj_internal.lataa_lue reads the interface as the caller — with the caller's
 -- user mapping — into the session's working table, censored on the way in; the store,
 -- vtj_internal.lataa_tallenna, writes the register's tables as the extension's owner.)
-CREATE FUNCTION vtj_internal.lataa(p_rekisteri text, p_hetut text[], p_ajo bigint DEFAULT NULL, p_kirjaa boolean DEFAULT false,
+CREATE OR REPLACE FUNCTION vtj_internal.lataa(p_rekisteri text, p_hetut text[], p_ajo bigint DEFAULT NULL, p_kirjaa boolean DEFAULT false,
                            p_uudet boolean DEFAULT false, p_positio bigint DEFAULT NULL)
 RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_palautui integer := 0;
@@ -720,7 +534,7 @@ BEGIN
 END $$;
 
 -- The read: one read of the interface for the persons, a row per person and group.
-CREATE FUNCTION vtj_internal.lataa_lue(p_rekisteri text, p_hetut text[], p_suojatut text[] DEFAULT '{}') RETURNS void
+CREATE OR REPLACE FUNCTION vtj_internal.lataa_lue(p_rekisteri text, p_hetut text[], p_suojatut text[] DEFAULT '{}') RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(p_rekisteri);
@@ -753,7 +567,7 @@ END $$;
 -- The store: replaces the stored data of every person the read returned (vtj_pt), marks the
 -- others as missing; returns how many it returned. SECURITY DEFINER: it writes the register's
 -- tables, which the roles that run the mirror (vtj_ajaja) cannot touch otherwise.
-CREATE FUNCTION vtj_internal.lataa_tallenna(p_rekisteri text, p_hetut text[], p_ajo bigint, p_kirjaa boolean,
+CREATE OR REPLACE FUNCTION vtj_internal.lataa_tallenna(p_rekisteri text, p_hetut text[], p_ajo bigint, p_kirjaa boolean,
                                             p_uudet boolean, p_positio bigint) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -859,7 +673,7 @@ END $$;
 -- SECURITY DEFINER: the schema and the foreign tables are the extension owner's (a role that
 -- runs the mirror gets USAGE and SELECT on them, nothing more); the caller must have USAGE on
 -- the server, as for a user mapping of its own.
-CREATE FUNCTION vtj.luo_rekisteri(rekisteri text, palvelin text, tuote text) RETURNS text
+CREATE OR REPLACE FUNCTION vtj.luo_rekisteri(rekisteri text, palvelin text, tuote text) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_srv oid;
@@ -943,8 +757,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION vtj.luo_rekisteri(text, text, text) IS
     'Creates a register bound to a vtj_fdw server and a product; imports the server''s foreign tables into schema vtj_<server> (returned)';
-
-CREATE FUNCTION vtj.poista_rekisteri(rekisteri text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj.poista_rekisteri(rekisteri text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
 BEGIN
     PERFORM vtj_internal.datalukko(r.rekisteri);
@@ -960,7 +773,7 @@ COMMENT ON FUNCTION vtj.poista_rekisteri(text) IS
 -- The hetus given to vtj.lisaa_henkilot and vtj.poista_henkilot: all must be valid, else
 -- nothing happens and the error gives the count and positions of the invalid ones, never values
 -- (a typo in a data-protection deletion must not pass unnoticed either).
-CREATE FUNCTION vtj_internal.tarkista_hetut(p_hetut text[], p_kutsu text, p_mitaan text) RETURNS void
+CREATE OR REPLACE FUNCTION vtj_internal.tarkista_hetut(p_hetut text[], p_kutsu text, p_mitaan text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_virheet integer[];
 BEGIN
@@ -978,8 +791,7 @@ BEGIN
                   HINT = p_mitaan || ' Positions count from 1; vtj.hetu_kelpaa(hetu) tells which values are valid.';
     END IF;
 END $$;
-
-CREATE FUNCTION vtj.lisaa_henkilot(rekisteri text, hetut text[]) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj.lisaa_henkilot(rekisteri text, hetut text[]) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
     v_n integer;
@@ -999,8 +811,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION vtj.lisaa_henkilot(text, text[]) IS
     'Adds members (hetus) to a register; all must be valid (else nothing is added); duplicates are ignored. Returns how many were added';
-
-CREATE FUNCTION vtj.poista_henkilot(rekisteri text, hetut text[]) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj.poista_henkilot(rekisteri text, hetut text[]) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
     v_n integer;
@@ -1027,7 +838,7 @@ COMMENT ON FUNCTION vtj.poista_henkilot(text, text[]) IS
     'Removes members and all their stored data in the register (current data, typed rows, addresses, change log); all hetus must be valid. Returns how many members were removed (a NOTICE counts the hetus that were not members)';
 
 -- The hetus of a list that are not members of the register (what vtj.poista_henkilot did not find).
-CREATE FUNCTION vtj.ei_jasenia(rekisteri text, hetut text[]) RETURNS TABLE (hetu text, nykyinen_hetu text)
+CREATE OR REPLACE FUNCTION vtj.ei_jasenia(rekisteri text, hetut text[]) RETURNS TABLE (hetu text, nykyinen_hetu text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
@@ -1047,6 +858,7 @@ COMMENT ON FUNCTION vtj.ei_jasenia(text, text[]) IS
 
 -- The state of a run between its transactions and steps (the procedures only COMMIT and hand
 -- this on: every statement of a run is in a function with a fixed search_path).
+DROP TYPE IF EXISTS vtj_internal.ajon_tila CASCADE;
 CREATE TYPE vtj_internal.ajon_tila AS (
     ajo           bigint,
     rekisteri     text,
@@ -1074,7 +886,7 @@ CREATE TYPE vtj_internal.ajon_tila AS (
 
 -- The start of a run: its lock, the dead runs it replaces, its row in vtj.ajo. The caller
 -- commits right after, so the row is there before any work, whatever happens to the backend.
-CREATE FUNCTION vtj_internal.ajo_alkaa(p_rekisteri text, p_laji text, p_kutsu text) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.ajo_alkaa(p_rekisteri text, p_laji text, p_kutsu text) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(p_rekisteri);
@@ -1107,7 +919,7 @@ END $$;
 
 -- A failed run, recorded once for both kinds: its row says why, with what it had done. The
 -- message only: a DETAIL may quote a key, and a key holds a hetu.
-CREATE FUNCTION vtj_internal.ajo_epaonnistui(a vtj_internal.ajon_tila, p_sqlstate text, p_viesti text) RETURNS void
+CREATE OR REPLACE FUNCTION vtj_internal.ajo_epaonnistui(a vtj_internal.ajon_tila, p_sqlstate text, p_viesti text) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     UPDATE vtj_internal.ajo x
@@ -1122,7 +934,7 @@ END;
 -- The error a failed run raises after its row is committed: the original SQLSTATE (pg_cron
 -- records the job as failed), the message, the interface's DETAIL (class HV only: any other
 -- could quote a key), the original hint, and what was kept — said once.
-CREATE FUNCTION vtj_internal.nosta_virhe(a vtj_internal.ajon_tila, p_sqlstate text, p_viesti text, p_tieto text,
+CREATE OR REPLACE FUNCTION vtj_internal.nosta_virhe(a vtj_internal.ajon_tila, p_sqlstate text, p_viesti text, p_tieto text,
                                          p_vihje text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -1153,8 +965,7 @@ BEGIN
     END IF;
     RAISE EXCEPTION '%', v_viesti USING ERRCODE = p_sqlstate, DETAIL = v_tieto, HINT = v_vihje;
 END $$;
-
-CREATE FUNCTION vtj_internal.lataus_alkaa(p_rekisteri text, p_erakoko integer) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.lataus_alkaa(p_rekisteri text, p_erakoko integer) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE a vtj_internal.ajon_tila;
 BEGIN
@@ -1171,7 +982,7 @@ END $$;
 
 -- One batch of a load, in the caller's transaction (committed after it): under the data lock,
 -- the next erakoko members not loaded yet, in hetu order after the previous batch's last.
-CREATE FUNCTION vtj_internal.lataa_era(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.lataa_era(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_avain bigint;
 BEGIN
@@ -1197,7 +1008,7 @@ END $$;
 
 -- The next batch of a load, under the data lock: the next erakoko members not loaded yet, in
 -- hetu order after the previous batch's last.
-CREATE FUNCTION vtj_internal.era_valitse(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.era_valitse(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE r vtj.rekisteri := vtj_internal.datalukko(a.rekisteri);
 BEGIN
@@ -1220,7 +1031,7 @@ BEGIN
 END $$;
 
 -- The register's first window start, taken when its load begins.
-CREATE FUNCTION vtj_internal.tallenna_alkuavain(a vtj_internal.ajon_tila, p_avain bigint) RETURNS void
+CREATE OR REPLACE FUNCTION vtj_internal.tallenna_alkuavain(a vtj_internal.ajon_tila, p_avain bigint) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE vtj.rekisteri x SET kirjausavain = p_avain WHERE x.rekisteri = a.rekisteri AND x.kirjausavain IS NULL;
@@ -1229,7 +1040,7 @@ END $$;
 
 -- A batch done: fresh statistics when the loaded count has doubled (and in full at the end),
 -- and the run's row.
-CREATE FUNCTION vtj_internal.era_valmis(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.era_valmis(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT a.valmis AND a.tehty >= 2 * a.analysoitu THEN
@@ -1250,7 +1061,7 @@ BEGIN
 END $$;
 
 -- Progress of a load, every 5 s: done/total, rate, time left.
-CREATE FUNCTION vtj_internal.lataus_edistyy(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.lataus_edistyy(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_nopeus numeric;
 BEGIN
@@ -1273,7 +1084,7 @@ END $$;
 -- (PostgreSQL refuses transaction control under one): their statements are only calls of
 -- schema-qualified functions, COMMIT and tests of variables; everything else is in the
 -- functions above and below, whose search_path is fixed.
-CREATE PROCEDURE vtj.lataa_perustiedot(rekisteri text, erakoko integer DEFAULT 10000)
+CREATE OR REPLACE PROCEDURE vtj.lataa_perustiedot(rekisteri text, erakoko integer DEFAULT 10000)
 LANGUAGE plpgsql AS $$
 DECLARE
     a vtj_internal.ajon_tila;
@@ -1319,7 +1130,7 @@ COMMENT ON PROCEDURE vtj.lataa_perustiedot(text, integer) IS
 -- A failure in 1 or 3 rolls back that block only; the run row records it, step 2 is kept, the
 -- bookmark is not moved.
 
-CREATE FUNCTION vtj_internal.paivitys_alkaa(p_rekisteri text) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.paivitys_alkaa(p_rekisteri text) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE r vtj.rekisteri := vtj_internal.rekisteri(p_rekisteri);
 BEGIN
@@ -1338,7 +1149,7 @@ END $$;
 -- Before the blocks, in the run's transaction: the data lock and the log position (held to the
 -- commit, whatever the blocks do) and the working tables (created outside the blocks, so that a
 -- block that fails cannot take them with it).
-CREATE FUNCTION vtj_internal.paivita_valmistele(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.paivita_valmistele(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.datalukko(a.rekisteri);
@@ -1368,7 +1179,7 @@ END $$;
 
 -- Step 1: the window, read once, censored on the way in (see the header of this file). As the
 -- caller, with the caller's user mapping; it writes the session's staging table only.
-CREATE FUNCTION vtj_internal.paivita_lue(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.paivita_lue(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(a.rekisteri);
@@ -1428,7 +1239,7 @@ END $$;
 -- read or the apply fails. When the read itself failed, the staging table is empty: the persons
 -- are then those whose protecting records the failed scan had read before it failed (the scan
 -- keeps their facts in the backend, vtj_internal.luetut_suojaukset), by the same rule.
-CREATE FUNCTION vtj_internal.paivita_suojaa(a vtj_internal.ajon_tila, p_luettu boolean) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.paivita_suojaa(a vtj_internal.ajon_tila, p_luettu boolean) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(a.rekisteri);
@@ -1455,7 +1266,7 @@ BEGIN
 END $$;
 
 -- Step 3: apply, log, fetch basic data, type, save the bookmark.
-CREATE FUNCTION vtj_internal.paivita_sovella(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.paivita_sovella(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     a := vtj_internal.paivita_tallenna(a);
@@ -1469,7 +1280,7 @@ END $$;
 
 -- Step 3's writes: hetu corrections, the apply, censoring, the change log, typed rows; the
 -- members to fetch basic data of go to pg_temp.vtj_haettavat.
-CREATE FUNCTION vtj_internal.paivita_tallenna(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.paivita_tallenna(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(a.rekisteri);
@@ -1616,7 +1427,7 @@ BEGIN
 END $$;
 
 -- Step 3's end: the bookmark, and the change log's retention.
-CREATE FUNCTION vtj_internal.paivita_lopeta(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.paivita_lopeta(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(a.rekisteri);
@@ -1639,7 +1450,7 @@ END $$;
 
 -- The end of a run, in its last transaction: its row, and for merge jobs that LISTEN, a
 -- notification delivered when the run commits.
-CREATE FUNCTION vtj_internal.paivitys_valmis(a vtj_internal.ajon_tila) RETURNS void
+CREATE OR REPLACE FUNCTION vtj_internal.paivitys_valmis(a vtj_internal.ajon_tila) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE vtj_internal.ajo
@@ -1653,8 +1464,7 @@ BEGIN
         a.rekisteri, a.muutoksia, a.henkiloita, a.ladattuja,
         round(extract(epoch FROM clock_timestamp() - a.alku)::numeric, 1);
 END $$;
-
-CREATE PROCEDURE vtj.paivita(rekisteri text)
+CREATE OR REPLACE PROCEDURE vtj.paivita(rekisteri text)
 LANGUAGE plpgsql AS $$
 DECLARE
     a vtj_internal.ajon_tila;
@@ -1722,7 +1532,7 @@ COMMENT ON PROCEDURE vtj.paivita(text) IS
 -- The run log as it is: a run whose backend is gone (killed, crashed) shows as 'keskeytynyt',
 -- ended when it was last seen alive, whoever reads it (the next run of the register also marks
 -- its row so).
-CREATE VIEW vtj.ajo AS
+CREATE OR REPLACE VIEW vtj.ajo AS
 SELECT a.ajo, a.rekisteri, a.laji, a.alku,
        CASE WHEN k.kuollut THEN coalesce(a.elossa, a.alku) ELSE a.loppu END AS loppu,
        CASE WHEN k.kuollut THEN 'keskeytynyt' ELSE a.tila END AS tila,
@@ -1732,16 +1542,14 @@ SELECT a.ajo, a.rekisteri, a.laji, a.alku,
   CROSS JOIN LATERAL (SELECT a.tila = 'kaynnissa' AND NOT vtj_internal.elossa(a.pid, a.taustaprosessi_alku, a.alku) AS kuollut) k;
 COMMENT ON VIEW vtj.ajo IS
     'One row per run of vtj.paivita or vtj.lataa_perustiedot: ok, virhe (sqlstate, virhe), kaynnissa, or keskeytynyt (its backend died; loppu = when last seen alive)';
-
-CREATE VIEW vtj.kotikunnittain AS
+CREATE OR REPLACE VIEW vtj.kotikunnittain AS
 SELECT h.rekisteri, h.kotikunta, count(*) AS henkiloita
   FROM vtj.henkilo h
  WHERE NOT h.kuollut
  GROUP BY h.rekisteri, h.kotikunta;
 COMMENT ON VIEW vtj.kotikunnittain IS
     'Living members by municipality of residence (kotikunta NULL: unknown or censored)';
-
-CREATE VIEW vtj.laskutusosoite AS
+CREATE OR REPLACE VIEW vtj.laskutusosoite AS
 SELECT h.rekisteri, h.hetu, h.etunimet, h.sukunimi, h.kuollut, h.turvakielto,
        o.laji, o.katuosoite, o.lisarivi, o.postinumero, o.postitoimipaikka, o.valtiokoodi, o.maa
   FROM vtj.henkilo h
@@ -1757,8 +1565,7 @@ SELECT h.rekisteri, h.hetu, h.etunimet, h.sukunimi, h.kuollut, h.turvakielto,
          LIMIT 1) o ON true;
 COMMENT ON VIEW vtj.laskutusosoite IS
     'A billing address per member: the contact address under turvakielto, else the postal address, else the permanent address; kuollut flags the deceased';
-
-CREATE FUNCTION vtj.muuttuneet(rekisteri text, alkaen timestamptz)
+CREATE OR REPLACE FUNCTION vtj.muuttuneet(rekisteri text, alkaen timestamptz)
 RETURNS TABLE (hetu text, tietoryhmat text[], muutoksia bigint, viimeksi timestamptz)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT m.hetu, array_agg(DISTINCT m.tietoryhma ORDER BY m.tietoryhma), count(*), max(m.kirjattu)
@@ -1768,8 +1575,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION vtj.muuttuneet(text, timestamptz) IS
     'Members whose data changed since the given time (from vtj.muutosloki): which groups, how many rows, when last';
-
-CREATE VIEW vtj.laatu AS
+CREATE OR REPLACE VIEW vtj.laatu AS
 SELECT j.rekisteri, j.hetu, 'ei_ladattu'::text AS ongelma, 'basic data not loaded yet'::text AS selitys
   FROM vtj.jasen j WHERE j.ladattu IS NULL
 UNION ALL
@@ -1787,7 +1593,7 @@ COMMENT ON VIEW vtj.laatu IS
 -- ---------------------------------------------------------------------------------------
 -- Self-audit: a random sample of members against fresh basic data, censored by the rule.
 -- ---------------------------------------------------------------------------------------
-CREATE FUNCTION vtj.tarkista(rekisteri text, otos integer DEFAULT 100)
+CREATE OR REPLACE FUNCTION vtj.tarkista(rekisteri text, otos integer DEFAULT 100)
 RETURNS TABLE (hetu text, tietoryhma text, ero text, peilissa jsonb, rajapinnassa jsonb)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
@@ -1806,18 +1612,17 @@ BEGIN
 END $$;
 
 -- The audit's sample: members loaded, at random.
-CREATE FUNCTION vtj_internal.tarkista_otos(p_rekisteri text, p_otos integer) RETURNS text[]
+CREATE OR REPLACE FUNCTION vtj_internal.tarkista_otos(p_rekisteri text, p_otos integer) RETURNS text[]
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = p_rekisteri AND j.ladattu IS NOT NULL
               ORDER BY random() LIMIT p_otos);
-
-CREATE FUNCTION vtj_internal.tarkista_suojatut(p_rekisteri text, p_hetut text[]) RETURNS text[]
+CREATE OR REPLACE FUNCTION vtj_internal.tarkista_suojatut(p_rekisteri text, p_hetut text[]) RETURNS text[]
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = p_rekisteri AND j.hetu = ANY (p_hetut) AND j.sensuroitu);
 
 -- The audit's comparison of the fresh basic data (pg_temp.vtj_pt) with what the register holds;
 -- a censored group's stored value is never shown, not even to report it.
-CREATE FUNCTION vtj_internal.tarkista_vertaa(p_rekisteri text, p_hetut text[])
+CREATE OR REPLACE FUNCTION vtj_internal.tarkista_vertaa(p_rekisteri text, p_hetut text[])
 RETURNS TABLE (hetu text, tietoryhma text, ero text, peilissa jsonb, rajapinnassa jsonb)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column

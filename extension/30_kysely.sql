@@ -16,41 +16,9 @@
 -- (vtj_kyselyloki_lukija_<database>): roles are cluster-wide, so one role for all databases
 -- would let a reader of one database read every database's log.
 
-CREATE TABLE vtj.kyselyloki (
-    id bigserial PRIMARY KEY,
-    aika timestamptz NOT NULL DEFAULT clock_timestamp(),
-    tietokantakayttaja text NOT NULL,
-    nykyinen_kayttaja text,
-    loppukayttaja text,
-    kayttotarkoitus text,
-    hetu text NOT NULL,
-    paluukoodi text,
-    vastattu timestamptz
-);
-CREATE INDEX kyselyloki_aika ON vtj.kyselyloki (aika);
-CREATE INDEX kyselyloki_hetu ON vtj.kyselyloki (hetu, aika);
-
-COMMENT ON TABLE vtj.kyselyloki IS
-    'Accountability log of VTJkysely look-ups (one row per person looked up, committed before the request); readable by members of vtj.kyselyloki_lukija()';
-COMMENT ON COLUMN vtj.kyselyloki.id IS 'row number, in the order the look-ups were logged';
-COMMENT ON COLUMN vtj.kyselyloki.aika IS 'when the look-up was logged, just before its request was sent';
-COMMENT ON COLUMN vtj.kyselyloki.tietokantakayttaja IS 'the session user (the role that logged in)';
-COMMENT ON COLUMN vtj.kyselyloki.nykyinen_kayttaja IS 'the current user at the look-up (after SET ROLE, or the owner of a SECURITY DEFINER function)';
-COMMENT ON COLUMN vtj.kyselyloki.loppukayttaja IS 'the end user sent as Loppukayttaja: vtj.loppukayttaja, or the session user';
-COMMENT ON COLUMN vtj.kyselyloki.kayttotarkoitus IS 'the purpose given in vtj.kayttotarkoitus (NULL when unset)';
-COMMENT ON COLUMN vtj.kyselyloki.hetu IS 'the henkilötunnus looked up';
-COMMENT ON COLUMN vtj.kyselyloki.paluukoodi IS 'VTJkysely''s Paluukoodi: 0000 found, 0001 not found, 0002 passivated hetu; NULL: sent, but no answer was read (an error, a cancel, a broken answer)';
-COMMENT ON COLUMN vtj.kyselyloki.vastattu IS 'when the answer''s Paluukoodi was logged (NULL with paluukoodi)';
-
--- The log is data a dump must keep (extension tables are otherwise dumped without rows), and so
--- is its sequence (or a restored log would reuse ids).
-SELECT pg_catalog.pg_extension_config_dump('vtj.kyselyloki', '');
-SELECT pg_catalog.pg_extension_config_dump('vtj.kyselyloki_id_seq', '');
-
 REVOKE ALL ON vtj.kyselyloki FROM PUBLIC;
 REVOKE ALL ON SEQUENCE vtj.kyselyloki_id_seq FROM PUBLIC;
-
-CREATE FUNCTION vtj.kyselyloki_kirjaa(tietokantakayttaja text, nykyinen_kayttaja text, loppukayttaja text,
+CREATE OR REPLACE FUNCTION vtj.kyselyloki_kirjaa(tietokantakayttaja text, nykyinen_kayttaja text, loppukayttaja text,
                                       kayttotarkoitus text, hetu text)
     RETURNS bigint
     LANGUAGE sql
@@ -65,8 +33,7 @@ CREATE FUNCTION vtj.kyselyloki_kirjaa(tietokantakayttaja text, nykyinen_kayttaja
 REVOKE ALL ON FUNCTION vtj.kyselyloki_kirjaa(text, text, text, text, text) FROM PUBLIC;
 COMMENT ON FUNCTION vtj.kyselyloki_kirjaa(text, text, text, text, text) IS
     'Logs one look-up before its request is sent; called by vtj_fdw''s log worker (not executable by PUBLIC)';
-
-CREATE FUNCTION vtj.kyselyloki_vastaus(id bigint, paluukoodi text)
+CREATE OR REPLACE FUNCTION vtj.kyselyloki_vastaus(id bigint, paluukoodi text)
     RETURNS void
     LANGUAGE sql
     VOLATILE
@@ -99,7 +66,7 @@ BEGIN
     END IF;
     EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA vtj TO %I', r);
     EXECUTE pg_catalog.format('GRANT SELECT ON vtj.kyselyloki TO %I', r);
-    EXECUTE pg_catalog.format('CREATE FUNCTION vtj.kyselyloki_lukija() RETURNS name LANGUAGE sql IMMUTABLE '
+    EXECUTE pg_catalog.format('CREATE OR REPLACE FUNCTION vtj.kyselyloki_lukija() RETURNS name LANGUAGE sql IMMUTABLE '
                               'SET search_path = pg_catalog, pg_temp AS %L',
                               'SELECT ' OPERATOR(pg_catalog.||) pg_catalog.quote_literal(r) OPERATOR(pg_catalog.||) '::pg_catalog.name');
 END

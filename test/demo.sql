@@ -58,3 +58,9 @@ FROM vtj.laskutusosoite WHERE rekisteri = 'asiakkaat' GROUP BY 1, 2 ORDER BY 1, 
 \echo
 \echo '== Self-audit: 200 random members against fresh basic data (differences, censored)'
 SELECT count(*) AS eroja FROM vtj.tarkista('asiakkaat', 200);
+
+\echo
+\echo '== Monitoring: vtj.tila per register, vtj.tarkistus() for a monitoring agent (OK / WARNING / CRITICAL)'
+SELECT rekisteri, viimeisin_ajo, date_trunc('second', paivityksen_ika) AS paivityksen_ika, virheita, lataamatta, puuttuu, kirjausavain
+FROM vtj.tila;
+SELECT * FROM vtj.tarkistus();

@@ -20,6 +20,17 @@ VTJ_APT_PACKAGES=(make g++ cmake pkg-config python3 openssl curl procps
 
 vtj_log() { printf '== %s\n' "$*" >&2; }
 
+# The build is installed into the PostgreSQL of PG_CONFIG and run on that of VTJ_PG_BIN: one and
+# the same, or the tests would run another installation's vtj_fdw. Fails, naming both, otherwise.
+vtj_check_pg() {
+  local bindir
+  bindir=$("$PG_CONFIG" --bindir 2>/dev/null) || { echo "PG_CONFIG=$PG_CONFIG does not run" >&2; return 1; }
+  if [ "$(cd "$bindir" 2>/dev/null && pwd -P)" != "$(cd "$VTJ_PG_BIN" 2>/dev/null && pwd -P)" ]; then
+    echo "PG_CONFIG=$PG_CONFIG belongs to $bindir, not to VTJ_PG_BIN=$VTJ_PG_BIN: set VTJ_PG_BIN only" >&2
+    return 1
+  fi
+}
+
 # Installs the apt packages that are missing (apt-get update only when something is missing).
 vtj_install_deps() {
   local missing=()

@@ -14,7 +14,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from taplib import sql  # noqa: E402
+from taplib import SqlError, sql  # noqa: E402
 
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VTJ_MOCK = os.path.join(ROOT_DIR, "test", "mock", "vtj-mock")
@@ -36,6 +36,10 @@ PRODUCTS = {
 }
 # every location group any product censors
 ALL_CENSORED = sorted(set(PRODUCTS["ASREK"][1]) | set(PRODUCTS["PALVELUSETELI"][1]))
+# a product of one's own (a row of vtj.tuote that is the user's data), for populate()
+OWN_PRODUCT = "OMA_TUOTE"
+PRODUCTS[OWN_PRODUCT] = (["HENKILON_NIMI", "TURVAKIELTO", "KOTIKUNTA", "VAKINAINEN_KOTIMAINEN_OSOITE"],
+                         ["KOTIKUNTA", "VAKINAINEN_KOTIMAINEN_OSOITE"])
 
 
 def fresh_mirror_db(db, mock, rekisteri, account="mutpT1"):
@@ -51,6 +55,53 @@ def fresh_mirror_db(db, mock, rekisteri, account="mutpT1"):
             CREATE USER MAPPING FOR CURRENT_USER SERVER plain OPTIONS (username '{account}', password '{PASSWORD}');
             SELECT vtj.luo_rekisteri('{rekisteri}', 'plain', 'ASREK');""", db=db)
     return today
+
+
+def set_today(db, mock):
+    """The database's "today" (vtj_testi.tanaan, read by new sessions) is the mock's present."""
+    today = datetime.date.fromisoformat(mock.state()["present_date"])
+    sql(f"ALTER DATABASE {db} SET vtj_testi.tanaan = '{today}'", db="postgres")
+    return today
+
+
+def populate(db, mock, n=300, account="mutpT1"):
+    """Registers with a history, for the backup and the upgrade tests, in a database made by
+    fresh_mirror_db(db, mock, "r"): register r (ASREK) of n members and register oma of a product
+    of one's own (OWN_PRODUCT, a user row of vtj.tuote) of n/3 members, both loaded in batches;
+    two rounds of change runs over days of the mock's changes, and a run that fails (the
+    interface refuses a request) and is run again; VTJkysely look-ups of a server `kysely`,
+    logged in vtj.kyselyloki. Only the interface every release has is used (vtj.luo_rekisteri,
+    vtj.lisaa_henkilot, vtj.lataa_perustiedot, vtj.paivita). Returns ({register: members}, today)."""
+    hetus = mock.hetut(n)
+    groups, censored = PRODUCTS[OWN_PRODUCT]
+    sql(f"""INSERT INTO vtj.tuote (tuote, kuvaus, tietoryhmat, sensuroitavat)
+            VALUES ('{OWN_PRODUCT}', 'a product of our own', '{{{",".join(groups)}}}', '{{{",".join(censored)}}}');
+            SELECT vtj.luo_rekisteri('oma', 'plain', '{OWN_PRODUCT}');
+            SELECT vtj.lisaa_henkilot('r', '{{{",".join(hetus)}}}');
+            SELECT vtj.lisaa_henkilot('oma', '{{{",".join(hetus[:n // 3])}}}');""", db=db)
+    sql("CALL vtj.lataa_perustiedot('r', 100)", db=db)
+    sql("CALL vtj.lataa_perustiedot('oma')", db=db)
+    today = None
+    for days in (3, 4):
+        mock.advance(days)
+        today = set_today(db, mock)
+        if days == 4:
+            mock.fault("http_400", count=1, endpoint="muutokset")
+            try:
+                sql("CALL vtj.paivita('r')", db=db)
+                raise RuntimeError("populate: the run that should fail did not")
+            except SqlError:
+                pass
+            mock.clear_faults()
+        sql("CALL vtj.paivita('r')", db=db)
+        sql("CALL vtj.paivita('oma')", db=db)
+    sql(f"""CREATE SERVER kysely FOREIGN DATA WRAPPER vtj_fdw OPTIONS (kysely_url '{mock.root}/vtjkysely');
+            CREATE USER MAPPING FOR CURRENT_USER SERVER kysely OPTIONS (username '{account}', password '{PASSWORD}');
+            CREATE SCHEMA vtjkysely;
+            IMPORT FOREIGN SCHEMA vtjkysely FROM SERVER kysely INTO vtjkysely;""", db=db)
+    sql(f"SELECT count(*) FROM vtjkysely.henkilo WHERE hetu = ANY ('{{{','.join(hetus[:4])}}}')", db=db,
+        settings=("vtj.kayttotarkoitus = 'populate'", "vtj.loppukayttaja = 'testaaja'"))
+    return {"r": hetus, "oma": hetus[:n // 3]}, today
 
 
 class OwnMock:

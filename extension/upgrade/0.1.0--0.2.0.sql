@@ -1,0 +1,77 @@
+-- vtj_fdw 0.1.0 → 0.2.0: the migration of the data definitions (make appends the code of 0.2.0,
+-- extension/*.sql, which replaces every function, view and trigger; README, "Releasing").
+--
+-- What changed in the data since 0.1.0: the internals moved into schema vtj_internal, the run
+-- log with them (vtj.ajo is now a view over vtj_internal.ajo, which shows a run whose backend died
+-- as 'keskeytynyt'); the run log learned its backend, its change-log position, the members it
+-- censored and what a load had to do; the registers and the change log carry the log's
+-- position; pg_dump keeps the identity sequences.
+
+CREATE SCHEMA vtj_internal;
+
+-- ---- what 0.1.0 had and 0.2.0 has not ------------------------------------------------------
+-- 0.1.0's internal functions were vtj._*; 0.2.0's are in vtj_internal (the code below makes them).
+-- The triggers on vtj.tuote used two of them; the code makes the triggers again.
+DROP TRIGGER tuote_vakio ON vtj.tuote;
+DROP TRIGGER tuote_sensuroi_lisatyt ON vtj.tuote;
+DROP AGGREGATE vtj._sovella(jsonb, boolean);
+DROP FUNCTION vtj._tuote_vakio_suojaus();
+DROP FUNCTION vtj._tuote_sensuroi_lisatyt();
+DROP FUNCTION vtj._tanaan();
+DROP FUNCTION vtj._pv(jsonb);
+DROP FUNCTION vtj._fi(jsonb);
+DROP FUNCTION vtj._moniarvoinen(text);
+DROP FUNCTION vtj._on_merkki(jsonb);
+DROP FUNCTION vtj._turvakielto_voimassa(jsonb, date);
+DROP FUNCTION vtj._suojaa(text, jsonb);
+DROP FUNCTION vtj._jokin_turvakielto_voimassa(jsonb, date);
+DROP FUNCTION vtj._suojaa_henkilo(boolean, jsonb, date);
+DROP FUNCTION vtj._aktiivinen_hetu(jsonb);
+DROP FUNCTION vtj._sensuroitu(text);
+DROP FUNCTION vtj._oma_lause(text);
+DROP FUNCTION vtj._rekisteri(text);
+DROP FUNCTION vtj._lukitse(vtj.rekisteri, text);
+DROP FUNCTION vtj._pyyntoja();
+DROP FUNCTION vtj._muisti();
+DROP FUNCTION vtj._analysoi(boolean);
+DROP FUNCTION vtj._suurin_era();
+DROP FUNCTION vtj._sovella_askel(jsonb, jsonb, boolean);
+DROP FUNCTION vtj._tyotaulut();
+DROP FUNCTION vtj._tyypita_rivit(text, text[], boolean);
+DROP FUNCTION vtj._tyypita(text, text[]);
+DROP FUNCTION vtj._sensuroi(text, text[], text[]);
+DROP FUNCTION vtj._sensuroi_jasenet(text, text[], text[]);
+DROP FUNCTION vtj._lataa(text, text[], bigint, boolean, boolean);
+DROP FUNCTION vtj._paivita(text, bigint);
+
+-- ---- the run log moves to vtj_internal (its rows, identity sequence and indexes with it) ------
+ALTER TABLE vtj.ajo SET SCHEMA vtj_internal;
+COMMENT ON TABLE vtj_internal.ajo IS NULL;   -- the comment is the view's now
+ALTER TABLE vtj_internal.ajo
+    DROP CONSTRAINT ajo_tila_check,
+    ADD CONSTRAINT ajo_tila_check CHECK (tila IN ('kaynnissa', 'ok', 'virhe', 'keskeytynyt')),
+    ADD COLUMN sensuroituja bigint,
+    ADD COLUMN positio bigint,
+    ADD COLUMN jasenia bigint,
+    ADD COLUMN pid integer,
+    ADD COLUMN taustaprosessi_alku timestamptz,
+    ADD COLUMN elossa timestamptz;
+-- (A 0.1.0 run still 'kaynnissa' has no backend recorded: the view shows it 'keskeytynyt', and
+-- the register's next run marks it so.)
+CREATE INDEX ajo_kaynnissa ON vtj_internal.ajo (rekisteri) WHERE tila = 'kaynnissa';
+
+-- ---- the change log's positions -------------------------------------------------------------
+-- Every register starts at position 0, and so does the log it has: the rows written before the
+-- update are at position 0, before anything written after it. (A default given with ADD COLUMN
+-- is kept in the catalog, not written into every row; the log's column has none afterwards.)
+ALTER TABLE vtj.rekisteri ADD COLUMN positio bigint NOT NULL DEFAULT 0;
+ALTER TABLE vtj.muutosloki ADD COLUMN positio bigint DEFAULT 0;
+ALTER TABLE vtj.muutosloki ALTER COLUMN positio DROP DEFAULT;
+CREATE INDEX muutosloki_positio ON vtj.muutosloki (rekisteri, positio);
+COMMENT ON TABLE vtj.muutosloki IS
+    'The changes applied to a register, censored, for merge jobs: the rows after a position (vtj.muutokset_jalkeen)';
+
+-- ---- pg_dump keeps the identity sequences ---------------------------------------------------
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj.rekisteri', 'id'), '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj_internal.ajo', 'ajo'), '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj.muutosloki', 'id'), '');
