@@ -46,8 +46,17 @@ PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register -Wno-missing-field-initiali
 ifeq ($(VTJ_WERROR),1)
 PG_CXXFLAGS += -Werror
 endif
+# VTJ_SANITIZE=1 (test/run --only sanitize): ASan + UBSan. The server then needs the ASan
+# runtime preloaded (LD_PRELOAD), as PostgreSQL itself is not instrumented. VTJ_SANITIZE_CXXFLAGS
+# (environment) adds compiler flags to such a build only, e.g. a test-only -D.
+ifeq ($(VTJ_SANITIZE),1)
+PG_CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer $(VTJ_SANITIZE_CXXFLAGS)
+endif
 # PGXS links with the C compiler: bring the C++ runtime explicitly.
 SHLIB_LINK = $(CURL_LIBS) $(XML_LIBS) $(SIMDJSON_LIBS) -lstdc++
+ifeq ($(VTJ_SANITIZE),1)
+SHLIB_LINK += -fsanitize=address,undefined
+endif
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -16,7 +16,11 @@ export VTJ_MOCK_PASSWORD=${VTJ_MOCK_PASSWORD:-vtj-mock-Salasana-7f3e}
 VTJ_APT_PACKAGES=(make g++ cmake pkg-config python3 openssl curl procps
   build-essential debhelper dpkg-dev fakeroot postgresql-server-dev-all lintian git
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron
-  libcurl4-openssl-dev libxml2-dev libsimdjson-dev libgtest-dev)
+  libcurl4-openssl-dev libxml2-dev libsimdjson-dev libgtest-dev
+  clang-14 libclang-rt-14-dev llvm-14)
+# clang-14 with libclang-rt-14-dev (libFuzzer and clang's sanitizer runtimes) builds test/fuzz;
+# llvm-14 brings llvm-symbolizer, which turns sanitizer reports' addresses into file:line. The
+# sanitize stage uses g++'s own ASan/UBSan (libasan8, libubsan1 come with g++).
 
 vtj_log() { printf '== %s\n' "$*" >&2; }
 
@@ -54,9 +58,24 @@ vtj_free_port() {
   "$VTJ_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# A private copy of the system's PostgreSQL 15 installation under DIR, with the same relative
+# layout (DIR/usr/lib/postgresql/15, DIR/usr/share/postgresql/15, DIR/usr/include -> /usr/include):
+# PostgreSQL finds its lib and share directories relative to its binary, so the copy's
+# bin/pg_config names the copy and `make install` against it leaves the system's untouched.
+# Prints the copy's bin directory (a VTJ_PG_BIN).
+vtj_pg_copy() {
+  local d=$1
+  mkdir -p "$d/usr/lib/postgresql" "$d/usr/share/postgresql" || return 1
+  cp -a /usr/lib/postgresql/15 "$d/usr/lib/postgresql/" || return 1
+  cp -a /usr/share/postgresql/15 "$d/usr/share/postgresql/" || return 1
+  ln -sfn /usr/include "$d/usr/include" || return 1
+  echo "$d/usr/lib/postgresql/15/bin"
+}
+
 # Creates and starts a throwaway cluster owned by `postgres` in a new temporary directory.
 # Sets VTJ_CLUSTER_DIR, PGHOST, PGPORT, PGUSER, PGDATABASE (exported). Extra postgresql.conf
-# lines may be passed as arguments.
+# lines may be passed as arguments. VTJ_SERVER_ENV (an array of NAME=VALUE) is the server's
+# extra environment, e.g. LD_PRELOAD of a sanitizer runtime; only the server gets it.
 vtj_start_cluster() {
   VTJ_CLUSTER_DIR=$(mktemp -d /tmp/vtj_cluster.XXXXXX)
   chown postgres:postgres "$VTJ_CLUSTER_DIR"
@@ -82,7 +101,8 @@ vtj_start_cluster() {
     echo "log_line_prefix = '%m [%p] %u@%d '"
     for line in "$@"; do echo "$line"; done
   } >>"$VTJ_CLUSTER_DIR/data/postgresql.conf"
-  runuser -u postgres -- "$VTJ_PG_BIN/pg_ctl" -D "$VTJ_CLUSTER_DIR/data" -l "$VTJ_CLUSTER_DIR/server.log" -w -t 60 start >/dev/null ||
+  runuser -u postgres -- env ${VTJ_SERVER_ENV[@]+"${VTJ_SERVER_ENV[@]}"} \
+    "$VTJ_PG_BIN/pg_ctl" -D "$VTJ_CLUSTER_DIR/data" -l "$VTJ_CLUSTER_DIR/server.log" -w -t 60 start >/dev/null ||
     { cat "$VTJ_CLUSTER_DIR/server.log"; return 1; }
   export PGHOST="$VTJ_CLUSTER_DIR" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
 }

@@ -1,0 +1,37 @@
+// A stand-in for core/http.cpp's HttpClient, linked into fuzz_scan instead of it (the scan
+// target links no libcurl): requests are answered at once, in the order they were submitted,
+// with the next of the bodies the test set (cycling). Only what core/scan.cpp calls exists.
+#include "fake_http.hpp"
+
+#include <deque>
+
+namespace vtj {
+
+struct HttpClient::Impl {
+    std::deque<HttpRequest> queued;
+};
+
+HttpClient::HttpClient(HttpConfig) : impl_(std::make_unique<Impl>()) {}
+
+HttpClient::~HttpClient() = default;
+
+void HttpClient::submit(HttpRequest request) { impl_->queued.push_back(std::move(request)); }
+
+bool HttpClient::next_completed(HttpResult &out)
+{
+    if (impl_->queued.empty())
+        return false;
+    const HttpRequest req = std::move(impl_->queued.front());
+    impl_->queued.pop_front();
+    fuzz::FakeAnswers &answers = fuzz::FakeAnswers::get();
+    FUZZ_CHECK(!answers.bodies.empty());
+    answers.requests.push_back(req.body);
+    out = HttpResult{};
+    out.tag = req.tag;
+    out.status = 200;
+    out.body = answers.bodies[answers.next++ % answers.bodies.size()];
+    out.content_type = "application/json";
+    return true;
+}
+
+}  // namespace vtj
