@@ -75,3 +75,64 @@ COMMENT ON TABLE vtj.muutosloki IS
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj.rekisteri', 'id'), '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj_internal.ajo', 'ajo'), '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj.muutosloki', 'id'), '');
+
+-- ---- the change log's retention, the daily reveal ------------------------------------------
+ALTER TABLE vtj.rekisteri
+    ADD COLUMN sailytysaika interval DEFAULT '90 days' CHECK (sailytysaika IS NULL OR sailytysaika > interval '0'),
+    ADD COLUMN poistettu_positio bigint NOT NULL DEFAULT 0;
+ALTER TABLE vtj.jasen ADD COLUMN paljastus_haettu date;
+ALTER TABLE vtj_internal.ajo ADD COLUMN poistettu_lokista bigint;
+
+-- ---- the look-up log: a row before the request, its answer after, who looked -----------------
+-- 0.1.0 wrote a row after the answer, in the caller's transaction (a rollback erased it); 0.2.0
+-- writes it through a background worker before the request and records the answer by the row's
+-- id. The rows of 0.1.0 get ids in their physical order.
+DROP FUNCTION vtj.kyselyloki_kirjaa(text, text, text, text);
+ALTER TABLE vtj.kyselyloki
+    ALTER COLUMN tietokantakayttaja DROP DEFAULT,
+    ADD COLUMN id bigserial PRIMARY KEY,
+    ADD COLUMN nykyinen_kayttaja text,
+    ADD COLUMN vastattu timestamptz;
+COMMENT ON TABLE vtj.kyselyloki IS
+    'Accountability log of VTJkysely look-ups (one row per person looked up, committed before the request); readable by members of vtj.kyselyloki_lukija()';
+COMMENT ON COLUMN vtj.kyselyloki.id IS 'row number, in the order the look-ups were logged';
+COMMENT ON COLUMN vtj.kyselyloki.aika IS 'when the look-up was logged, just before its request was sent';
+COMMENT ON COLUMN vtj.kyselyloki.nykyinen_kayttaja IS 'the current user at the look-up (after SET ROLE, or the owner of a SECURITY DEFINER function)';
+COMMENT ON COLUMN vtj.kyselyloki.paluukoodi IS 'VTJkysely''s Paluukoodi: 0000 found, 0001 not found, 0002 passivated hetu; NULL: sent, but no answer was read (an error, a cancel, a broken answer)';
+COMMENT ON COLUMN vtj.kyselyloki.vastattu IS 'when the answer''s Paluukoodi was logged (NULL with paluukoodi)';
+SELECT pg_catalog.pg_extension_config_dump('vtj.kyselyloki_id_seq', '');
+-- 0.1.0's reader role was one for the whole cluster (a member read every database's log); 0.2.0
+-- makes one per database (vtj.kyselyloki_lukija() names it). The old role loses this database's
+-- log; grant the new role to those who must keep reading it.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'vtj_kyselyloki_lukija') THEN
+        REVOKE SELECT ON vtj.kyselyloki FROM vtj_kyselyloki_lukija;
+        REVOKE USAGE ON SCHEMA vtj FROM vtj_kyselyloki_lukija;
+        RAISE NOTICE 'role vtj_kyselyloki_lukija no longer reads vtj.kyselyloki of database %', pg_catalog.current_database()
+            USING HINT = 'The reader role of this database is vtj.kyselyloki_lukija(); GRANT it to the members of vtj_kyselyloki_lukija who must read this log.';
+    END IF;
+END
+$$;
+
+-- ---- the registers' foreign tables: each muutokset row carries its person's facts ------------
+-- 0.2.0's change run decides censorship with two columns a fresh IMPORT FOREIGN SCHEMA puts at
+-- the end of muutokset; the tables the registers imported under 0.1.0 get them the same way
+-- (the scan fills columns by name).
+DO $$
+DECLARE t regclass;
+BEGIN
+    FOR t IN SELECT DISTINCT c.oid::regclass
+               FROM vtj.rekisteri r
+               JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) r.skeema
+               JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid
+                                        AND c.relname OPERATOR(pg_catalog.=) 'muutokset' AND c.relkind OPERATOR(pg_catalog.=) 'f'
+              WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                                 WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
+                                   AND a.attname OPERATOR(pg_catalog.=) 'henkilolla_salattua' AND NOT a.attisdropped)
+    LOOP
+        EXECUTE pg_catalog.format('ALTER FOREIGN TABLE %s ADD COLUMN henkilolla_salattua boolean, '
+                                  'ADD COLUMN henkilon_turvakielto jsonb', t);
+    END LOOP;
+END
+$$;

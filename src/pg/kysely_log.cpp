@@ -158,6 +158,16 @@ void converse(KyselyLog *log, StringInfo msg, StringInfo reply, const char *when
     if (type == 'E') {
         const int sqlstate = static_cast<int>(pq_getmsgint(reply, 4));
         const char *message = get_string(reply);
+        // The log functions of this library's SQL are missing: the new library is installed
+        // but the database's extension was not updated yet (its SQL logs another way).
+        if (sqlstate == ERRCODE_UNDEFINED_FUNCTION)
+            ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                            errmsg("VTJkysely look-up refused: vtj_fdw in this database is older than its library "
+                                   "(%s), so the look-up could not be logged", VTJ_FDW_VERSION),
+                            errdetail("The log worker failed with SQLSTATE %s: %s", unpack_sql_state(sqlstate),
+                                      message ? message : "?"),
+                            errhint("Run ALTER EXTENSION vtj_fdw UPDATE in this database; until then VTJkysely "
+                                    "look-ups are refused (the change interface's tables and the mirror work).")));
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("VTJkysely look-up refused: vtj.kyselyloki could not be written (%s)", when),
                         errdetail("The log worker failed with SQLSTATE %s: %s", unpack_sql_state(sqlstate),
