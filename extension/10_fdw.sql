@@ -37,3 +37,20 @@ CREATE OR REPLACE FUNCTION vtj_internal.nollaa_suojaukset() RETURNS void
 COMMENT ON FUNCTION vtj_internal.nollaa_suojaukset() IS
     'Forgets the protection facts vtj_internal.luetut_suojaukset() would return';
 REVOKE EXECUTE ON FUNCTION vtj_internal.nollaa_suojaukset() FROM PUBLIC;
+
+-- The guard of servers that other roles use (README "Security"): a role that is not a superuser
+-- may not repoint (url, kysely_url) a server on which other roles (or PUBLIC) have user mappings,
+-- nor drop the TLS files (ca_file, client_cert, client_key) a superuser gave it. The option
+-- validator is given only the options a server will have, not the ones it had, so this is an
+-- event trigger at ddl_command_start, which the ALTER SERVER statement reaches before anything
+-- changes; calling it loads the library (no shared_preload_libraries needed).
+CREATE OR REPLACE FUNCTION vtj_internal.palvelinvahti() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'vtj_palvelinvahti' LANGUAGE C;
+COMMENT ON FUNCTION vtj_internal.palvelinvahti() IS
+    'Event trigger of ALTER SERVER: only a superuser may repoint a vtj_fdw server that other roles have user mappings on, or drop its TLS files';
+REVOKE EXECUTE ON FUNCTION vtj_internal.palvelinvahti() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS vtj_fdw_palvelinvahti;
+CREATE EVENT TRIGGER vtj_fdw_palvelinvahti ON ddl_command_start WHEN TAG IN ('ALTER SERVER')
+    EXECUTE FUNCTION vtj_internal.palvelinvahti();
+COMMENT ON EVENT TRIGGER vtj_fdw_palvelinvahti IS
+    'vtj_fdw: only a superuser may repoint a server that other roles have user mappings on, or drop its TLS files';
