@@ -141,6 +141,16 @@ REVOKE regress_vtj_other FROM regress_vtj_user;
 SET ROLE regress_vtj_other;
 ALTER SERVER s_shared OPTIONS (SET url 'https://evil.example/api/v1');
 RESET ROLE;
+-- nor may the owner make or change another role's (or PUBLIC's) mapping: it could drop the other
+-- roles' mappings, repoint the server and make them new ones
+SET ROLE regress_vtj_user;
+CREATE USER MAPPING FOR PUBLIC SERVER s_shared OPTIONS (username 'x', password 'y');
+ALTER USER MAPPING FOR regress_vtj_other SERVER s_shared OPTIONS (SET password 'z');
+DROP USER MAPPING FOR regress_vtj_other SERVER s_shared;
+CREATE USER MAPPING FOR regress_vtj_other SERVER s_shared OPTIONS (username 'x', password 'y');
+ALTER USER MAPPING FOR CURRENT_USER SERVER s_shared OPTIONS (SET password 'p2');
+RESET ROLE;
+CREATE USER MAPPING FOR regress_vtj_other SERVER s_shared OPTIONS (username 'o', password 'q');
 -- a superuser may
 ALTER SERVER s_shared OPTIONS (SET url 'https://z/api/v1');
 ALTER SERVER s_tls OPTIONS (DROP ca_file, DROP client_cert, DROP client_key);

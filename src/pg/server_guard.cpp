@@ -4,9 +4,13 @@
 // mappings on it; the hetus they look up follow the server's url and kysely_url, protected by the
 // TLS files (ca_file, client_cert, client_key) a superuser may have given it. So a role that is
 // not a superuser may not repoint (SET/ADD url or kysely_url) such a server nor drop those
-// files. The option validator cannot tell: it is given only the options the server will have,
+// files. Nor may it create or alter a user mapping for another role (or PUBLIC), even as the
+// server's owner: otherwise it could drop the other roles' mappings, repoint the server and make
+// new mappings for them, whose look-ups (hetus) would then go to its address. The option
+// validator cannot tell: it is given only the options the server will have,
 // not the ones it had, nor the server. This is therefore an event trigger at ddl_command_start
-// (extension/10_fdw.sql): it is given the ALTER SERVER statement before it runs, and the catalog
+// (extension/10_fdw.sql): it is given the ALTER SERVER (CREATE/ALTER USER MAPPING) statement
+// before it runs, and the catalog
 // still has the old state. Calling it loads the library, so nothing needs
 // shared_preload_libraries; only a superuser can disable it (ALTER EVENT TRIGGER, or
 // session_replication_role, which is superuser-only in PostgreSQL 15), and event triggers do
@@ -77,6 +81,38 @@ int mappings_of_others(Oid server_id)
     return others;
 }
 
+// Whether `server` (nullptr: none) is a vtj_fdw server the current user owns (else the command
+// itself refuses, or it is not ours to judge).
+bool owned_vtj_server(const ForeignServer *server)
+{
+    if (!server || !pg_foreign_server_ownercheck(server->serverid, GetUserId()))
+        return false;
+    const ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
+    return is_ours(fdw->fdwvalidator, vtj_fdw_validator) || is_ours(fdw->fdwhandler, vtj_fdw_handler);
+}
+
+// CREATE/ALTER USER MAPPING FOR `role` SERVER `servername` by a role that is not a superuser.
+void check_mapping(const RoleSpec *role, const char *servername, bool creates)
+{
+    if (role->roletype != ROLESPEC_PUBLIC) {
+        const Oid target = get_rolespec_oid(role, true);
+        if (!OidIsValid(target) || has_privs_of_role(GetUserId(), target))
+            return;  // the caller's own (or a role it acts as); a missing role: the command refuses
+    }
+    ForeignServer *server = GetForeignServerByName(servername, true);
+    if (!owned_vtj_server(server))
+        return;
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg(creates ? "only a superuser may create a user mapping of another role on server \"%s\""
+                                   : "only a superuser may alter a user mapping of another role on server \"%s\"",
+                           server->servername),
+                    errdetail("A server's owner could otherwise point the server elsewhere and give other roles mappings "
+                              "whose look-ups would go there."),
+                    errhint("Each role creates its own: CREATE USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS "
+                            "(username '…', password '…'), or a superuser does it.",
+                            quote_identifier(server->servername))));
+}
+
 }  // namespace
 
 VTJ_PG_FUNCTION(vtj_palvelinvahti)
@@ -85,7 +121,19 @@ VTJ_PG_FUNCTION(vtj_palvelinvahti)
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                         errmsg("vtj_internal.palvelinvahti() runs only as an event trigger")));
     const EventTriggerData *trigger = reinterpret_cast<EventTriggerData *>(fcinfo->context);
-    if (!trigger->parsetree || !IsA(trigger->parsetree, AlterForeignServerStmt) || superuser())
+    if (!trigger->parsetree || superuser())
+        PG_RETURN_VOID();
+    if (IsA(trigger->parsetree, CreateUserMappingStmt)) {
+        const CreateUserMappingStmt *stmt = reinterpret_cast<const CreateUserMappingStmt *>(trigger->parsetree);
+        check_mapping(stmt->user, stmt->servername, true);
+        PG_RETURN_VOID();
+    }
+    if (IsA(trigger->parsetree, AlterUserMappingStmt)) {
+        const AlterUserMappingStmt *stmt = reinterpret_cast<const AlterUserMappingStmt *>(trigger->parsetree);
+        check_mapping(stmt->user, stmt->servername, false);
+        PG_RETURN_VOID();
+    }
+    if (!IsA(trigger->parsetree, AlterForeignServerStmt))
         PG_RETURN_VOID();
     const AlterForeignServerStmt *stmt = reinterpret_cast<const AlterForeignServerStmt *>(trigger->parsetree);
     bool repoints = false;
@@ -94,10 +142,7 @@ VTJ_PG_FUNCTION(vtj_palvelinvahti)
         PG_RETURN_VOID();
     ForeignServer *server = GetForeignServerByName(stmt->servername, true);
     // Not there, or not the caller's: the command itself refuses (and this says nothing).
-    if (!server || !pg_foreign_server_ownercheck(server->serverid, GetUserId()))
-        PG_RETURN_VOID();
-    ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
-    if (!is_ours(fdw->fdwvalidator, vtj_fdw_validator) && !is_ours(fdw->fdwhandler, vtj_fdw_handler))
+    if (!owned_vtj_server(server))
         PG_RETURN_VOID();
     const int others = mappings_of_others(server->serverid);
     if (others == 0)
