@@ -37,3 +37,22 @@ CREATE OR REPLACE FUNCTION vtj_internal.nollaa_suojaukset() RETURNS void
 COMMENT ON FUNCTION vtj_internal.nollaa_suojaukset() IS
     'Forgets the protection facts vtj_internal.luetut_suojaukset() would return';
 REVOKE EXECUTE ON FUNCTION vtj_internal.nollaa_suojaukset() FROM PUBLIC;
+
+-- The guard of servers that other roles use (README "Security"): a role that is not a superuser
+-- may not repoint (url, kysely_url) a server on which other roles (or PUBLIC) have user mappings,
+-- nor drop the TLS files (ca_file, client_cert, client_key) a superuser gave it, nor create or
+-- alter another role's (or PUBLIC's) user mapping on a vtj_fdw server. The option validator is
+-- given only the options a server will have, not the ones it had, so this is an event trigger at
+-- ddl_command_start, which the statement reaches before anything changes; calling it loads the
+-- library (no shared_preload_libraries needed); src/pg/server_guard.cpp.
+CREATE OR REPLACE FUNCTION vtj_internal.palvelinvahti() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'vtj_palvelinvahti' LANGUAGE C;
+COMMENT ON FUNCTION vtj_internal.palvelinvahti() IS
+    'Event trigger of ALTER SERVER and CREATE/ALTER USER MAPPING: only a superuser may repoint a vtj_fdw server that other roles have user mappings on, drop its TLS files, or make or change another role''s mapping on it';
+REVOKE EXECUTE ON FUNCTION vtj_internal.palvelinvahti() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS vtj_fdw_palvelinvahti;
+CREATE EVENT TRIGGER vtj_fdw_palvelinvahti ON ddl_command_start
+    WHEN TAG IN ('ALTER SERVER', 'CREATE USER MAPPING', 'ALTER USER MAPPING')
+    EXECUTE FUNCTION vtj_internal.palvelinvahti();
+COMMENT ON EVENT TRIGGER vtj_fdw_palvelinvahti IS
+    'vtj_fdw: only a superuser may repoint a server that other roles have user mappings on, drop its TLS files, or make or change another role''s mapping on it';

@@ -61,6 +61,118 @@ RESET ROLE;
 -- A superuser may.
 ALTER SERVER s_user OPTIONS (SET verify_tls 'false');
 
+-- URLs: nobody gives credentials in one (server options are readable by every role); a
+-- non-superuser's are https, without a query string or a fragment. A superuser may use http (the
+-- tests' mock does).
+CREATE SERVER s_bad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'http://u:p@x/api/v1');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (kysely_url 'https://u@x/');
+CREATE SERVER s_http FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'http://x/api/v1', kysely_url 'http://x/?a=b');
+SET ROLE regress_vtj_user;
+CREATE SERVER s_bad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'http://x/api/v1');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (kysely_url 'http://x/');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'https://x/api/v1?x=/api/v1');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (kysely_url 'https://x/?token=1');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (kysely_url 'https://x/#f');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (kysely_url 'https://x:8443@y/');
+-- (an @ in the path is no user name)
+CREATE SERVER s_at FOREIGN DATA WRAPPER vtj_fdw OPTIONS (kysely_url 'https://x/a@b');
+
+-- The answers one scan may hold: for a non-superuser, parallel_requests times max_response_mb
+-- (defaults 4 and 256) is at most 1024 MB, over the server's whole option set.
+CREATE SERVER s_bad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'https://x/api/v1', parallel_requests '8');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'https://x/api/v1', max_response_mb '257');
+CREATE SERVER s_mem FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'https://x/api/v1', parallel_requests '8', max_response_mb '128');
+ALTER SERVER s_mem OPTIONS (SET max_response_mb '129');
+ALTER SERVER s_mem OPTIONS (DROP max_response_mb);
+ALTER SERVER s_mem OPTIONS (SET parallel_requests '32', SET max_response_mb '32');
+ALTER SERVER s_mem OPTIONS (SET url 'http://x/api/v1');
+RESET ROLE;
+-- A superuser may; the owner then cannot change the server until both are within the rules.
+ALTER SERVER s_mem OPTIONS (SET url 'http://x/api/v1', SET max_response_mb '1024');
+SET ROLE regress_vtj_user;
+ALTER SERVER s_mem OPTIONS (ADD request_timeout '30');
+ALTER SERVER s_mem OPTIONS (SET url 'https://x/api/v1', ADD request_timeout '30');
+ALTER SERVER s_mem OPTIONS (SET url 'https://x/api/v1', SET max_response_mb '32', ADD request_timeout '30');
+RESET ROLE;
+
+-- Repointing (url, kysely_url) a server that other roles have user mappings on, or dropping its
+-- TLS files, needs a superuser: the event trigger vtj_fdw_palvelinvahti sees the statement
+-- before it runs (the validator sees only the options the server will have).
+CREATE ROLE regress_vtj_other;
+CREATE SERVER s_shared FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'https://x/api/v1');
+ALTER SERVER s_shared OWNER TO regress_vtj_user;
+CREATE SERVER s_tls FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'https://x/api/v1',
+    ca_file '/etc/vtj/ca.pem', client_cert '/etc/vtj/client.pem', client_key '/etc/vtj/client.key');
+ALTER SERVER s_tls OWNER TO regress_vtj_user;
+SET ROLE regress_vtj_user;
+CREATE USER MAPPING FOR CURRENT_USER SERVER s_shared OPTIONS (username 'u', password 'p');
+CREATE USER MAPPING FOR CURRENT_USER SERVER s_tls OPTIONS (username 'u', password 'p');
+-- only the owner's own mapping: the owner may
+ALTER SERVER s_shared OPTIONS (SET url 'https://y/api/v1', ADD kysely_url 'https://y/');
+RESET ROLE;
+GRANT USAGE ON FOREIGN SERVER s_shared, s_tls TO regress_vtj_other;
+CREATE USER MAPPING FOR regress_vtj_other SERVER s_shared OPTIONS (username 'o', password 'q');
+CREATE USER MAPPING FOR regress_vtj_other SERVER s_tls OPTIONS (username 'o', password 'q');
+SET ROLE regress_vtj_user;
+ALTER SERVER s_shared OPTIONS (SET url 'https://evil.example/api/v1');
+ALTER SERVER s_shared OPTIONS (SET kysely_url 'https://evil.example/');
+ALTER SERVER s_shared OPTIONS (DROP kysely_url, ADD kysely_url 'https://evil.example/');
+ALTER SERVER s_tls OPTIONS (DROP ca_file, DROP client_cert, DROP client_key);
+ALTER SERVER s_tls OPTIONS (SET url 'https://evil.example/api/v1');
+-- other options, and dropping an address, stay the owner's
+ALTER SERVER s_shared OPTIONS (ADD request_timeout '30', DROP kysely_url);
+SELECT srvoptions FROM pg_foreign_server WHERE srvname = 's_shared';
+RESET ROLE;
+-- a PUBLIC mapping is other roles' too
+DROP USER MAPPING FOR regress_vtj_other SERVER s_shared;
+CREATE USER MAPPING FOR PUBLIC SERVER s_shared OPTIONS (username 'o', password 'q');
+SET ROLE regress_vtj_user;
+ALTER SERVER s_shared OPTIONS (ADD kysely_url 'https://evil.example/');
+RESET ROLE;
+DROP USER MAPPING FOR PUBLIC SERVER s_shared;
+-- a member of the other mapping's role has its privileges: not another role's mapping
+CREATE USER MAPPING FOR regress_vtj_other SERVER s_shared OPTIONS (username 'o', password 'q');
+GRANT regress_vtj_other TO regress_vtj_user;
+SET ROLE regress_vtj_user;
+ALTER SERVER s_shared OPTIONS (SET url 'https://w/api/v1');
+RESET ROLE;
+REVOKE regress_vtj_other FROM regress_vtj_user;
+-- someone who does not own the server gets PostgreSQL's own error
+SET ROLE regress_vtj_other;
+ALTER SERVER s_shared OPTIONS (SET url 'https://evil.example/api/v1');
+RESET ROLE;
+-- nor may the owner make or change another role's (or PUBLIC's) mapping: it could drop the other
+-- roles' mappings, repoint the server and make them new ones
+SET ROLE regress_vtj_user;
+CREATE USER MAPPING FOR PUBLIC SERVER s_shared OPTIONS (username 'x', password 'y');
+ALTER USER MAPPING FOR regress_vtj_other SERVER s_shared OPTIONS (SET password 'z');
+DROP USER MAPPING FOR regress_vtj_other SERVER s_shared;
+CREATE USER MAPPING FOR regress_vtj_other SERVER s_shared OPTIONS (username 'x', password 'y');
+ALTER USER MAPPING FOR CURRENT_USER SERVER s_shared OPTIONS (SET password 'p2');
+RESET ROLE;
+CREATE USER MAPPING FOR regress_vtj_other SERVER s_shared OPTIONS (username 'o', password 'q');
+-- a superuser may
+ALTER SERVER s_shared OPTIONS (SET url 'https://z/api/v1');
+ALTER SERVER s_tls OPTIONS (DROP ca_file, DROP client_cert, DROP client_key);
+-- a wrapper made of vtj_fdw's functions under another name is guarded too; another wrapper's
+-- servers are not
+CREATE FOREIGN DATA WRAPPER regress_vtj_alias HANDLER vtj.vtj_fdw_handler VALIDATOR vtj.vtj_fdw_validator;
+CREATE FOREIGN DATA WRAPPER regress_other_fdw;
+GRANT USAGE ON FOREIGN DATA WRAPPER regress_vtj_alias, regress_other_fdw TO regress_vtj_user;
+CREATE SERVER s_alias FOREIGN DATA WRAPPER regress_vtj_alias OPTIONS (url 'https://x/api/v1');
+CREATE SERVER s_other FOREIGN DATA WRAPPER regress_other_fdw OPTIONS (url 'https://x/api/v1');
+ALTER SERVER s_alias OWNER TO regress_vtj_user;
+ALTER SERVER s_other OWNER TO regress_vtj_user;
+CREATE USER MAPPING FOR regress_vtj_other SERVER s_alias OPTIONS (username 'o', password 'q');
+CREATE USER MAPPING FOR regress_vtj_other SERVER s_other OPTIONS (username 'o', password 'q');
+SET ROLE regress_vtj_user;
+ALTER SERVER s_alias OPTIONS (SET url 'https://evil.example/api/v1');
+ALTER SERVER s_other OPTIONS (SET url 'https://elsewhere.example/api/v1');
+RESET ROLE;
+DROP SERVER s_http, s_at, s_mem, s_shared, s_tls, s_alias, s_other CASCADE;
+DROP FOREIGN DATA WRAPPER regress_vtj_alias, regress_other_fdw;
+DROP ROLE regress_vtj_other;
+
 -- The password is not readable by other users through pg_user_mappings.
 SET ROLE regress_vtj_user;
 SELECT srvname, umoptions FROM pg_user_mappings WHERE srvname = 's_ok';

@@ -21,6 +21,7 @@ enum class ErrorKind {
     Unauthorized,        // 401/403: the interface refused our credentials
     BadResponse,         // JSON/XML we cannot read, truncated bodies (HV00L-like)
     ResponseTooLarge,    // over the bounded response size
+    MemoryLimit,         // the answers a process holds at once would pass their limit (HV001)
     RunawayPaging,       // the interface never says it is up to date / bookmark stuck
     TooManyRows,         // a bulk refusal (VTJkysely is not for bulk use)
     Prohibited,          // a security rule refused the request (2F003, as postgres_fdw)

@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -43,6 +44,76 @@ using Clock = std::chrono::steady_clock;
 constexpr long kPollSliceMs = 100;                 // longest wait without asking InterruptCheck
 constexpr std::size_t kErrorBodyKeep = 64 * 1024;  // enough of an error body for its DETAIL
 
+// The answer bodies every HttpClient of this process holds at once (HttpConfig::
+// max_in_flight_bytes). Atomic only for the unit tests, which drive clients from two threads; a
+// backend has one thread.
+std::atomic<std::size_t> g_in_flight{0};
+
+// One body's share of g_in_flight; given back when released, moved on or destroyed.
+class InFlight {
+public:
+    InFlight() = default;
+    InFlight(InFlight &&o) noexcept : bytes_(std::exchange(o.bytes_, 0)) {}
+    InFlight &operator=(InFlight &&o) noexcept
+    {
+        if (this != &o) {
+            release();
+            bytes_ = std::exchange(o.bytes_, 0);
+        }
+        return *this;
+    }
+    InFlight(const InFlight &) = delete;
+    InFlight &operator=(const InFlight &) = delete;
+    ~InFlight() { release(); }
+
+    // Counts this body as `total` bytes. False, and nothing more counted, when that would bring
+    // the process's total past `limit` (0: no limit); `held` then says what was held already.
+    bool grow_to(std::size_t total, std::size_t limit, std::size_t &held) noexcept
+    {
+        if (total <= bytes_)
+            return true;
+        const std::size_t add = total - bytes_;
+        std::size_t now = g_in_flight.load();
+        if (limit == 0) {
+            g_in_flight.fetch_add(add);
+        } else {
+            do {
+                if (add > limit || now > limit - add) {
+                    held = now;
+                    return false;
+                }
+            } while (!g_in_flight.compare_exchange_weak(now, now + add));
+        }
+        bytes_ = total;
+        return true;
+    }
+
+    void release() noexcept
+    {
+        if (bytes_) {
+            g_in_flight.fetch_sub(bytes_);
+            bytes_ = 0;
+        }
+    }
+
+private:
+    std::size_t bytes_ = 0;
+};
+
+// "256 MB", "1.5 MB", "700 bytes" for messages.
+std::string size_text(std::size_t bytes)
+{
+    constexpr std::size_t mb = std::size_t{1} << 20;
+    if (bytes % mb == 0)
+        return std::to_string(bytes / mb) + " MB";
+    if (bytes >= mb) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / static_cast<double>(mb));
+        return buf;
+    }
+    return std::to_string(bytes) + " bytes";
+}
+
 // One request from submit() until it is returned, fails or is cancelled. The per-attempt fields
 // are written by the libcurl callbacks (which run inside curl_multi_perform on this thread).
 struct Transfer {
@@ -61,6 +132,10 @@ struct Transfer {
     bool interrupted = false;
     bool out_of_memory = false;
     std::size_t max_bytes = 0;
+    InFlight in_flight;               // the body's share of the process's answers in memory
+    std::size_t in_flight_limit = 0;  // HttpConfig::max_in_flight_bytes when the attempt began
+    bool over_in_flight = false;      // refused: the process's answers would pass the limit
+    std::size_t in_flight_held = 0;   // what the process held then
     InterruptCheck check = nullptr;
     char errbuf[CURL_ERROR_SIZE] = {0};
 
@@ -69,13 +144,16 @@ struct Transfer {
     Transfer &operator=(const Transfer &) = delete;
     ~Transfer() { curl_slist_free_all(headers); }
 
-    void begin_attempt(std::size_t limit, InterruptCheck c)
+    void begin_attempt(std::size_t limit, std::size_t process_limit, InterruptCheck c)
     {
         body.clear();
+        in_flight.release();
         header_status = 0;
         retry_after_ms = -1;
-        too_large = error_body_cut = interrupted = out_of_memory = false;
+        too_large = error_body_cut = interrupted = out_of_memory = over_in_flight = false;
         max_bytes = limit;
+        in_flight_limit = process_limit;
+        in_flight_held = 0;
         check = c;
         errbuf[0] = '\0';
     }
@@ -156,6 +234,10 @@ size_t on_header(char *data, size_t size, size_t nitems, void *userp) noexcept
                     t->too_large = true;  // refuse before receiving any of the body
                     return 0;
                 }
+                if (!t->in_flight.grow_to(static_cast<std::size_t>(len), t->in_flight_limit, t->in_flight_held)) {
+                    t->over_in_flight = true;  // likewise
+                    return 0;
+                }
                 // One allocation for the body, plus the padding the JSON decoder needs after it (so it
                 // never reallocates a multi-megabyte page).
                 t->body.reserve(static_cast<std::size_t>(len) + 64);
@@ -178,6 +260,11 @@ size_t on_write(char *data, size_t size, size_t nmemb, void *userp) noexcept
         if (t->status_is_success()) {
             if (n > t->max_bytes - t->body.size()) {
                 t->too_large = true;  // never buffer more than the limit
+                return 0;
+            }
+            // (Counted already when a Content-Length announced the body.)
+            if (!t->in_flight.grow_to(t->body.size() + n, t->in_flight_limit, t->in_flight_held)) {
+                t->over_in_flight = true;
                 return 0;
             }
             t->body.append(data, n);
@@ -306,7 +393,11 @@ struct HttpClient::Impl {
     std::vector<CURL *> idle;  // pooled easy handles
     std::deque<std::unique_ptr<Transfer>> waiting;  // retries (backing off) first, then new
     std::vector<std::unique_ptr<Transfer>> running;
-    std::deque<HttpResult> done;
+    struct Completed {
+        HttpResult result;
+        InFlight in_flight;  // the body stays counted until next_completed hands it over
+    };
+    std::deque<Completed> done;
     HttpStats stats;
     std::minstd_rand rng{static_cast<std::minstd_rand::result_type>(Clock::now().time_since_epoch().count())};
     std::vector<std::string> secrets;  // scrubbed from every message we produce
@@ -510,7 +601,7 @@ struct HttpClient::Impl {
                 throw Error(ErrorKind::Internal, "could not create a libcurl easy handle");
         }
         try {
-            t->begin_attempt(cfg.max_response_bytes, check);
+            t->begin_attempt(cfg.max_response_bytes, cfg.max_in_flight_bytes, check);
             configure(e, *t);
             CURLMcode mc = curl_multi_add_handle(multi, e);
             if (mc != CURLM_OK)
@@ -629,12 +720,21 @@ struct HttpClient::Impl {
         if (t.out_of_memory)
             throw std::bad_alloc();
         if (t.too_large) {
-            std::string limit = cfg.max_response_bytes % (1u << 20) == 0
-                                    ? std::to_string(cfg.max_response_bytes >> 20) + " MB"
-                                    : std::to_string(cfg.max_response_bytes) + " bytes";
             error.emplace(make_error(ErrorKind::ResponseTooLarge,
-                                     service + "'s answer to " + what + " is larger than max_response_mb (" + limit + ")", {},
+                                     service + "'s answer to " + what + " is larger than max_response_mb (" +
+                                         size_text(cfg.max_response_bytes) + ")",
+                                     {},
                                      "Lower the batch size of the request (muutokset_batch_size, perustiedot_batch_size) or raise max_response_mb."));
+            return Next::Fail;
+        }
+        if (t.over_in_flight) {
+            error.emplace(make_error(ErrorKind::MemoryLimit,
+                                     service + "'s answer to " + what + " would bring the answers held in memory by this session past " +
+                                         size_text(t.in_flight_limit),
+                                     "Answers being received or not yet read took " + size_text(t.in_flight_held) +
+                                         " when this one arrived; the limit applies to roles that are not superusers.",
+                                     "Lower the server's parallel_requests or max_response_mb (their product bounds one scan), "
+                                     "or run fewer vtj_fdw scans at once in one statement."));
             return Next::Fail;
         }
 
@@ -770,10 +870,12 @@ struct HttpClient::Impl {
             detach(*t);
             switch (next) {
             case Next::Success:
-                done.push_back(std::move(result));
+                done.push_back(Completed{std::move(result), std::move(t->in_flight)});
                 break;
             case Next::Retry:
                 ++stats.retries;
+                t->body = std::string();  // nothing of a failed attempt is kept while waiting
+                t->in_flight.release();
                 t->not_before = Clock::now() + std::chrono::milliseconds(backoff_ms(t->attempts, t->retry_after_ms));
                 waiting.push_front(std::move(t));  // ahead of new requests once its wait is over
                 break;
@@ -808,6 +910,10 @@ HttpClient::~HttpClient() = default;
 
 void HttpClient::set_interrupt_check(InterruptCheck check) noexcept { impl_->check = check; }
 
+void HttpClient::set_max_in_flight(std::size_t bytes) noexcept { impl_->cfg.max_in_flight_bytes = bytes; }
+
+std::size_t http_bytes_in_flight() noexcept { return g_in_flight.load(); }
+
 void HttpClient::submit(HttpRequest request)
 {
     auto t = std::make_unique<Transfer>();
@@ -821,8 +927,8 @@ bool HttpClient::next_completed(HttpResult &out)
     Impl &m = *impl_;
     for (;;) {
         if (!m.done.empty()) {
-            out = std::move(m.done.front());
-            m.done.pop_front();
+            out = std::move(m.done.front().result);
+            m.done.pop_front();  // the body is the caller's now: no longer counted
             return true;
         }
         if (m.waiting.empty() && m.running.empty())

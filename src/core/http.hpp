@@ -30,6 +30,12 @@ struct HttpConfig {
     std::string client_key;
     bool verify_tls = true;
     std::size_t max_response_bytes = 256u << 20;
+    // The answer bodies all HttpClients of this process hold at once (being received, or
+    // received and not yet returned by next_completed) may not pass this many bytes because of
+    // a transfer of this client: the transfer is refused (ErrorKind::MemoryLimit) before it
+    // buffers more. 0: no limit. Success bodies are counted from their Content-Length (or as
+    // they grow); error bodies (at most 64 KiB each) are not.
+    std::size_t max_in_flight_bytes = 0;
     long backoff_base_ms = 500;      // first retry delay; doubles each retry
     long backoff_cap_ms = 30000;     // no single wait (also Retry-After) is longer than this
     int max_parallel = 4;            // transfers in flight at once
@@ -78,6 +84,10 @@ public:
 
     void set_interrupt_check(InterruptCheck check) noexcept;
 
+    // Changes config.max_in_flight_bytes for the transfers started from now on (a cached
+    // client serves users with different limits).
+    void set_max_in_flight(std::size_t bytes) noexcept;
+
     // Queues a request; it starts as soon as fewer than max_parallel are in flight.
     void submit(HttpRequest request);
 
@@ -103,6 +113,9 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// Bytes of answer bodies the HttpClients of this process hold now (see max_in_flight_bytes).
+std::size_t http_bytes_in_flight() noexcept;
 
 // Replaces every substring that looks like a hetu with "[hetu]" (for remote error bodies that
 // go into an error's DETAIL).

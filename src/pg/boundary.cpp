@@ -35,6 +35,7 @@ int sqlstate_for(const vtj::Error &e) noexcept
     case ErrorKind::BadResponse:
         return ERRCODE_FDW_UNABLE_TO_CREATE_REPLY;             // HV00M: the reply cannot be read into rows
     case ErrorKind::ResponseTooLarge:
+    case ErrorKind::MemoryLimit:
         return ERRCODE_FDW_OUT_OF_MEMORY;                      // HV001
     case ErrorKind::RunawayPaging:
         return ERRCODE_FDW_ERROR;                              // HV000

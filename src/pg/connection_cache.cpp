@@ -67,6 +67,7 @@ vtj::HttpClient *acquire_client(Oid umid, Oid server_id, Oid user_id, const vtj:
         client = std::make_unique<vtj::HttpClient>(config);
     }
     client->set_interrupt_check(&pg_interrupt_pending);
+    client->set_max_in_flight(config.max_in_flight_bytes);  // the mapping may serve users of both kinds (PUBLIC)
     client->cancel_all();
     client->reset_stats();
     ++e.in_use;

@@ -116,12 +116,69 @@ void check_http_url(const OptionSpec *spec, const char *value)
                         errmsg("invalid value for option \"%s\": the URL contains white space", spec->name)));
 }
 
+// What a URL may hold. Anyone: no user name or password (server options are readable by every
+// role; credentials belong in the user mapping). A role that is not a superuser: https only (the
+// user mappings' credentials and the hetus asked for would otherwise travel in clear), and no
+// query string or fragment. check_http_url has checked the scheme.
+void check_url_parts(const OptionSpec *spec, const char *value)
+{
+    const char *authority = strstr(value, "://") + 3;
+    const std::size_t authority_len = strcspn(authority, "/?#");
+    if (memchr(authority, '@', authority_len) != nullptr)
+        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                        errmsg("invalid value for option \"%s\": the URL must not contain a user name or password", spec->name),
+                        errdetail("The options of a server are readable by every role of the database."),
+                        errhint("Give the credentials in the user mapping: OPTIONS (username '…', password '…').")));
+    if (superuser())
+        return;
+    if (strncmp(value, "https://", 8) != 0)
+        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                        errmsg("invalid value for option \"%s\": only a superuser may give an http:// URL", spec->name),
+                        errdetail("Over http the credentials of the server's user mappings and the hetus asked for "
+                                  "would travel unencrypted."),
+                        errhint("Use the https:// address of the X-Road security server.")));
+    if (strpbrk(value, "?#") != nullptr)
+        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                        errmsg("invalid value for option \"%s\": only a superuser may give a URL with a query string or a fragment",
+                               spec->name),
+                        errhint("Give the address without its \"?…\" or \"#…\" part.")));
+}
+
+// For a role that is not a superuser: the answers one scan may hold at once
+// (parallel_requests × max_response_mb, both server options, defaults included) must fit
+// kInFlightLimitMb. The validator is given every option the server will have.
+void check_in_flight(List *options)
+{
+    if (superuser())
+        return;
+    long parallel = strtol(find_option("parallel_requests", kServer)->default_text, nullptr, 10);
+    long mb = strtol(find_option("max_response_mb", kServer)->default_text, nullptr, 10);
+    ListCell *cell;
+    foreach (cell, options) {
+        DefElem *def = static_cast<DefElem *>(lfirst(cell));
+        if (strcmp(def->defname, "parallel_requests") == 0)
+            parallel = strtol(defGetString(def), nullptr, 10);
+        else if (strcmp(def->defname, "max_response_mb") == 0)
+            mb = strtol(defGetString(def), nullptr, 10);
+    }
+    if (parallel * mb > kInFlightLimitMb)
+        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+                        errmsg("parallel_requests (%ld) times max_response_mb (%ld) is %ld MB, more than the %ld MB "
+                               "a role that is not a superuser may let a server hold in memory",
+                               parallel, mb, parallel * mb, kInFlightLimitMb),
+                        errdetail("A scan holds up to parallel_requests answers of up to max_response_mb each, "
+                                  "outside PostgreSQL's memory accounting."),
+                        errhint("Lower parallel_requests or max_response_mb (the defaults, 4 and 256, are at the limit), "
+                                "or ask a superuser to set them.")));
+}
+
 void check_value(const OptionSpec *spec, DefElem *def)
 {
     const char *value = defGetString(def);
     switch (spec->type) {
     case OptionType::Url:
         check_http_url(spec, value);
+        check_url_parts(spec, value);
         if (!ends_with(value, "/api/v1") && !ends_with(value, "/api/v1/"))
             ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
                             errmsg("invalid value for option \"url\": the base URL must end in /api/v1"),
@@ -164,8 +221,10 @@ void check_value(const OptionSpec *spec, DefElem *def)
                             errmsg("invalid value for option \"%s\": the file name must be an absolute path", spec->name)));
         break;
     case OptionType::Text:
-        if (strcmp(spec->name, "kysely_url") == 0)
+        if (strcmp(spec->name, "kysely_url") == 0) {
             check_http_url(spec, value);
+            check_url_parts(spec, value);
+        }
         if (value[0] == '\0' && strcmp(spec->name, "password") != 0)
             ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
                             errmsg("invalid value for option \"%s\": the value is empty", spec->name)));
@@ -212,6 +271,8 @@ void validate_options(List *options, Oid context)
         has_password |= strcmp(spec->name, "password") == 0 && defGetString(def)[0] != '\0';
         has_endpoint |= strcmp(spec->name, "endpoint") == 0;
     }
+    if (context == ForeignServerRelationId)
+        check_in_flight(options);
     if (context == ForeignServerRelationId && !has_url && !has_kysely)
         ereport(ERROR, (errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
                         errmsg("a vtj_fdw server needs option \"url\" (the change interface) or \"kysely_url\" (VTJkysely)"),

@@ -19,6 +19,12 @@ struct OptionSpec {
     bool secret;              // never printed anywhere (EXPLAIN, errors, logs)
 };
 
+// What the answers held by one backend at once may take for a role that is not a superuser:
+// the validator refuses a server whose parallel_requests × max_response_mb is more (for a
+// non-superuser), and the HTTP clients of a non-superuser's scans refuse an answer that would
+// bring the backend's total past it (HV001).
+constexpr long kInFlightLimitMb = 1024;
+
 // The table itself (NULL-terminated), for validation, documentation tests and option lookup.
 const OptionSpec *option_specs();
 

@@ -1,6 +1,7 @@
 #include "pg/server_config.hpp"
 
 #include "pg/boundary.hpp"
+#include "pg/options.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -86,6 +87,11 @@ Oid read_user_mapping(Oid user_id, Oid server_id, ServerSettings &settings)
                          "ALTER USER MAPPING … OPTIONS (ADD password '…') with the credentials DVV issued.");
     if (settings.http.username.empty())
         settings.http.auth = vtj::AuthScheme::None;
+    // The answers this backend holds at once, whatever the server's options allow (a superuser
+    // may have set them): bounded unless both the mapping's user and the current user are
+    // superusers.
+    const bool unbounded = pg_guard([&] { return superuser_arg(user_id) && superuser(); });
+    settings.http.max_in_flight_bytes = unbounded ? 0 : static_cast<std::size_t>(kInFlightLimitMb) << 20;
     return mapping->umid;
 }
 

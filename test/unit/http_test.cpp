@@ -702,6 +702,126 @@ TEST_F(Http, BodyAtTheLimitIsAccepted)
 }
 
 // ---------------------------------------------------------------------------------------------
+// The answers a process holds at once (max_in_flight_bytes)
+
+constexpr std::size_t kAnswer = 700u << 10;  // two of them pass 1 MB, one does not
+
+// An answer of kAnswer bytes (with a Content-Length unless `chunked`) that stops after `first`
+// body bytes until the server stops: it stays in flight however long the test takes.
+Reply stalled_answer(std::size_t first, bool chunked = false)
+{
+    Reply r;
+    r.stream_bytes = kAnswer;
+    r.stall_after = first;
+    r.no_content_length = chunked;
+    return r;
+}
+
+TEST_F(Http, TwoAnswersInFlightPastTheLimitAreRefused)
+{
+    TestHttpServer server([](const ReceivedRequest &) { return stalled_answer(1); });
+    HttpConfig c = fast_config();
+    c.max_parallel = 2;
+    c.max_in_flight_bytes = 1u << 20;
+    HttpClient client(c);
+    client.submit(post(server, "/api/v1/muutokset", 1));
+    auto e = fetch_error(client, post(server, "/api/v1/muutokset", 2));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->kind(), ErrorKind::MemoryLimit);
+    EXPECT_TRUE(contains(e->what(), "would bring the answers held in memory by this session past 1 MB")) << e->what();
+    EXPECT_TRUE(contains(e->detail(), "took 716800 bytes")) << e->detail();  // the other answer's Content-Length
+    EXPECT_TRUE(contains(e->hint(), "parallel_requests or max_response_mb")) << e->hint();
+    expect_no_credentials(*e);
+    EXPECT_EQ(server.request_count(), 2);  // not retried
+    EXPECT_EQ(vtj::http_bytes_in_flight(), 0u);  // cancel_all gave the other one's share back
+}
+
+TEST_F(Http, AnAnswerWithoutContentLengthIsCountedAsItGrows)
+{
+    TestHttpServer server([](const ReceivedRequest &) { return stalled_answer(600u << 10, true); });
+    HttpConfig c = fast_config();
+    c.max_parallel = 2;
+    c.max_in_flight_bytes = 1u << 20;
+    HttpClient client(c);
+    client.submit(post(server, "/api/v1/muutokset", 1));
+    auto e = fetch_error(client, post(server, "/api/v1/muutokset", 2));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->kind(), ErrorKind::MemoryLimit);
+    EXPECT_LE(client.stats().bytes_received, (1u << 20) + (1u << 18));  // the limit + one read
+    EXPECT_EQ(vtj::http_bytes_in_flight(), 0u);
+}
+
+TEST_F(Http, AnswersHandedOverAreNoLongerCounted)
+{
+    TestHttpServer server([](const ReceivedRequest &) {
+        Reply r;
+        r.stream_bytes = kAnswer;
+        return r;
+    });
+    HttpConfig c = fast_config();
+    c.max_in_flight_bytes = 1u << 20;
+    HttpClient client(c);
+    std::vector<HttpResult> kept;  // the caller's: 2.1 MB, not the client's
+    for (int i = 0; i < 3; ++i) {
+        kept.push_back(fetch(client, post(server)));
+        EXPECT_EQ(kept.back().body.size(), kAnswer);
+        EXPECT_EQ(vtj::http_bytes_in_flight(), 0u);
+    }
+}
+
+TEST_F(Http, TheLimitIsOfTheWholeProcessNotOfOneClient)
+{
+    TestHttpServer server([](const ReceivedRequest &r) {
+        if (r.target == "/api/v1/stalled")
+            return stalled_answer(1);
+        Reply quick;
+        quick.stream_bytes = kAnswer;
+        return quick;
+    });
+    // Another scan of the same session, without a limit of its own, holds an answer in flight.
+    std::atomic<bool> other_cancelled{false};
+    std::thread other([&] {
+        HttpClient a(fast_config());
+        a.set_interrupt_check(interrupt_when_due);
+        a.submit(post(server, "/api/v1/stalled"));
+        try {
+            HttpResult out;
+            a.next_completed(out);
+        } catch (const vtj::Error &e) {
+            other_cancelled = e.kind() == ErrorKind::Cancelled;
+        }
+    });
+    struct JoinAtExit {
+        std::thread &t;
+        ~JoinAtExit()
+        {
+            interrupt_in(std::chrono::milliseconds(0));
+            if (t.joinable())
+                t.join();
+        }
+    } join_at_exit{other};
+    const auto guard = Clock::now() + std::chrono::seconds(30);
+    while (vtj::http_bytes_in_flight() < kAnswer && Clock::now() < guard)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(vtj::http_bytes_in_flight(), kAnswer);
+
+    HttpConfig c = fast_config();
+    c.max_in_flight_bytes = 1u << 20;
+    HttpClient b(c);
+    auto e = fetch_error(b, post(server, "/api/v1/quick"));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->kind(), ErrorKind::MemoryLimit);
+
+    b.set_max_in_flight(0);  // a superuser's scan: no limit
+    EXPECT_EQ(fetch(b, post(server, "/api/v1/quick")).body.size(), kAnswer);
+
+    interrupt_in(std::chrono::milliseconds(0));
+    other.join();
+    EXPECT_TRUE(other_cancelled);
+    EXPECT_EQ(vtj::http_bytes_in_flight(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Cancel
 
 TEST_F(Http, InterruptDuringASlowAnswerCancelsPromptly)

@@ -258,7 +258,7 @@ void TestHttpServer::serve(int fd, int connection)
             out += "Connection: close\r\n";
         out += "\r\n";
         bool ok = send_all(fd, out.data(), out.size());
-        std::size_t to_send = std::min(body_len, reply.cut_after);
+        std::size_t to_send = std::min({body_len, reply.cut_after, reply.stall_after});
         if (ok && reply.stream_bytes) {
             std::string filler(64 * 1024, 'x');
             std::size_t sent = 0;
@@ -281,6 +281,11 @@ void TestHttpServer::serve(int fd, int connection)
         {
             std::lock_guard<std::mutex> lock(mu_);
             --in_flight_;
+        }
+        if (ok && reply.stall_after != std::string::npos) {
+            while (wait_or_stop(60000)) {
+            }
+            ok = false;  // the server is stopping: close
         }
         if (ok && reply.reset && reply.cut_after != std::string::npos) {
             linger hard{1, 0};  // close() now sends RST

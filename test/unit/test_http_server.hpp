@@ -43,6 +43,8 @@ struct Reply {
     bool hang_up = false;         // answer nothing: reset the connection after the request
     std::size_t stream_bytes = 0;  // instead of body: this many filler bytes in 64 KiB writes
     bool no_content_length = false;  // body delimited by closing the connection
+    std::size_t stall_after = std::string::npos;  // send only this many body bytes, then nothing
+                                                  // more until the server stops (then close)
 };
 
 using Handler = std::function<Reply(const ReceivedRequest &)>;
