@@ -75,3 +75,28 @@ COMMENT ON TABLE vtj.muutosloki IS
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj.rekisteri', 'id'), '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj_internal.ajo', 'ajo'), '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vtj.muutosloki', 'id'), '');
+
+-- ---- merge jobs by position (issue 19) -------------------------------------------------------
+-- The columns of the change log's retention and of the withheld reveal: no section above adds
+-- them (IF NOT EXISTS: a section that adds them too may come before this one).
+ALTER TABLE vtj.rekisteri
+    ADD COLUMN IF NOT EXISTS sailytysaika interval DEFAULT '90 days',
+    ADD COLUMN IF NOT EXISTS poistettu_positio bigint NOT NULL DEFAULT 0;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint
+                    WHERE conrelid = 'vtj.rekisteri'::regclass AND conname = 'rekisteri_sailytysaika_check') THEN
+        ALTER TABLE vtj.rekisteri ADD CONSTRAINT rekisteri_sailytysaika_check
+            CHECK (sailytysaika IS NULL OR sailytysaika > interval '0');
+    END IF;
+END
+$$;
+ALTER TABLE vtj.jasen ADD COLUMN IF NOT EXISTS paljastus_haettu date;
+ALTER TABLE vtj_internal.ajo ADD COLUMN IF NOT EXISTS poistettu_lokista bigint;
+-- Every change-log row has a position (the rows from before the update have 0): a writer that
+-- forgot to take one fails instead of writing a row that merge jobs would never read.
+ALTER TABLE vtj.muutosloki ALTER COLUMN positio SET NOT NULL;
+COMMENT ON TABLE vtj.muutosloki IS
+    'The changes applied to a register, censored, and the events of its members (tietoryhma JASEN: LADATTU, PUUTTUU, PALJASTETTU, HETU_KORJATTU; SENSUROITU per group), for merge jobs: the rows after a position (vtj.muutokset_jalkeen)';
+-- (vtj.muuttuneet(text, timestamptz) keeps its signature: deprecated, it warns; the code below
+-- replaces it and adds vtj.positio, vtj.muutokset_jalkeen and vtj.muuttuneet_jalkeen.)
