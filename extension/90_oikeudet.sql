@@ -53,3 +53,9 @@ GRANT EXECUTE ON FUNCTION vtj.luo_rekisteri(text, text, text), vtj.poista_rekist
                           vtj.ei_jasenia(text, text[]), vtj.tarkista(text, integer) TO vtj_ajaja;
 GRANT EXECUTE ON PROCEDURE vtj.lataa_perustiedot(text, integer), vtj.paivita(text) TO vtj_ajaja;
 GRANT EXECUTE ON FUNCTION vtj.muuttuneet(text, timestamptz) TO vtj_lukija;
+
+-- Merge jobs: the change log by position (vtj.muuttuneet, by time, is deprecated).
+REVOKE EXECUTE ON FUNCTION vtj.positio(text), vtj.muutokset_jalkeen(text, bigint, bigint),
+                           vtj.muuttuneet_jalkeen(text, bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vtj.positio(text), vtj.muutokset_jalkeen(text, bigint, bigint),
+                          vtj.muuttuneet_jalkeen(text, bigint, bigint) TO vtj_lukija;

@@ -133,7 +133,20 @@ SELECT vtj_internal.tanaan() = current_date AS tanaan;
 -- Reports exist and are empty without data.
 SELECT count(*) FROM vtj.kotikunnittain;
 SELECT count(*) FROM vtj.laskutusosoite;
-SELECT count(*) FROM vtj.muuttuneet('reg', now() - interval '1 day');
+SELECT count(*) FROM vtj.muuttuneet('reg', now() - interval '1 day');   -- deprecated: it warns
+
+-- Merge jobs read by position: a register without a log is at 0; a bookmark outside the log
+-- (beyond it, NULL, behind the retention) is refused.
+SELECT vtj.positio('reg'), (SELECT count(*) FROM vtj.muutokset_jalkeen('reg', 0)) AS rivit,
+       (SELECT count(*) FROM vtj.muuttuneet_jalkeen('reg', 0, 0)) AS jasenet;
+SELECT * FROM vtj.muutokset_jalkeen('reg', 1);
+SELECT * FROM vtj.muuttuneet_jalkeen('reg', 0, 1);
+SELECT * FROM vtj.muuttuneet_jalkeen('reg', NULL);
+UPDATE vtj.rekisteri SET positio = 5, poistettu_positio = 3 WHERE rekisteri = 'reg';
+SELECT * FROM vtj.muutokset_jalkeen('reg', 2);
+SELECT count(*) FROM vtj.muutokset_jalkeen('reg', 3);
+SELECT count(*) FROM vtj.muuttuneet_jalkeen('reg', 4, 5);
+SELECT vtj.positio('ei_ole');
 
 SELECT vtj.poista_rekisteri('reg');
 SELECT vtj.poista_rekisteri('reg2');

@@ -172,13 +172,15 @@ CREATE TABLE vtj.muutosloki (
     muutosattribuutti  text,        -- PERUSTIEDOT: the person's basic data were fetched again
     tiedot             jsonb,       -- censored: {"tietoryhma": T, "sensuroitu": true}
     kirjattu           timestamptz NOT NULL DEFAULT now(),
-    positio            bigint       -- the register's log position of the transaction that wrote it
+    -- the register's log position of the transaction that wrote it (vtj.positio; every writer
+    -- takes one, so a row without one is a bug that must fail, not a row merge jobs never see)
+    positio            bigint NOT NULL
 );
 CREATE INDEX muutosloki_hetu ON vtj.muutosloki (rekisteri, hetu);
 CREATE INDEX muutosloki_kirjattu ON vtj.muutosloki (rekisteri, kirjattu);
 CREATE INDEX muutosloki_positio ON vtj.muutosloki (rekisteri, positio);
 COMMENT ON TABLE vtj.muutosloki IS
-    'The changes applied to a register, censored, for merge jobs: the rows after a position (vtj.muutokset_jalkeen)';
+    'The changes applied to a register, censored, and the events of its members (tietoryhma JASEN: LADATTU, PUUTTUU, PALJASTETTU, HETU_KORJATTU; SENSUROITU per group), for merge jobs: the rows after a position (vtj.muutokset_jalkeen)';
 
 -- pg_dump keeps the data of these tables (and the user's own products).
 SELECT pg_catalog.pg_extension_config_dump('vtj.tuote', 'WHERE NOT vakio');

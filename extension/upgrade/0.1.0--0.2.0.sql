@@ -136,3 +136,12 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- ---- merge jobs by position (issue 19) -------------------------------------------------------
+-- Every change-log row has a position (the rows from before the update have 0): a writer that
+-- forgot to take one fails instead of writing a row that merge jobs would never read.
+ALTER TABLE vtj.muutosloki ALTER COLUMN positio SET NOT NULL;
+COMMENT ON TABLE vtj.muutosloki IS
+    'The changes applied to a register, censored, and the events of its members (tietoryhma JASEN: LADATTU, PUUTTUU, PALJASTETTU, HETU_KORJATTU; SENSUROITU per group), for merge jobs: the rows after a position (vtj.muutokset_jalkeen)';
+-- (vtj.muuttuneet(text, timestamptz) keeps its signature: deprecated, it warns; the code below
+-- replaces it and adds vtj.positio, vtj.muutokset_jalkeen and vtj.muuttuneet_jalkeen.)

@@ -145,6 +145,9 @@ try:
             # (the test's own statements qualify their operators: with public first, an unqualified
             # "=" in a caller's query is the caller's own business)
             "SELECT count(*) FROM vtj.muuttuneet('r', pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')",
+            "SELECT vtj.positio('r')",
+            "SELECT count(*) FROM vtj.muutokset_jalkeen('r', 0)",
+            "SELECT count(*) FROM vtj.muuttuneet_jalkeen('r', 0)",
             f"SELECT count(*) FROM vtj.ei_jasenia('r', {arr})",
             f"SELECT vtj.poista_henkilot('r', '{{{hetus[0]}}}')",
             "SELECT vtj.hetu_kelpaa('010101-900F'), vtj.versio() IS NOT NULL, vtj.viimeisin_kirjausavain()",
