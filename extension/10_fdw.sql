@@ -50,9 +50,14 @@ CREATE OR REPLACE FUNCTION vtj_internal.palvelinvahti() RETURNS event_trigger
 COMMENT ON FUNCTION vtj_internal.palvelinvahti() IS
     'Event trigger of ALTER SERVER and CREATE/ALTER USER MAPPING: only a superuser may repoint a vtj_fdw server that other roles have user mappings on, drop its TLS files, or make or change another role''s mapping on it';
 REVOKE EXECUTE ON FUNCTION vtj_internal.palvelinvahti() FROM PUBLIC;
-DROP EVENT TRIGGER IF EXISTS vtj_fdw_palvelinvahti;
-CREATE EVENT TRIGGER vtj_fdw_palvelinvahti ON ddl_command_start
-    WHEN TAG IN ('ALTER SERVER', 'CREATE USER MAPPING', 'ALTER USER MAPPING')
-    EXECUTE FUNCTION vtj_internal.palvelinvahti();
+-- (An event trigger has no OR REPLACE: made again on every install and upgrade.)
+DO $$
+BEGIN
+    DROP EVENT TRIGGER IF EXISTS vtj_fdw_palvelinvahti;
+    CREATE EVENT TRIGGER vtj_fdw_palvelinvahti ON ddl_command_start
+        WHEN TAG IN ('ALTER SERVER', 'CREATE USER MAPPING', 'ALTER USER MAPPING')
+        EXECUTE FUNCTION vtj_internal.palvelinvahti();
+END
+$$;
 COMMENT ON EVENT TRIGGER vtj_fdw_palvelinvahti IS
     'vtj_fdw: only a superuser may repoint a server that other roles have user mappings on, drop its TLS files, or make or change another role''s mapping on it';

@@ -27,8 +27,9 @@ struct ServerSettings {
 ServerSettings read_server_settings(Oid server_id);
 
 // Adds the credentials of the user mapping for (user, server) to `settings.http`. Enforces the
-// postgres_fdw rule that a non-superuser's mapping must carry a password. Returns the mapping's
-// OID (the connection cache key).
+// postgres_fdw rule that a non-superuser's mapping must carry a password, and sets the limit of
+// the answers the backend may hold at once (kInFlightLimitMb unless both `user_id` and the
+// current user are superusers). Returns the mapping's OID (the connection cache key).
 Oid read_user_mapping(Oid user_id, Oid server_id, ServerSettings &settings);
 
 }  // namespace vtj::pg
