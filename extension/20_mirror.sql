@@ -1048,7 +1048,7 @@ BEGIN
             PERFORM vtj_internal.tallenna_alkuavain(a, v_avain);
         END IF;
         -- (a.era: members never loaded, read under the data lock in this transaction)
-        a.palautui := a.palautui + vtj_internal.lataa(a.rekisteri, a.era, p_uudet => true, p_positio => a.positio);
+        a.palautui := a.palautui + vtj_internal.lataa(a.rekisteri, a.era, a.ajo, p_uudet => true, p_positio => a.positio);
         a.tehty := a.tehty + cardinality(a.era);
     ELSE
         a.valmis := true;
@@ -1326,7 +1326,7 @@ BEGIN
     a.ladattuja := vtj_internal.lataa(a.rekisteri, ARRAY(SELECT h.hetu FROM pg_temp.vtj_haettavat h WHERE h.kirjaa),
                                       a.ajo, true, p_positio => a.positio)
                  + vtj_internal.lataa(a.rekisteri, ARRAY(SELECT h.hetu FROM pg_temp.vtj_haettavat h WHERE NOT h.kirjaa),
-                                      p_uudet => true, p_positio => a.positio);
+                                      a.ajo, p_uudet => true, p_positio => a.positio);
     RETURN vtj_internal.paivita_lopeta(a);
 END $$;
 
