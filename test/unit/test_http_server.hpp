@@ -43,6 +43,7 @@ struct Reply {
     bool hang_up = false;         // answer nothing: reset the connection after the request
     std::size_t stream_bytes = 0;  // instead of body: this many filler bytes in 64 KiB writes
     bool no_content_length = false;  // body delimited by closing the connection
+    std::string raw = {};         // sent as it is instead of an HTTP answer, then close
 };
 
 using Handler = std::function<Reply(const ReceivedRequest &)>;
