@@ -642,11 +642,11 @@ struct HttpClient::Impl {
         Failure failure = classify(rc);
         // libcurl reports bytes that are not an HTTP answer ("Received HTTP/0.9 when not allowed":
         // garbage, an SSH or SMTP banner) as an unsupported protocol, like a URL scheme it lacks;
-        // once connected, it is the peer's answer that is wrong, not the url.
+        // once connected (a new connection or a kept-alive one: both have the peer's address), it is
+        // the peer's answer that is wrong, not the url.
         if (failure == Failure::BadUrl && rc == CURLE_UNSUPPORTED_PROTOCOL) {
-            curl_off_t connect = 0;
-            curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect);
-            if (connect > 0)
+            const char *ip = nullptr;
+            if (curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && *ip)
                 failure = Failure::NotHttp;
         }
         // A complete HTTP answer (or an error answer we stopped reading): the status decides.
