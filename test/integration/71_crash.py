@@ -173,7 +173,9 @@ def runs(laji):
 
 
 try:
-    ok(True, f"a private cluster on port {cluster.port}" + (f" with {', '.join(sorted(env))}" if env else ""))
+    eq(value("SELECT current_setting('port') || ' ' || current_setting('data_directory')", db="postgres"),
+       f"{cluster.port} {cluster.data}",
+       "the script works in its private cluster" + (f" (server environment: {', '.join(sorted(env))})" if env else ""))
     sql(f"CREATE DATABASE {DB}", db="postgres")
     today = set_today()
     sql(f"""CREATE EXTENSION vtj_fdw;
