@@ -1458,12 +1458,20 @@ BEGIN
     -- The change log: every applied row of the product's groups, censored. (Members not loaded
     -- before this run start from their basic data, like the initial load: no rows; those the
     -- interface did not return last time start from the basic data fetched below.)
+    -- A change an earlier run has logged is not logged again: a window replayed (a bookmark set
+    -- back) re-applies its changes, harmlessly, but a merge job must not get them twice. A change
+    -- is its person and muutospv (a change record's instant; the bookmark is the page's, which
+    -- depends on where the window began); its rows are logged whole or not at all.
     INSERT INTO vtj.muutosloki (rekisteri, hetu, ajo, kirjausavain, muutospv, jarjestys, tietoryhma, muutosattribuutti, tiedot,
                                 positio)
     SELECT r.rekisteri, coalesce(s.uusi, v.hetu), a.ajo, v.kirjausavain, v.muutospv, v.jarjestys, v.tietoryhma,
            v.muutosattribuutti, v.tiedot, a.positio
       FROM pg_temp.vtj_vaihe v LEFT JOIN pg_temp.vtj_siirto s ON s.vanha = v.hetu
      WHERE v.tietoryhma = ANY (t.tietoryhmat) AND NOT v.uusi
+       AND NOT EXISTS (SELECT 1 FROM vtj.muutosloki m
+                        WHERE m.rekisteri = r.rekisteri AND m.hetu = coalesce(s.uusi, v.hetu)
+                          AND m.muutospv = v.muutospv AND m.ajo <> a.ajo
+                          AND m.muutosattribuutti IS DISTINCT FROM 'PERUSTIEDOT')
      ORDER BY v.jarjestys;
 
     v_kosketut := ARRAY(SELECT DISTINCT coalesce(s.uusi, v.hetu) FROM pg_temp.vtj_vaihe v

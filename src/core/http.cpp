@@ -336,7 +336,7 @@ const char *kHintAuth = "Check the username and password of the user mapping for
 const char *kHintThrottled = "The interface is throttling requests; lower parallel_requests or try later.";
 const char *kHintTls = "Check the server's ca_file, client_cert and client_key (PEM files the database server can read) and verify_tls.";
 
-enum class Failure { None, Connect, Timeout, Broken, Tls, BadUrl, BadEncoding, Other };
+enum class Failure { None, Connect, Timeout, Broken, Tls, BadUrl, BadEncoding, NotHttp, Other };
 
 Failure classify(CURLcode rc)
 {
@@ -371,6 +371,7 @@ Failure classify(CURLcode rc)
     case CURLE_UNSUPPORTED_PROTOCOL:
         return Failure::BadUrl;
     case CURLE_BAD_CONTENT_ENCODING: return Failure::BadEncoding;
+    case CURLE_WEIRD_SERVER_REPLY: return Failure::NotHttp;  // a status line or header HTTP cannot have
     default: return Failure::Other;
     }
 }
@@ -739,6 +740,15 @@ struct HttpClient::Impl {
         }
 
         Failure failure = classify(rc);
+        // libcurl reports bytes that are not an HTTP answer ("Received HTTP/0.9 when not allowed":
+        // garbage, an SSH or SMTP banner) as an unsupported protocol, like a URL scheme it lacks;
+        // once connected (a new connection or a kept-alive one: both have the peer's address), it is
+        // the peer's answer that is wrong, not the url.
+        if (failure == Failure::BadUrl && rc == CURLE_UNSUPPORTED_PROTOCOL) {
+            const char *ip = nullptr;
+            if (curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && *ip)
+                failure = Failure::NotHttp;
+        }
         // A complete HTTP answer (or an error answer we stopped reading): the status decides.
         if (failure == Failure::None || (rc == CURLE_WRITE_ERROR && t.error_body_cut) ||
             (failure == Failure::Broken && status >= 300)) {
@@ -826,6 +836,11 @@ struct HttpClient::Impl {
         case Failure::BadUrl:
             error.emplace(make_error(ErrorKind::UnableToConnect, "cannot request " + what + " from " + service + ": " + curl_easy_strerror(rc),
                                      curl_text, "Check the server's url: it must be an absolute http:// or https:// URL."));
+            break;
+        case Failure::NotHttp:
+            error.emplace(make_error(ErrorKind::BadResponse, service + "'s answer to " + what + " is not HTTP", curl_text,
+                                     "Something other than the interface answered at the server's url (its host and port); "
+                                     "check the url and the X-Road security server."));
             break;
         case Failure::BadEncoding:
             error.emplace(make_error(ErrorKind::BadResponse, service + "'s answer to " + what + " could not be decoded", curl_text, {}));

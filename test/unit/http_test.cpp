@@ -576,6 +576,51 @@ TEST_F(Http, HangUpWithoutAnAnswerIsRetriedThenUnableToConnect)
     EXPECT_TRUE(contains(e->what(), "after 2 attempts")) << e->what();
 }
 
+// Bytes that are not HTTP (garbage, another protocol's banner): the answer is wrong
+// (BadResponse, HV00M), not the url, and the error quotes none of the bytes.
+TEST_F(Http, AnAnswerThatIsNotHttpIsABadResponseNotABadUrl)
+{
+    for (std::string raw : {std::string("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"), std::string("\x17\x03\x03zz-geheim-\xff\xfe", 16),
+                            std::string("HTTP/1.1 2xx Fine\r\n\r\n")}) {
+        TestHttpServer server([raw](const ReceivedRequest &) {
+            Reply r;
+            r.raw = raw;
+            return r;
+        });
+        HttpConfig c = fast_config();
+        c.max_retries = 0;
+        HttpClient client(c);
+        auto e = fetch_error(client, post(server));
+        ASSERT_TRUE(e);
+        EXPECT_EQ(e->kind(), ErrorKind::BadResponse) << e->what();
+        EXPECT_TRUE(contains(e->what(), "is not HTTP")) << e->what();
+        EXPECT_FALSE(contains(e->hint(), "absolute http")) << e->hint();
+        EXPECT_FALSE(contains(std::string(e->what()) + e->detail() + e->hint(), "OpenSSH")) << e->detail();
+        EXPECT_FALSE(contains(std::string(e->what()) + e->detail() + e->hint(), "geheim")) << e->detail();
+    }
+    // The same on a kept-alive connection (no connect time of its own): a good answer first.
+    {
+        std::atomic<int> n{0};
+        TestHttpServer server([&n](const ReceivedRequest &) {
+            Reply r{200, {}, "{}"};
+            if (n++ > 0)
+                r.raw = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+            return r;
+        });
+        HttpConfig c = fast_config();
+        c.max_retries = 0;
+        HttpClient client(c);
+        EXPECT_EQ(fetch(client, post(server)).status, 200);
+        auto e = fetch_error(client, post(server));
+        ASSERT_TRUE(e);
+        EXPECT_EQ(server.connections(), 1);
+        EXPECT_EQ(e->kind(), ErrorKind::BadResponse) << e->what();
+        EXPECT_TRUE(contains(e->what(), "is not HTTP")) << e->what();
+        EXPECT_FALSE(contains(e->hint(), "absolute http")) << e->hint();
+        EXPECT_FALSE(contains(std::string(e->what()) + e->detail() + e->hint(), "OpenSSH")) << e->detail();
+    }
+}
+
 TEST_F(Http, TimeoutHasAPhaseBreakdown)
 {
     TestHttpServer server([](const ReceivedRequest &) {

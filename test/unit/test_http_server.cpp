@@ -247,6 +247,12 @@ void TestHttpServer::serve(int fd, int connection)
             --in_flight_;
             break;
         }
+        if (!reply.raw.empty()) {
+            send_all(fd, reply.raw.data(), reply.raw.size());
+            std::lock_guard<std::mutex> lock(mu_);
+            --in_flight_;
+            break;
+        }
         std::size_t body_len = reply.stream_bytes ? reply.stream_bytes : reply.body.size();
         std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " " + reason(reply.status) + "\r\n";
         for (const auto &h : reply.headers)

@@ -45,6 +45,7 @@ struct Reply {
     bool no_content_length = false;  // body delimited by closing the connection
     std::size_t stall_after = std::string::npos;  // send only this many body bytes, then nothing
                                                   // more until the server stops (then close)
+    std::string raw = {};         // sent as it is instead of an HTTP answer, then close
 };
 
 using Handler = std::function<Reply(const ReceivedRequest &)>;
