@@ -19,6 +19,11 @@ CREATE OR REPLACE FUNCTION vtj.vtj_fdw_handler() RETURNS fdw_handler
 CREATE OR REPLACE FUNCTION vtj.vtj_fdw_validator(text[], oid) RETURNS void
     AS 'MODULE_PATHNAME', 'vtj_fdw_validator' LANGUAGE C STRICT;
 
+COMMENT ON FUNCTION vtj.vtj_fdw_handler() IS
+    'The handler of the foreign-data wrapper vtj_fdw (its scan callbacks); named by the wrapper, not called directly';
+COMMENT ON FUNCTION vtj.vtj_fdw_validator(text[], oid) IS
+    'The option validator of the foreign-data wrapper vtj_fdw: checks server, user mapping and foreign table options at CREATE/ALTER (README "Options")';
+
 -- The wrapper is made once; it keeps its functions (CREATE OR REPLACE keeps a function's oid).
 -- ALTER FOREIGN DATA WRAPPER warns about the servers and tables that depend on it, so it runs
 -- only when the wrapper does not name these functions.

@@ -33,7 +33,8 @@ REVOKE ALL ON ALL ROUTINES IN SCHEMA vtj_internal FROM PUBLIC;
 GRANT USAGE ON SCHEMA vtj_internal TO vtj_ajaja;
 GRANT EXECUTE ON ALL ROUTINES IN SCHEMA vtj_internal TO vtj_ajaja;
 -- (a view's functions run with the privileges of whoever reads the view)
-GRANT EXECUTE ON FUNCTION vtj_internal.elossa(integer, timestamptz, timestamptz) TO vtj_lukija;
+-- (vtj.tila, read by vtj_seuranta, uses it too)
+GRANT EXECUTE ON FUNCTION vtj_internal.elossa(integer, timestamptz, timestamptz) TO vtj_lukija, vtj_seuranta;
 
 GRANT USAGE ON SCHEMA vtj TO vtj_lukija, vtj_ajaja;
 

@@ -36,6 +36,7 @@ FdwRoutine *make_fdw_routine()
 
 char *setting_loppukayttaja = nullptr;
 char *setting_kayttotarkoitus = nullptr;
+bool setting_salli_poisto = false;
 
 void register_settings()
 {
@@ -44,6 +45,10 @@ void register_settings()
                                PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("vtj.kayttotarkoitus", "Purpose of VTJkysely look-ups, written to vtj.kyselyloki.",
                                nullptr, &setting_kayttotarkoitus, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    // Read by vtj_internal.tarkista_poisto (the guard of DROP EXTENSION, drop_guard.cpp).
+    DefineCustomBoolVariable("vtj.salli_poisto", "Lets DROP EXTENSION vtj_fdw delete registers and the look-up log.",
+                             "Off: a statement that would drop vtj_fdw while it holds registers or look-up log rows is refused.",
+                             &setting_salli_poisto, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("vtj");
 }
 

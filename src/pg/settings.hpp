@@ -5,5 +5,6 @@ namespace vtj::pg {
 
 extern char *setting_loppukayttaja;
 extern char *setting_kayttotarkoitus;
+extern bool setting_salli_poisto;
 
 }  // namespace vtj::pg

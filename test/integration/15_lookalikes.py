@@ -127,7 +127,9 @@ try:
 
     for path in ('"$user", public', "public, pg_catalog"):
         s = [f"search_path = {path}"]
-        sql(f"""DROP EXTENSION IF EXISTS vtj_fdw CASCADE; DROP SCHEMA IF EXISTS vtj_lk CASCADE;""", db=DB, settings=s)
+        # (the look-ups of the round before left look-up log rows: dropping them is said explicitly)
+        sql(f"""DROP EXTENSION IF EXISTS vtj_fdw CASCADE; DROP SCHEMA IF EXISTS vtj_lk CASCADE;""", db=DB,
+            settings=s + ["vtj.salli_poisto = on"])
         sql(f"""CREATE EXTENSION vtj_fdw;
                 CREATE SERVER lk FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url '{mock.url}', kysely_url '{mock.root}/vtjkysely');
                 CREATE USER MAPPING FOR CURRENT_USER SERVER lk OPTIONS (username 'mutpT1', password '{PASSWORD}');""",
