@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "core/hetu.hpp"  // redact_hetus(): the client's error texts carry no hetu
+
 namespace vtj {
 
 enum class AuthScheme { Basic, Mutp, None };
@@ -103,9 +105,5 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
-
-// Replaces every substring that looks like a hetu with "[hetu]" (for remote error bodies that
-// go into an error's DETAIL).
-std::string redact_hetus(std::string text);
 
 }  // namespace vtj
