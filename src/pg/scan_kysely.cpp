@@ -27,16 +27,6 @@
 #include "pg/scan_base.hpp"
 #include "pg/settings.hpp"
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wregister"
-extern "C" {
-#include "access/xact.h"
-#include "storage/proc.h"
-}
-#pragma GCC diagnostic pop
-
 namespace vtj::pg {
 
 namespace {
