@@ -34,7 +34,13 @@ extern "C" void vtj_BeginForeignScan(ForeignScanState *node, int eflags)
 
 extern "C" TupleTableSlot *vtj_IterateForeignScan(ForeignScanState *node)
 {
-    return run_guarded([&] { return state_of(node)->exec->iterate(node); });
+    return run_guarded([&] {
+        ScanBase *s = state_of(node);
+        TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+        ExecClearTuple(slot);
+        MemoryContextReset(s->row_cxt);
+        return s->exec->iterate(node, slot);
+    });
 }
 
 extern "C" void vtj_ReScanForeignScan(ForeignScanState *node)

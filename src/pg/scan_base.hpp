@@ -33,7 +33,8 @@ struct Executor {
     const char *rows;      // EXPLAIN VERBOSE: VTJ Rows, nullptr for none
     bool asks_hetus;       // EXPLAIN VERBOSE: VTJ Hetus
     void (*begin)(ForeignScanState *node, int eflags, const Executor *self);
-    TupleTableSlot *(*iterate)(ForeignScanState *node);
+    // The next row into `slot` (cleared, row_cxt reset), or `slot` left empty at the end.
+    TupleTableSlot *(*iterate)(ForeignScanState *node, TupleTableSlot *slot);
     void (*rescan)(ScanBase *s);
     void (*end)(ScanBase *s);
     // EXPLAIN VERBOSE after the common lines; EXPLAIN ANALYZE's figures.

@@ -62,12 +62,9 @@ void begin(ForeignScanState *node, int eflags, const Executor *self)
     begin_scan<KirjausavainScan, KirjausavainCpp>(node, eflags, self);
 }
 
-TupleTableSlot *iterate(ForeignScanState *node)
+TupleTableSlot *iterate(ForeignScanState *node, TupleTableSlot *slot)
 {
     KirjausavainScan *s = static_cast<KirjausavainScan *>((ScanBase *)node->fdw_state);
-    TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
-    ExecClearTuple(slot);
-    MemoryContextReset(s->row_cxt);
     if (!s->started)
         fetch(node, s);
     if (!s->pending)

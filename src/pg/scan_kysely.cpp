@@ -410,12 +410,9 @@ void begin(ForeignScanState *node, int eflags, const Executor *self)
     s->max_hetut = s->cpp->settings.kysely_max_hetut;
 }
 
-TupleTableSlot *iterate(ForeignScanState *node)
+TupleTableSlot *iterate(ForeignScanState *node, TupleTableSlot *slot)
 {
     KyselyExec *s = static_cast<KyselyExec *>((ScanBase *)node->fdw_state);
-    TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
-    ExecClearTuple(slot);
-    MemoryContextReset(s->row_cxt);
     if (!s->started) {
         s->started = true;
         Inputs in;

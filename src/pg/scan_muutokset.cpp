@@ -335,12 +335,9 @@ void begin(ForeignScanState *node, int eflags, const Executor *self)
                                                      : s->cpp->settings.perustiedot_batch_size;
 }
 
-TupleTableSlot *iterate(ForeignScanState *node)
+TupleTableSlot *iterate(ForeignScanState *node, TupleTableSlot *slot)
 {
     RecordScan *s = static_cast<RecordScan *>((ScanBase *)node->fdw_state);
-    TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
-    ExecClearTuple(slot);
-    MemoryContextReset(s->row_cxt);
     if (!s->started) {
         // A new change scan makes the previous scan's bookmark stale, whatever this one ends in.
         if (s->table == TableKind::Muutokset)
