@@ -55,21 +55,52 @@ char hetu_check_char(std::string_view nine_digits) noexcept
     return kCheckChars[n % 31];
 }
 
-bool hetu_valid(std::string_view s) noexcept
+bool hetu_shaped(std::string_view s) noexcept
 {
     if (s.size() != 11)
         return false;
     for (std::size_t i : {0u, 1u, 2u, 3u, 4u, 5u, 7u, 8u, 9u})
         if (!is_digit(s[i]))
             return false;
-    const int century = century_of(s[6]);
-    if (century == 0)
+    return century_of(s[6]) != 0 && (is_digit(s[10]) || (s[10] >= 'A' && s[10] <= 'Y'));
+}
+
+bool hetu_valid(std::string_view s) noexcept
+{
+    if (!hetu_shaped(s))
         return false;
+    const int century = century_of(s[6]);
     const int day = two_digits(s, 0), month = two_digits(s, 2), year = century + two_digits(s, 4);
     if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
         return false;
     char digits[9] = {s[0], s[1], s[2], s[3], s[4], s[5], s[7], s[8], s[9]};
     return s[10] == hetu_check_char(std::string_view(digits, 9));
+}
+
+std::string redact_hetus(std::string text)
+{
+    constexpr std::size_t kLen = 11;
+    if (text.size() < kLen)
+        return text;
+    std::string out;
+    std::size_t i = 0;
+    std::size_t copied = 0;  // text[copied, i) still to copy
+    while (i + kLen <= text.size()) {
+        if (hetu_shaped(std::string_view(text).substr(i, kLen))) {
+            if (out.empty())
+                out.reserve(text.size());
+            out.append(text, copied, i - copied);
+            out += "[hetu]";
+            i += kLen;
+            copied = i;
+        } else {
+            ++i;
+        }
+    }
+    if (copied == 0)
+        return text;  // nothing found: no copy
+    out.append(text, copied, std::string::npos);
+    return out;
 }
 
 std::vector<std::size_t> invalid_hetu_positions(const std::vector<std::string> &hetus)

@@ -1,4 +1,5 @@
-// Henkilötunnus (Finnish personal identity code) validation, vtj-api.md §9.
+// Henkilötunnus (Finnish personal identity code): its grammar, validation (vtj-api.md §9) and
+// redaction from text.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +13,17 @@ namespace vtj {
 // a three-digit individual number and the right check character, and DDMMYY is a real
 // calendar date in that century. Strict: no trimming, no lowercase, exactly 11 bytes.
 bool hetu_valid(std::string_view s) noexcept;
+
+// True when s has a hetu's shape: 11 characters, DDMMYY and NNN digits, a century marker
+// between them and a last character that is a digit or an uppercase letter A-Y (a superset of
+// the check characters, so a hetu with a wrong check character has the shape too). No date or
+// check-character test: every valid hetu has the shape.
+bool hetu_shaped(std::string_view s) noexcept;
+
+// Replaces every substring that has a hetu's shape (leftmost, non-overlapping matches, as a
+// regex search-and-replace would) with "[hetu]": for remote error bodies that go into an
+// error's DETAIL.
+std::string redact_hetus(std::string text);
 
 // The check character for the nine digits DDMMYYNNN (marker not included).
 char hetu_check_char(std::string_view nine_digits) noexcept;

@@ -29,11 +29,12 @@
 #include <ctime>
 #include <deque>
 #include <optional>
-#include <random>
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/hetu.hpp"
 #include "core/http_errors.hpp"
+#include "core/retry.hpp"
 
 namespace vtj {
 
@@ -400,7 +401,6 @@ struct HttpClient::Impl {
     };
     std::deque<Completed> done;
     HttpStats stats;
-    std::minstd_rand rng{static_cast<std::minstd_rand::result_type>(Clock::now().time_since_epoch().count())};
     std::vector<std::string> secrets;  // scrubbed from every message we produce
 
     explicit Impl(HttpConfig c) : cfg(std::move(c))
@@ -653,16 +653,10 @@ struct HttpClient::Impl {
         return static_cast<int>(ms);
     }
 
-    long backoff_ms(int retry_number, long retry_after_ms)
+    // core/retry.hpp's policy; retry_number is 1 for the first retry.
+    long backoff_ms(int retry_number, long retry_after_ms) const
     {
-        double base = static_cast<double>(cfg.backoff_base_ms);
-        double exp = base * static_cast<double>(1ULL << std::min(retry_number - 1, 30));
-        exp = std::min(exp, static_cast<double>(cfg.backoff_cap_ms));
-        std::uniform_real_distribution<double> jitter(0.8, 1.2);  // spread parallel retries apart
-        double ms = exp * jitter(rng);
-        if (retry_after_ms >= 0)
-            ms = std::max(ms, static_cast<double>(retry_after_ms));  // never sooner than asked
-        return static_cast<long>(std::min(ms, static_cast<double>(cfg.backoff_cap_ms)));
+        return vtj::backoff_ms(cfg.backoff_base_ms, cfg.backoff_cap_ms, retry_number - 1, retry_after_ms);
     }
 
     void throw_if_interrupted()

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "core/hetu.hpp"  // redact_hetus(): the client's error texts carry no hetu
+
 namespace vtj {
 
 enum class AuthScheme { Basic, Mutp, None };
@@ -116,9 +118,5 @@ private:
 
 // Bytes of answer bodies the HttpClients of this process hold now (see max_in_flight_bytes).
 std::size_t http_bytes_in_flight() noexcept;
-
-// Replaces every substring that looks like a hetu with "[hetu]" (for remote error bodies that
-// go into an error's DETAIL).
-std::string redact_hetus(std::string text);
 
 }  // namespace vtj

@@ -1,60 +1,13 @@
-// Readable, redacted error text from a remote's error answer (see http_errors.hpp), and
-// redact_hetus() of core/http.hpp.
+// Readable, redacted error text from a remote's error answer (see http_errors.hpp); hetus are
+// redacted by core/hetu.hpp's redact_hetus().
 #include "core/http_errors.hpp"
 
 #include <cstdint>
 
+#include "core/hetu.hpp"
 #include "core/http.hpp"
 
 namespace vtj {
-
-namespace {
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// Century markers of a hetu: '+', '-', 'A'-'F' (2000s), 'U'-'Y' (1900s, the 2023 additions).
-bool is_century_marker(char c) { return c == '-' || c == '+' || (c >= 'A' && c <= 'F') || (c >= 'U' && c <= 'Y'); }
-
-bool is_check_char(char c) { return is_digit(c) || (c >= 'A' && c <= 'Y'); }
-
-// \d{6}[-+A-FU-Y]\d{3}[0-9A-Y] at s[i] (caller guarantees 11 characters).
-bool hetu_at(const std::string &s, std::size_t i)
-{
-    for (std::size_t k = 0; k < 6; ++k)
-        if (!is_digit(s[i + k]))
-            return false;
-    return is_century_marker(s[i + 6]) && is_digit(s[i + 7]) && is_digit(s[i + 8]) && is_digit(s[i + 9]) &&
-           is_check_char(s[i + 10]);
-}
-
-}  // namespace
-
-std::string redact_hetus(std::string text)
-{
-    constexpr std::size_t kLen = 11;
-    if (text.size() < kLen)
-        return text;
-    // Leftmost, non-overlapping matches, like a regex search-and-replace would find.
-    std::string out;
-    std::size_t i = 0;
-    std::size_t copied = 0;  // text[copied, i) still to copy
-    while (i + kLen <= text.size()) {
-        if (hetu_at(text, i)) {
-            if (out.empty())
-                out.reserve(text.size());
-            out.append(text, copied, i - copied);
-            out += "[hetu]";
-            i += kLen;
-            copied = i;
-        } else {
-            ++i;
-        }
-    }
-    if (copied == 0)
-        return text;  // nothing found: no copy
-    out.append(text, copied, std::string::npos);
-    return out;
-}
 
 namespace http_detail {
 

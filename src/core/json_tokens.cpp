@@ -30,50 +30,33 @@ std::size_t skip_value(const JsonToken *t, std::size_t i, std::size_t n) noexcep
 
 }  // namespace json_tokens_detail
 
-namespace {
-
-using json_tokens_detail::skip_value;
-
-bool is_change_key(std::string_view k) noexcept { return k == "muutosattribuutti" || k == "voimassaolevatTiedot"; }
-
-}  // namespace
-
-bool withheld_whole(const JsonToken *begin, const JsonToken *end) noexcept
+void append_json_string(std::string &out, std::string_view s)
 {
-    const std::size_t n = static_cast<std::size_t>(end - begin);
-    if (n == 0 || begin[0].kind != JsonToken::Kind::BeginObject)
-        return false;
-    bool marker = false;
-    std::size_t i = 1;
-    while (i < n && begin[i].kind == JsonToken::Kind::Key) {
-        const std::string_view k = begin[i].text;
-        if (k == "turvakiellonAlaisetKentat")
-            marker = true;
-        else if (k != "tietoryhma" && k != "muutosattribuutti")
-            return false;
-        i = skip_value(begin, i + 1, n);
+    static const char hex[] = "0123456789abcdef";
+    out += '"';
+    std::size_t run = 0;  // start of the pending run that needs no escaping
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
     }
-    return marker;
-}
-
-void append_state_tokens(const JsonToken *begin, const JsonToken *end, std::vector<JsonToken> &out)
-{
-    const std::size_t n = static_cast<std::size_t>(end - begin);
-    if (n == 0)
-        return;
-    if (begin[0].kind != JsonToken::Kind::BeginObject) {
-        out.insert(out.end(), begin, end);
-        return;
-    }
-    out.push_back(begin[0]);
-    std::size_t i = 1;
-    while (i < n && begin[i].kind == JsonToken::Kind::Key) {
-        const std::size_t after = skip_value(begin, i + 1, n);
-        if (!is_change_key(begin[i].text))
-            out.insert(out.end(), begin + i, begin + after);
-        i = after;
-    }
-    out.insert(out.end(), begin + i, end);  // the closing brace
+    out.append(s.data() + run, s.size() - run);
+    out += '"';
 }
 
 std::string tokens_to_json(const JsonToken *begin, const JsonToken *end)

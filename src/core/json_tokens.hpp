@@ -1,23 +1,28 @@
-// Working with a JSON value held as tokens (vtj_json.hpp, JsonToken): the record form a
-// grouped basic-data scan returns, and the text of a token sequence. PostgreSQL-free.
+// A JSON value held as tokens (JsonToken, what the change interface's decoder gives and the
+// PostgreSQL layer builds jsonb from) and JSON text: walking tokens, the text of a token
+// sequence, JSON string literals. PostgreSQL-free.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
-
-#include "core/vtj_json.hpp"
 
 namespace vtj {
 
-// Appends one group object's tokens [begin, end) to `out`, leaving out its top-level keys
-// "muutosattribuutti" and "voimassaolevatTiedot" with their values: they describe a change,
-// not the state a grouped row stands for.
-void append_state_tokens(const JsonToken *begin, const JsonToken *end, std::vector<JsonToken> &out);
+// One token of a JSON value, in document order: what a consumer needs to rebuild the value
+// without parsing text again (the PostgreSQL layer builds jsonb from these). `text` is set for
+// Key and String (unescaped) and for Number (its literal text); it points into the body or the
+// page's `unescaped` arena, like the rows' views.
+struct JsonToken {
+    enum class Kind : std::uint8_t { BeginObject, EndObject, BeginArray, EndArray, Key, String, Number, True, False, Null };
+    Kind kind = Kind::Null;
+    std::string_view text;
+};
 
-// Whether the object [begin, end) was withheld whole by the interface: it carries
-// "turvakiellonAlaisetKentat" and no top-level key but that, "tietoryhma" and "muutosattribuutti".
-bool withheld_whole(const JsonToken *begin, const JsonToken *end) noexcept;
+// Appends a JSON string literal: '"', '\\' and control characters escaped, everything else
+// (UTF-8 included) copied as is.
+void append_json_string(std::string &out, std::string_view s);
 
 // Calls fn(first, last) for every object element of the array under the object's top-level key
 // `key` (the tokens [first, last) of each element), in order; nothing when the key is missing or

@@ -5,12 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <random>
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/hetu.hpp"
 #include "core/http_errors.hpp"
 #include "core/kysely_detail.hpp"
+#include "core/retry.hpp"
 
 namespace vtj::kysely {
 
@@ -141,15 +142,7 @@ void backoff_wait(long ms, InterruptCheck interrupted)
 
 long backoff_ms(const RetryPolicy &retry, int round, long retry_after_ms)
 {
-    thread_local std::mt19937 rng{std::random_device{}()};
-    const double cap = static_cast<double>(std::max(0L, retry.backoff_cap_ms));
-    double ms = static_cast<double>(std::max(0L, retry.backoff_base_ms)) * static_cast<double>(1ULL << std::min(round, 30));
-    ms = std::min(ms, cap);
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);  // spread the retries of parallel scans apart
-    ms *= jitter(rng);
-    if (retry_after_ms >= 0)
-        ms = std::max(ms, static_cast<double>(retry_after_ms));
-    return static_cast<long>(std::min(ms, cap));
+    return vtj::backoff_ms(retry.backoff_base_ms, retry.backoff_cap_ms, round, retry_after_ms);
 }
 
 HttpConfig http_config(const HttpConfig &server)
@@ -214,7 +207,7 @@ std::vector<std::string> fetch_answers(HttpClient &client, const RequestSettings
             throw;
         }
         // Another round for the look-ups without an answer (also those cut off in flight), after
-        // the REST client's backoff: capped exponential, jittered 0.8–1.2, never sooner than a
+        // the backoff of core/retry.hpp: capped exponential, jittered 0.8–1.2, never sooner than a
         // Retry-After asks (but no longer than the cap).
         if (retries)
             *retries += hetus.size() - received;

@@ -87,8 +87,8 @@ HttpConfig http_config(const HttpConfig &server);
 // client's retry of 500 cannot be used. fetch_answers() retries only what did not produce an
 // answer: connection failures, timeouts, a connection reset in the middle of an answer,
 // 429/502/503/504, and a 500 whose body is not a SOAP fault; up to max_retries rounds with the
-// REST client's backoff (capped exponential, jitter 0.8-1.2, at least Retry-After, at most the
-// cap), waiting in slices so that an interrupt is noticed.
+// one retry policy of both clients (core/retry.hpp: capped exponential, jitter 0.8-1.2, at least
+// Retry-After, at most the cap), waiting in slices so that an interrupt is noticed.
 struct RetryPolicy {
     int max_retries = 0;
     long backoff_base_ms = 500;

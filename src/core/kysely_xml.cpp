@@ -36,7 +36,7 @@
 
 #include "core/error.hpp"
 #include "core/kysely_detail.hpp"
-#include "core/vtj_json_dates.hpp"
+#include "core/dates.hpp"
 
 namespace vtj::kysely {
 
@@ -531,7 +531,7 @@ bool parse_yyyymmdd(std::string_view t, std::int32_t &days) noexcept
     const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (d > (m == 2 && leap ? 29u : dim[m - 1]))
         return false;
-    days = static_cast<std::int32_t>(json_detail::days_from_civil(y, m, d));
+    days = static_cast<std::int32_t>(dates_detail::days_from_civil(y, m, d));
     return true;
 }
 

@@ -5,6 +5,8 @@
 
 #include "core/error.hpp"
 #include "core/json_tokens.hpp"
+#include "core/tietoryhma.hpp"
+#include "core/vtj_json_request.hpp"
 
 namespace vtj {
 

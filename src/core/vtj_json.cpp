@@ -22,7 +22,7 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "core/vtj_json_dates.hpp"
+#include "core/dates.hpp"
 
 namespace vtj {
 namespace {
@@ -586,7 +586,7 @@ OptionalDate read_date(const Ctx &c, od::value &v)
     if (c.tokens)
         emit(c, JsonToken::Kind::EndObject);
     if (has_arvo)
-        date.present = json_detail::parse_date_with_precision(arvo, json_detail::date_precision(tarkkuus),
+        date.present = dates_detail::parse_date_with_precision(arvo, dates_detail::date_precision(tarkkuus),
                                                               date.days_since_unix_epoch);
     return date;
 }

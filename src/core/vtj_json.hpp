@@ -1,5 +1,6 @@
-// Decoding of VTJ-muutosrajapinta JSON (vtj-api.md §1, §3, §4) into flat group rows, and
-// encoding of its request bodies. PostgreSQL-free; simdjson stays behind this interface.
+// Decoding of VTJ-muutosrajapinta JSON (vtj-api.md §1, §3, §4) into flat group rows; its request
+// bodies: vtj_json_request.hpp; its dates: dates.hpp. PostgreSQL-free; simdjson stays behind
+// this interface.
 //
 // Rows point into the response body (zero copy): keep the body alive and unmodified while the
 // rows are used. Unknown fields and unknown group types are never an error: every group object
@@ -26,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_tokens.hpp"  // JsonToken
+
 namespace vtj {
 
 // A date of the interface, {"arvo": "YYYY-MM-DD", "tarkkuus": "PAIVA"|"KUUKAUSI"|"VUOSI"} (or
@@ -35,16 +38,6 @@ namespace vtj {
 struct OptionalDate {
     bool present = false;
     std::int32_t days_since_unix_epoch = 0;
-};
-
-// One token of a JSON value, in document order: what a consumer needs to rebuild the value
-// without parsing text again (the PostgreSQL layer builds jsonb from these). `text` is set for
-// Key and String (unescaped) and for Number (its literal text); it points into the body or the
-// page's `unescaped` arena, like the rows' views.
-struct JsonToken {
-    enum class Kind : std::uint8_t { BeginObject, EndObject, BeginArray, EndArray, Key, String, Number, True, False, Null };
-    Kind kind = Kind::Null;
-    std::string_view text;
 };
 
 struct GroupRow {
@@ -118,22 +111,5 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
-
-// {"viimeisinKirjausavain":N,"hetulista":["…",…]} for hetus[begin, end).
-std::string muutokset_request(std::int64_t bookmark, const std::vector<std::string> &hetus, std::size_t begin,
-                              std::size_t end);
-// {"hetulista":[…]} plus "tietoryhmat":[…] when `tietoryhmat` is not empty.
-std::string perustiedot_request(const std::vector<std::string> &hetus, std::size_t begin, std::size_t end,
-                                const std::vector<std::string> &tietoryhmat);
-
-// Appends a JSON string literal: '"', '\\' and control characters escaped, everything else
-// (UTF-8 included) copied as is.
-void append_json_string(std::string &out, std::string_view s);
-
-// ISO-8601 instant ("2019-09-24T21:00:00.000Z", "…+02:00", with or without fraction) to
-// microseconds since the Unix epoch; false when unreadable.
-bool parse_instant(std::string_view text, std::int64_t &unix_us) noexcept;
-// "YYYY-MM-DD" (or "YYYY-MM", "YYYY") to days since the Unix epoch; false when unreadable.
-bool parse_date(std::string_view text, std::int32_t &days) noexcept;
 
 }  // namespace vtj

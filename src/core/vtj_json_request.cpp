@@ -1,38 +1,11 @@
 // Request bodies of VTJ-muutosrajapinta (vtj-api.md §1.2, §1.3): compact JSON, built by hand.
+#include "core/vtj_json_request.hpp"
+
 #include <charconv>
 
-#include "core/vtj_json.hpp"
+#include "core/json_tokens.hpp"  // append_json_string
 
 namespace vtj {
-
-void append_json_string(std::string &out, std::string_view s)
-{
-    static const char hex[] = "0123456789abcdef";
-    out += '"';
-    std::size_t run = 0;  // start of the pending run that needs no escaping
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        out.append(s.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-            out += "\\u00";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    out.append(s.data() + run, s.size() - run);
-    out += '"';
-}
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <unordered_map>
 
 #include "pg/boundary.hpp"
-#include "pg/scan_common.hpp"
+#include "pg/scan_base.hpp"
 
 namespace vtj::pg {
 

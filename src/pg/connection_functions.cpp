@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "pg/connection_cache.hpp"
-#include "pg/fdw_scan.hpp"
+#include "pg/scan_muutokset.hpp"
 
 namespace {
 

@@ -67,10 +67,10 @@ const char *catalog_operator_name(Oid opno)
     return name;
 }
 
-ColumnKind kind_of_var(Expr *e, Oid table_id)
+ColumnKind kind_of_var(Expr *e, const RelInfo *info)
 {
     Var *v = (Var *)strip(e);
-    return column_kind(get_attname(table_id, v->varattno, false));
+    return column_kind(info->table, get_attname(info->table_id, v->varattno, false));
 }
 
 bool one_of(Oid t, Oid a, Oid b, Oid c = InvalidOid) { return t == a || t == b || (c != InvalidOid && t == c); }
@@ -99,7 +99,7 @@ bool match_condition(PlannerInfo *root, RelOptInfo *rel, const RelInfo *info, Ex
         const char *name = catalog_operator_name(opno);
         if (!name)
             return false;
-        const ColumnKind col = kind_of_var(left, info->table_id);
+        const ColumnKind col = kind_of_var(left, info);
         const Oid vt = exprType((Node *)right);
         const bool eq = strcmp(name, "=") == 0, gt = strcmp(name, ">") == 0, ge = strcmp(name, ">=") == 0,
                    lt = strcmp(name, "<") == 0, le = strcmp(name, "<=") == 0;
@@ -138,7 +138,7 @@ bool match_condition(PlannerInfo *root, RelOptInfo *rel, const RelInfo *info, Ex
         const char *name = catalog_operator_name(sa->opno);
         if (!name || strcmp(name, "=") != 0 || !one_of(exprType((Node *)right), TEXTARRAYOID, VARCHARARRAYOID))
             return false;
-        const ColumnKind col = kind_of_var(left, info->table_id);
+        const ColumnKind col = kind_of_var(left, info);
         *value = right;
         if (col == ColumnKind::Hetu)
             return *kind = Pushed::HetuAny, true;
@@ -213,7 +213,7 @@ bool ec_member_is_hetu(PlannerInfo *, RelOptInfo *rel, EquivalenceClass *, Equiv
 {
     const RelInfo *info = (const RelInfo *)arg;
     Expr *e = strip(em->em_expr);
-    return is_own_var(e, rel) && kind_of_var(e, info->table_id) == ColumnKind::Hetu;
+    return is_own_var(e, rel) && kind_of_var(e, info) == ColumnKind::Hetu;
 }
 
 void add_param_path(PlannerInfo *root, RelOptInfo *rel, const RelInfo *info, Relids required_outer)
@@ -234,73 +234,6 @@ void add_param_path(PlannerInfo *root, RelOptInfo *rel, const RelInfo *info, Rel
 }
 
 }  // namespace
-
-ColumnKind column_kind(const char *name)
-{
-    static const struct {
-        const char *name;
-        ColumnKind kind;
-    } kColumns[] = {
-        {"hetu", ColumnKind::Hetu},
-        {"muutospv", ColumnKind::Muutospv},
-        {"kirjausavain", ColumnKind::Kirjausavain},
-        {"jarjestys", ColumnKind::Jarjestys},
-        {"tietoryhma", ColumnKind::Tietoryhma},
-        {"muutosattribuutti", ColumnKind::Muutosattribuutti},
-        {"alkupv", ColumnKind::Alkupv},
-        {"loppupv", ColumnKind::Loppupv},
-        {"turvakiellon_alaiset_kentat", ColumnKind::Censored},
-        {"tiedot", ColumnKind::Tiedot},
-        {"paiva", ColumnKind::Paiva},
-        {"henkilolla_salattua", ColumnKind::PersonCensored},
-        {"henkilon_turvakielto", ColumnKind::PersonTurvakielto},
-    };
-    for (const auto &c : kColumns)
-        if (strcmp(c.name, name) == 0)
-            return c.kind;
-    return ColumnKind::Unknown;
-}
-
-const char *table_kind_name(TableKind kind)
-{
-    switch (kind) {
-    case TableKind::Kirjausavain:
-        return "kirjausavain";
-    case TableKind::Muutokset:
-        return "muutokset";
-    case TableKind::Perustiedot:
-        return "perustiedot";
-    case TableKind::Henkilo:
-        return "henkilo";
-    case TableKind::PerustiedotRyhmittain:
-        return "perustiedot_ryhmittain";
-    }
-    return "?";
-}
-
-TableKind table_kind_of(Oid foreign_table_id)
-{
-    ForeignTable *table = GetForeignTable(foreign_table_id);
-    ListCell *lc;
-    foreach (lc, table->options) {
-        DefElem *def = (DefElem *)lfirst(lc);
-        if (strcmp(def->defname, "endpoint") == 0) {
-            const char *v = defGetString(def);
-            if (strcmp(v, "kirjausavain") == 0)
-                return TableKind::Kirjausavain;
-            if (strcmp(v, "muutokset") == 0)
-                return TableKind::Muutokset;
-            if (strcmp(v, "henkilo") == 0)
-                return TableKind::Henkilo;
-            if (strcmp(v, "perustiedot_ryhmittain") == 0)
-                return TableKind::PerustiedotRyhmittain;
-            return TableKind::Perustiedot;
-        }
-    }
-    ereport(ERROR, (errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-                    errmsg("foreign table \"%s\" has no option \"endpoint\"", get_rel_name(foreign_table_id))));
-    pg_unreachable();
-}
 
 extern "C" void vtj_GetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {

@@ -4,30 +4,9 @@
 #pragma once
 
 #include "pg/pg_headers.hpp"
+#include "pg/tables.hpp"
 
 namespace vtj::pg {
-
-// PerustiedotRyhmittain: POST /perustiedot, one row per person and data group.
-enum class TableKind { Kirjausavain = 0, Muutokset = 1, Perustiedot = 2, Henkilo = 3, PerustiedotRyhmittain = 4 };
-
-inline bool is_perustiedot(TableKind t) { return t == TableKind::Perustiedot || t == TableKind::PerustiedotRyhmittain; }
-
-enum class ColumnKind {
-    Unknown = 0,
-    Hetu,
-    Muutospv,
-    Kirjausavain,
-    Jarjestys,
-    Tietoryhma,
-    Muutosattribuutti,
-    Alkupv,
-    Loppupv,
-    Censored,   // turvakiellon_alaiset_kentat
-    Tiedot,
-    Paiva,
-    PersonCensored,     // henkilolla_salattua (perustiedot_ryhmittain)
-    PersonTurvakielto,  // henkilon_turvakielto (perustiedot_ryhmittain)
-};
 
 // One pushed condition; its value expression is the fdw_exprs element at the same position.
 enum class Pushed {
@@ -52,10 +31,6 @@ enum PrivateIndex {
     kPrivKnownHetus = 3,   // Integer: hetus known at plan time (constants), -1 when from a parameter
     kPrivDescription = 4,  // String: the pushed conditions for EXPLAIN, without values
 };
-
-TableKind table_kind_of(Oid foreign_table_id);
-ColumnKind column_kind(const char *name);
-const char *table_kind_name(TableKind kind);
 
 extern "C" {
 void vtj_GetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);

@@ -1,9 +1,9 @@
-// Executor callbacks of the change-interface tables (kirjausavain, muutokset, perustiedot).
+// The executor callbacks of every vtj_fdw table. Each hands the scan to the executor of its
+// table kind (scan_base.hpp, Executor): scan_muutokset.cpp, scan_kirjausavain.cpp,
+// scan_kysely.cpp.
 #pragma once
 
 #include "pg/pg_headers.hpp"
-
-#include <cstdint>
 
 namespace vtj::pg {
 
@@ -14,9 +14,5 @@ void vtj_ReScanForeignScan(ForeignScanState *node);
 void vtj_EndForeignScan(ForeignScanState *node);
 void vtj_ExplainForeignScan(ForeignScanState *node, struct ExplainState *es);
 }
-
-// The bookmark up to which the last complete muutokset scan of this backend brought every
-// batch (vtj.viimeisin_kirjausavain()); false when there was none.
-bool last_final_bookmark(std::int64_t *bookmark);
 
 }  // namespace vtj::pg

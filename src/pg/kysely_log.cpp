@@ -39,30 +39,6 @@
 // row, and so a hetu).
 #include "pg/kysely_log.hpp"
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wregister"
-extern "C" {
-#include "access/genam.h"
-#include "access/table.h"
-#include "access/xact.h"
-#include "access/xlog.h"
-#include "catalog/pg_extension.h"
-#include "libpq/pqformat.h"
-#include "pgstat.h"
-#include "postmaster/bgworker.h"
-#include "storage/dsm.h"
-#include "storage/ipc.h"
-#include "storage/proc.h"
-#include "storage/shm_mq.h"
-#include "tcop/tcopprot.h"
-#include "utils/fmgroids.h"
-#include "utils/resowner.h"
-#include "utils/snapmgr.h"
-}
-#pragma GCC diagnostic pop
-
 namespace vtj::pg {
 
 namespace {

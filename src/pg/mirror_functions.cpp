@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-#include "core/vtj_json.hpp"
+#include "core/dates.hpp"
 
 namespace {
 

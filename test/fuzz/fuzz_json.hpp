@@ -22,6 +22,7 @@
 
 #include "core/error.hpp"
 #include "core/json_tokens.hpp"
+#include "core/tietoryhma.hpp"
 #include "core/vtj_json.hpp"
 #include "fuzz_common.hpp"
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/json_tokens.hpp"
+#include "core/tietoryhma.hpp"
 #include "core/vtj_json.hpp"
 
 namespace {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dates.hpp"
 #include "core/error.hpp"
 #include "core/hetu.hpp"
 #include "core/json_tokens.hpp"

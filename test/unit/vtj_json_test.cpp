@@ -12,8 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "core/dates.hpp"
 #include "core/error.hpp"
 #include "core/vtj_json.hpp"
+#include "core/vtj_json_request.hpp"
 
 namespace {
 

@@ -1,4 +1,5 @@
-// Executing a scan of vtjkysely.henkilo (kysely_scan.hpp).
+// The executor of vtjkysely.henkilo: VTJkysely look-ups (SOAP/XML), one request per hetu, every
+// look-up committed to vtj.kyselyloki by the log worker (kysely_log.hpp) before its request.
 //
 // On the first row of a (re)scan: evaluate the pushed hetu condition (constants, parameters,
 // sub-plans), validate and de-duplicate the hetus, refuse bulk use (more than kysely_max_hetut
@@ -9,12 +10,8 @@
 // return the rows (none for Paluukoodi 0001). The log rows are the worker's, committed in its
 // own transactions: whatever the caller's transaction does afterwards, they stay.
 //
-// Lifetime and the error boundary as in fdw_scan.cpp: the C++ state (KyselyCpp) is owned by a
-// reset callback on the query's memory context; the functions marked "C zone" have no C++
-// object with a destructor on their stack (PostgreSQL errors may unwind through them), the
-// others call PostgreSQL only through pg_guard.
-#include "pg/kysely_scan.hpp"
-
+// State and C zones: scan_base.hpp (the C++ half, KyselyCpp, is owned by a reset callback on
+// the query's memory context).
 #include <algorithm>
 #include <exception>
 #include <memory>
@@ -26,21 +23,9 @@
 #include "core/hetu.hpp"
 #include "core/kysely.hpp"
 #include "pg/boundary.hpp"
-#include "pg/fdw_plan.hpp"
 #include "pg/kysely_log.hpp"
-#include "pg/scan_common.hpp"
-#include "pg/server_config.hpp"
+#include "pg/scan_base.hpp"
 #include "pg/settings.hpp"
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wregister"
-extern "C" {
-#include "access/xact.h"
-#include "storage/proc.h"
-}
-#pragma GCC diagnostic pop
 
 namespace vtj::pg {
 
@@ -48,56 +33,8 @@ namespace {
 
 namespace k = vtj::kysely;
 
-constexpr int32 kUnixToPgDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;  // 10957
-
-enum class HCol {
-    Unknown = 0,
-    Hetu,
-    Paluukoodi,
-    HetuVoimassa,
-    Sukunimi,
-    Etunimet,
-    Aidinkieli,
-    Kuollut,
-    Kuolinpv,
-    Turvakielto,
-    TurvakieltoLoppupv,
-    Kotikunta,
-    KotikuntaNimi,
-    Lahiosoite,
-    Postinumero,
-    Postitoimipaikka,
-    Postiosoite,
-    Vastaus,
-};
-
-const struct {
-    const char *name;
-    HCol col;
-    Oid type;
-} kColumns[] = {
-    {"hetu", HCol::Hetu, TEXTOID},
-    {"paluukoodi", HCol::Paluukoodi, TEXTOID},
-    {"hetu_voimassa", HCol::HetuVoimassa, BOOLOID},
-    {"sukunimi", HCol::Sukunimi, TEXTOID},
-    {"etunimet", HCol::Etunimet, TEXTOID},
-    {"aidinkieli", HCol::Aidinkieli, TEXTOID},
-    {"kuollut", HCol::Kuollut, BOOLOID},
-    {"kuolinpv", HCol::Kuolinpv, DATEOID},
-    {"turvakielto", HCol::Turvakielto, BOOLOID},
-    {"turvakielto_loppupv", HCol::TurvakieltoLoppupv, DATEOID},
-    {"kotikunta", HCol::Kotikunta, TEXTOID},
-    {"kotikunta_nimi", HCol::KotikuntaNimi, TEXTOID},
-    {"lahiosoite", HCol::Lahiosoite, TEXTOID},
-    {"postinumero", HCol::Postinumero, TEXTOID},
-    {"postitoimipaikka", HCol::Postitoimipaikka, TEXTOID},
-    {"postiosoite", HCol::Postiosoite, TEXTOID},
-    {"vastaus", HCol::Vastaus, XMLOID},
-};
-
 // The C++ half of the state.
-struct KyselyCpp {
-    ServerSettings settings;
+struct KyselyCpp : ScanCpp {
     std::unique_ptr<vtj::HttpClient> client;  // this scan's own: VTJkysely carries no HTTP credentials
     std::vector<std::string> hetus;           // the current (re)scan's, de-duplicated, in order
     std::vector<k::Answer> answers;           // parallel to hetus (when `parsed` is)
@@ -155,34 +92,18 @@ void forget_executor(void *arg) noexcept
         }
 }
 
-// The C half, palloc'd in the query's context.
-struct KyselyExec {
-    TableKind table;  // first, as in fdw_scan.cpp's ScanExec: always TableKind::Henkilo here
-    List *kinds;
-    List *exprstates;
-    int natts;
-    HCol *columns;
-    bool *needed;
-    Oid *types;
-    long known_hetus;
-    const char *description;
-    long max_hetut;
-    long parallel;
-    MemoryContext row_cxt;
-    MemoryContext cond_cxt;
-    MemoryContext query_cxt;
-    KyselyCpp *cpp;
-    MemoryContextCallback callback;
-    bool started;
+// The C half.
+struct KyselyExec : ScanBase {
+    long max_hetut;   // for EXPLAIN
     KyselyLog *log;   // this scan's log worker, started at its first look-up
     int64 *log_ids;   // the current round's vtj.kyselyloki ids, parallel to cpp->hetus
 };
 
+KyselyCpp &cpp_of(ScanBase *s) { return *static_cast<KyselyCpp *>(s->cpp); }
+
 // What the first row of a (re)scan needs from PostgreSQL, gathered in a C zone.
 struct Inputs {
-    bool empty;          // hetu = NULL, an empty or all-NULL array: no look-up at all
-    int nhetus;
-    text **hetus;
+    Conditions conditions;  // hetu = NULL, an empty or all-NULL array: empty, no look-up at all
     const char *loppukayttaja;    // in the database's encoding, for the log
     const char *kayttotarkoitus;  // NULL when unset
     const char *session_user;     // for the log
@@ -193,42 +114,6 @@ struct Inputs {
     const char *password_utf8;
     const char *soso_nimi_utf8;
 };
-
-void release_cpp(void *arg)
-{
-    KyselyExec *s = static_cast<KyselyExec *>(arg);
-    KyselyCpp *cpp = s->cpp;
-    s->cpp = nullptr;
-    delete cpp;  // noexcept
-}
-
-// C zone: column kinds and types, checked once per scan.
-void describe_columns(KyselyExec *s, TupleDesc desc, List *needed)
-{
-    s->natts = desc->natts;
-    s->columns = (HCol *)palloc0(sizeof(HCol) * (desc->natts + 1));
-    s->needed = needed_attributes(desc, needed);
-    s->types = (Oid *)palloc0(sizeof(Oid) * (desc->natts + 1));
-    for (int i = 0; i < desc->natts; ++i) {
-        Form_pg_attribute att = TupleDescAttr(desc, i);
-        if (att->attisdropped)
-            continue;
-        s->types[i] = att->atttypid;
-        Oid want = InvalidOid;
-        for (const auto &c : kColumns)
-            if (strcmp(c.name, NameStr(att->attname)) == 0) {
-                s->columns[i] = c.col;
-                want = c.type;
-            }
-        const bool ok = want == InvalidOid || att->atttypid == want ||
-                        (s->columns[i] == HCol::Vastaus && att->atttypid == TEXTOID);
-        if (!ok)
-            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-                            errmsg("column \"%s\" of a vtj_fdw table must have type %s", NameStr(att->attname),
-                                   format_type_be(want)),
-                            errhint("Create the table with IMPORT FOREIGN SCHEMA vtjkysely.")));
-    }
-}
 
 // C zone: a copy in UTF-8 of text in the database's encoding.
 const char *to_utf8(const char *s)
@@ -241,38 +126,10 @@ const char *to_utf8(const char *s)
 void gather_inputs(ForeignScanState *node, KyselyExec *s, Inputs *in)
 {
     memset(in, 0, sizeof(*in));
-    MemoryContextReset(s->cond_cxt);
-    ExprContext *econtext = node->ss.ps.ps_ExprContext;
+    evaluate_conditions(node, s, &in->conditions);  // resets cond_cxt
+    if (in->conditions.hetus.n == 0)
+        in->conditions.empty = true;
     MemoryContext old = MemoryContextSwitchTo(s->cond_cxt);
-    ListCell *lk, *le;
-    forboth (lk, s->kinds, le, s->exprstates) {
-        const Pushed kind = (Pushed)intVal(lfirst(lk));
-        ExprState *es = (ExprState *)lfirst(le);
-        bool isnull = false;
-        Datum v = ExecEvalExpr(es, econtext, &isnull);
-        if (isnull) {
-            in->empty = true;
-            continue;
-        }
-        if (kind == Pushed::HetuEq) {
-            in->nhetus = 1;
-            in->hetus = (text **)palloc(sizeof(text *));
-            in->hetus[0] = DatumGetTextPCopy(v);
-        } else if (kind == Pushed::HetuAny) {
-            ArrayType *a = DatumGetArrayTypePCopy(v);
-            Datum *elems;
-            bool *nulls;
-            int n;
-            deconstruct_array(a, ARR_ELEMTYPE(a), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-            in->hetus = (text **)palloc(sizeof(text *) * (n > 0 ? n : 1));
-            in->nhetus = 0;
-            for (int i = 0; i < n; ++i)
-                if (!nulls[i])
-                    in->hetus[in->nhetus++] = DatumGetTextPP(elems[i]);
-        }
-    }
-    if (in->nhetus == 0)
-        in->empty = true;
     // Loppukayttaja: vtj.loppukayttaja, or the session user (who logged in, not a SET ROLE).
     if (setting_loppukayttaja && setting_loppukayttaja[0])
         in->loppukayttaja = pstrdup(setting_loppukayttaja);
@@ -282,9 +139,10 @@ void gather_inputs(ForeignScanState *node, KyselyExec *s, Inputs *in)
     in->session_user = GetUserNameFromId(GetSessionUserId(), false);
     in->current_user = GetUserNameFromId(GetUserId(), false);
     in->loppukayttaja_utf8 = to_utf8(in->loppukayttaja);
-    in->username_utf8 = to_utf8(s->cpp->settings.http.username.c_str());
-    in->password_utf8 = to_utf8(s->cpp->settings.http.password.c_str());
-    in->soso_nimi_utf8 = to_utf8(s->cpp->settings.soso_nimi.c_str());
+    const ServerSettings &settings = s->cpp->settings;
+    in->username_utf8 = to_utf8(settings.http.username.c_str());
+    in->password_utf8 = to_utf8(settings.http.password.c_str());
+    in->soso_nimi_utf8 = to_utf8(settings.soso_nimi.c_str());
     MemoryContextSwitchTo(old);
 }
 
@@ -307,24 +165,16 @@ k::Answer parse_in_backend(const std::string &body, const std::vector<std::strin
 // round's hetus in s->cpp (none: nothing to look up). Returns with no C++ object alive.
 void prepare_lookup(KyselyExec *s, const Inputs *in)
 {
-    KyselyCpp &cpp = *s->cpp;
+    KyselyCpp &cpp = cpp_of(s);
     cpp.hetus.clear();
     cpp.answers.clear();
     cpp.parsed.clear();
     cpp.failure = nullptr;
     cpp.next = 0;
-    if (in->empty)
+    if (in->conditions.empty)
         return;  // no request, no log row
 
-    std::vector<std::string> raw;
-    raw.reserve(static_cast<std::size_t>(in->nhetus));
-    for (int i = 0; i < in->nhetus; ++i)
-        raw.emplace_back(VARDATA_ANY(in->hetus[i]), VARSIZE_ANY_EXHDR(in->hetus[i]));
-    const std::vector<std::size_t> bad = vtj::invalid_hetu_positions(raw);
-    if (!bad.empty())
-        throw vtj::Error(vtj::ErrorKind::InvalidHetu, vtj::describe_invalid_positions(bad, raw.size()),
-                         "No request was sent.",
-                         "Check the values with vtj.hetu_kelpaa(); the code is strict: 11 characters, uppercase, no spaces.");
+    const std::vector<std::string> raw = checked_hetus(in->conditions);
     std::vector<std::string> hetus;
     {
         std::unordered_set<std::string_view> seen;
@@ -388,7 +238,7 @@ void prepare_lookup(KyselyExec *s, const Inputs *in)
 // C zone: the log worker commits a row per hetu before any request is sent.
 void log_sent(KyselyExec *s, const Inputs *in)
 {
-    KyselyCpp *cpp = s->cpp;
+    KyselyCpp *cpp = &cpp_of(s);
     const int n = static_cast<int>(cpp->hetus.size());
     if (!s->log)
         s->log = kysely_log_open(s->query_cxt);
@@ -407,7 +257,7 @@ void log_sent(KyselyExec *s, const Inputs *in)
 // object alive.
 void fetch_and_parse(KyselyExec *s) noexcept
 {
-    KyselyCpp &cpp = *s->cpp;
+    KyselyCpp &cpp = cpp_of(s);
     try {
         if (!cpp.client) {
             cpp.client = std::make_unique<vtj::HttpClient>(k::http_config(cpp.settings.http));
@@ -443,7 +293,7 @@ void fetch_and_parse(KyselyExec *s) noexcept
 // returned (a look-up without a usable answer keeps paluukoodi NULL).
 void log_answered(KyselyExec *s)
 {
-    KyselyCpp *cpp = s->cpp;
+    KyselyCpp *cpp = &cpp_of(s);
     const std::size_t n = cpp->parsed.size();
     MemoryContext old = MemoryContextSwitchTo(s->cond_cxt);
     int64 *ids = (int64 *)palloc(sizeof(int64) * (n + 1));
@@ -462,7 +312,7 @@ void log_answered(KyselyExec *s)
 // C++: raises the round's error, if it had one (no row is then returned).
 void raise_failure(KyselyExec *s)
 {
-    KyselyCpp &cpp = *s->cpp;
+    KyselyCpp &cpp = cpp_of(s);
     if (!cpp.failure)
         return;
     std::exception_ptr f = cpp.failure;
@@ -483,7 +333,7 @@ Datum text_from_utf8(const char *s, std::size_t len)
 // C zone: the next row, or an empty slot at the end.
 TupleTableSlot *next_row(KyselyExec *s, TupleTableSlot *slot)
 {
-    KyselyCpp *cpp = s->cpp;
+    KyselyCpp *cpp = &cpp_of(s);
     while (cpp->next < cpp->answers.size() && cpp->answers[cpp->next].outcome == k::Outcome::NotFound)
         ++cpp->next;
     if (cpp->next >= cpp->answers.size())
@@ -502,32 +352,32 @@ TupleTableSlot *next_row(KyselyExec *s, TupleTableSlot *slot)
         const std::optional<bool> *flag = nullptr;
         const std::optional<std::int32_t> *date = nullptr;
         switch (s->columns[i]) {
-        case HCol::Hetu:
+        case ColumnKind::Hetu:
             values[i] = text_from_utf8(hetu.data(), hetu.size());
             nulls[i] = false;
             break;
-        case HCol::Paluukoodi:
+        case ColumnKind::Paluukoodi:
             values[i] = text_from_utf8(a.paluukoodi.data(), a.paluukoodi.size());
             nulls[i] = false;
             break;
-        case HCol::HetuVoimassa:
+        case ColumnKind::HetuVoimassa:
             values[i] = BoolGetDatum(a.hetu_voimassa);
             nulls[i] = false;
             break;
-        case HCol::Sukunimi: text = &a.sukunimi; break;
-        case HCol::Etunimet: text = &a.etunimet; break;
-        case HCol::Aidinkieli: text = &a.aidinkieli; break;
-        case HCol::Kotikunta: text = &a.kotikunta; break;
-        case HCol::KotikuntaNimi: text = &a.kotikunta_nimi; break;
-        case HCol::Lahiosoite: text = &a.lahiosoite; break;
-        case HCol::Postinumero: text = &a.postinumero; break;
-        case HCol::Postitoimipaikka: text = &a.postitoimipaikka; break;
-        case HCol::Postiosoite: text = &a.postiosoite; break;
-        case HCol::Kuollut: flag = &a.kuollut; break;
-        case HCol::Turvakielto: flag = &a.turvakielto; break;
-        case HCol::Kuolinpv: date = &a.kuolinpv; break;
-        case HCol::TurvakieltoLoppupv: date = &a.turvakielto_loppupv; break;
-        case HCol::Vastaus:
+        case ColumnKind::Sukunimi: text = &a.sukunimi; break;
+        case ColumnKind::Etunimet: text = &a.etunimet; break;
+        case ColumnKind::Aidinkieli: text = &a.aidinkieli; break;
+        case ColumnKind::Kotikunta: text = &a.kotikunta; break;
+        case ColumnKind::KotikuntaNimi: text = &a.kotikunta_nimi; break;
+        case ColumnKind::Lahiosoite: text = &a.lahiosoite; break;
+        case ColumnKind::Postinumero: text = &a.postinumero; break;
+        case ColumnKind::Postitoimipaikka: text = &a.postitoimipaikka; break;
+        case ColumnKind::Postiosoite: text = &a.postiosoite; break;
+        case ColumnKind::Kuollut: flag = &a.kuollut; break;
+        case ColumnKind::Turvakielto: flag = &a.turvakielto; break;
+        case ColumnKind::Kuolinpv: date = &a.kuolinpv; break;
+        case ColumnKind::TurvakieltoLoppupv: date = &a.turvakielto_loppupv; break;
+        case ColumnKind::Vastaus:
             if (!a.vastaus.empty()) {
                 // The xml type is stored as text; the serialisation is well-formed and has no
                 // encoding declaration, so it stays valid in the database's encoding.
@@ -535,7 +385,8 @@ TupleTableSlot *next_row(KyselyExec *s, TupleTableSlot *slot)
                 nulls[i] = false;
             }
             break;
-        case HCol::Unknown:
+        case ColumnKind::Unknown:
+        default:
             break;
         }
         if (text && text->has_value()) {
@@ -553,59 +404,21 @@ TupleTableSlot *next_row(KyselyExec *s, TupleTableSlot *slot)
     return ExecStoreVirtualTuple(slot);
 }
 
-}  // namespace
-
-bool is_kysely_state(const void *fdw_state) noexcept
+void begin(ForeignScanState *node, int eflags, const Executor *self)
 {
-    return fdw_state && *static_cast<const TableKind *>(fdw_state) == TableKind::Henkilo;
-}
-
-void kysely_begin(ForeignScanState *node, int eflags)
-{
-    ForeignScan *plan = (ForeignScan *)node->ss.ps.plan;
-    EState *estate = node->ss.ps.state;
-    KyselyExec *s = (KyselyExec *)palloc0(sizeof(KyselyExec));
-    s->table = TableKind::Henkilo;
-    node->fdw_state = s;
-    s->kinds = (List *)list_nth(plan->fdw_private, kPrivPushedKinds);
-    s->known_hetus = intVal(list_nth(plan->fdw_private, kPrivKnownHetus));
-    s->description = strVal(list_nth(plan->fdw_private, kPrivDescription));
-    describe_columns(s, node->ss.ss_ScanTupleSlot->tts_tupleDescriptor,
-                     (List *)list_nth(plan->fdw_private, kPrivNeededAttrs));
-
-    const Oid relid = RelationGetRelid(node->ss.ss_currentRelation);
-    const Oid server_id = GetForeignTable(relid)->serverid;
-    s->query_cxt = estate->es_query_cxt;
-    s->cpp = new KyselyCpp();
-    s->callback.func = release_cpp;
-    s->callback.arg = s;
-    MemoryContextRegisterResetCallback(estate->es_query_cxt, &s->callback);
-    s->cpp->settings = read_server_settings(server_id);  // no credentials yet
+    KyselyExec *s = begin_scan<KyselyExec, KyselyCpp>(node, eflags, self);
     s->max_hetut = s->cpp->settings.kysely_max_hetut;
-    s->parallel = s->cpp->settings.parallel_requests;
-    if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
-        return;
-
-    s->exprstates = ExecInitExprList(plan->fdw_exprs, (PlanState *)node);
-    s->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "vtj_fdw kysely row", ALLOCSET_SMALL_SIZES);
-    s->cond_cxt = AllocSetContextCreate(estate->es_query_cxt, "vtj_fdw kysely conditions", ALLOCSET_DEFAULT_SIZES);
-    RangeTblEntry *rte = exec_rt_fetch(plan->scan.scanrelid, estate);
-    const Oid user_id = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-    read_user_mapping(user_id, server_id, s->cpp->settings);
 }
 
-TupleTableSlot *kysely_iterate(ForeignScanState *node)
+TupleTableSlot *iterate(ForeignScanState *node, TupleTableSlot *slot)
 {
-    KyselyExec *s = (KyselyExec *)node->fdw_state;
-    TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
-    ExecClearTuple(slot);
-    MemoryContextReset(s->row_cxt);
+    KyselyExec *s = static_cast<KyselyExec *>((ScanBase *)node->fdw_state);
     if (!s->started) {
         s->started = true;
         Inputs in;
         gather_inputs(node, s, &in);  // C zone
         prepare_lookup(s, &in);       // C++: validation and the bulk guard, returns with nothing alive
-        if (!s->cpp->hetus.empty()) {
+        if (!cpp_of(s).hetus.empty()) {
             log_sent(s, &in);         // C zone: committed by the log worker before any request
             fetch_and_parse(s);       // C++ (noexcept): the requests and the answers
             log_answered(s);          // C zone: committed before any row, so that LIMIT cannot skip it
@@ -615,62 +428,60 @@ TupleTableSlot *kysely_iterate(ForeignScanState *node)
     return next_row(s, slot);
 }
 
-void kysely_rescan(ForeignScanState *node)
+void rescan(ScanBase *s)
 {
-    KyselyExec *s = (KyselyExec *)node->fdw_state;
     s->started = false;
     if (s->cpp) {
-        s->cpp->fold_client();  // the client and its connections stay for the next look-ups
-        s->cpp->hetus.clear();
-        s->cpp->answers.clear();
-        s->cpp->parsed.clear();
-        s->cpp->failure = nullptr;
-        s->cpp->next = 0;
+        KyselyCpp &cpp = cpp_of(s);
+        cpp.fold_client();  // the client and its connections stay for the next look-ups
+        cpp.hetus.clear();
+        cpp.answers.clear();
+        cpp.parsed.clear();
+        cpp.failure = nullptr;
+        cpp.next = 0;
     }
 }
 
-void kysely_end(ForeignScanState *node)
+void end(ScanBase *base)
 {
-    KyselyExec *s = (KyselyExec *)node->fdw_state;
-    if (s && s->cpp)
-        s->cpp->release();  // statistics stay for EXPLAIN ANALYZE; the object goes with the context
-    if (s && s->log) {
+    KyselyExec *s = static_cast<KyselyExec *>(base);
+    if (s->cpp)
+        cpp_of(s).release();  // statistics stay for EXPLAIN ANALYZE; the object goes with the context
+    if (s->log) {
         kysely_log_close(s->log);  // the worker exits
         s->log = nullptr;
     }
 }
 
-void kysely_explain(ForeignScanState *node, ExplainState *es)
+void explain_verbose(ScanBase *base, ExplainState *es)
 {
-    KyselyExec *s = (KyselyExec *)node->fdw_state;
-    if (!s)
-        return;
-    if (es->verbose) {
-        ExplainPropertyText("VTJ Endpoint", "VTJkysely HenkilonTunnusKysely (SOAP), one request per hetu", es);
-        ExplainPropertyText("VTJ Pushed Conditions", s->description[0] ? s->description : "none", es);
-        if (s->known_hetus >= 0)
-            ExplainPropertyInteger("VTJ Hetus", nullptr, s->known_hetus, es);
-        else
-            ExplainPropertyText("VTJ Hetus", "from a parameter, counted at execution", es);
-        ExplainPropertyInteger("VTJ Max Hetus", nullptr, s->max_hetut, es);
-        ExplainPropertyInteger("VTJ Parallel Requests", nullptr, s->parallel, es);
-        ExplainPropertyText("VTJ Log", "vtj.kyselyloki", es);
-    }
-    if (es->analyze && s->cpp) {
-        KyselyCpp *cpp = s->cpp;
-        std::uint64_t requests = cpp->requests, bytes = cpp->bytes;
-        if (cpp->client) {
-            requests += cpp->client->stats().requests;
-            bytes += cpp->client->stats().bytes_received;
-        }
-        ExplainPropertyInteger("VTJ Look-ups", nullptr, static_cast<int64>(cpp->lookups), es);
-        ExplainPropertyInteger("VTJ Found", nullptr, static_cast<int64>(cpp->found), es);
-        ExplainPropertyInteger("VTJ Not Found", nullptr, static_cast<int64>(cpp->not_found), es);
-        ExplainPropertyInteger("VTJ Passivated", nullptr, static_cast<int64>(cpp->passivated), es);
-        ExplainPropertyInteger("VTJ Requests", nullptr, static_cast<int64>(requests), es);
-        ExplainPropertyInteger("VTJ Retries", nullptr, static_cast<int64>(cpp->retries), es);
-        ExplainPropertyInteger("VTJ Bytes Received", nullptr, static_cast<int64>(bytes), es);
-    }
+    const KyselyExec *s = static_cast<const KyselyExec *>(base);
+    ExplainPropertyInteger("VTJ Max Hetus", nullptr, s->max_hetut, es);
+    ExplainPropertyInteger("VTJ Parallel Requests", nullptr, s->parallel, es);
+    ExplainPropertyText("VTJ Log", "vtj.kyselyloki", es);
 }
+
+void explain_analyze(ScanBase *s, ExplainState *es)
+{
+    const KyselyCpp &cpp = cpp_of(s);
+    std::uint64_t requests = cpp.requests, bytes = cpp.bytes;
+    if (cpp.client) {
+        requests += cpp.client->stats().requests;
+        bytes += cpp.client->stats().bytes_received;
+    }
+    ExplainPropertyInteger("VTJ Look-ups", nullptr, static_cast<int64>(cpp.lookups), es);
+    ExplainPropertyInteger("VTJ Found", nullptr, static_cast<int64>(cpp.found), es);
+    ExplainPropertyInteger("VTJ Not Found", nullptr, static_cast<int64>(cpp.not_found), es);
+    ExplainPropertyInteger("VTJ Passivated", nullptr, static_cast<int64>(cpp.passivated), es);
+    ExplainPropertyInteger("VTJ Requests", nullptr, static_cast<int64>(requests), es);
+    ExplainPropertyInteger("VTJ Retries", nullptr, static_cast<int64>(cpp.retries), es);
+    ExplainPropertyInteger("VTJ Bytes Received", nullptr, static_cast<int64>(bytes), es);
+}
+
+}  // namespace
+
+// endpoint, rows, asks_hetus, begin, iterate, rescan, end, explain_verbose, explain_analyze, check_column
+extern const Executor henkilo_executor = {"VTJkysely HenkilonTunnusKysely (SOAP), one request per hetu", nullptr, true,
+                                          begin, iterate, rescan, end, explain_verbose, explain_analyze, nullptr};
 
 }  // namespace vtj::pg

@@ -1,9 +1,7 @@
-// parse_instant, parse_date and the calendar arithmetic behind them (vtj_json.hpp).
-#include "core/vtj_json.hpp"
-#include "core/vtj_json_dates.hpp"
+#include "core/dates.hpp"
 
 namespace vtj {
-namespace json_detail {
+namespace dates_detail {
 
 std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) noexcept
 {
@@ -97,19 +95,19 @@ bool parse_date_with_precision(std::string_view text, DatePrecision precision, s
     return true;
 }
 
-}  // namespace json_detail
+}  // namespace dates_detail
 
 bool parse_date(std::string_view text, std::int32_t &days) noexcept
 {
-    return json_detail::parse_date_with_precision(text, json_detail::DatePrecision::Day, days);
+    return dates_detail::parse_date_with_precision(text, dates_detail::DatePrecision::Day, days);
 }
 
 bool parse_instant(std::string_view text, std::int64_t &unix_us) noexcept
 {
-    using json_detail::days_from_civil;
-    using json_detail::days_in_month;
-    using json_detail::digits;
-    using json_detail::take;
+    using dates_detail::days_from_civil;
+    using dates_detail::days_in_month;
+    using dates_detail::digits;
+    using dates_detail::take;
 
     std::size_t pos = 0;
     unsigned year, month, day, hour, minute, second;
