@@ -4,7 +4,7 @@
 -- (vtj.jasen) are the hetus it keeps. vtj.lataa_perustiedot loads their basic data,
 -- vtj.paivita applies the changes since the register's bookmark. The rules of
 -- docs/change-semantics.md are implemented by the aggregate vtj_internal.sovella; the turvakielto
--- censorship rule of docs/product.md is enforced here, in SQL, whatever the interface sends.
+-- censorship rule of docs/products.md is enforced here, in SQL, whatever the interface sends.
 --
 -- Censorship, in one place (see also README "The mirror"):
 --   * A person is *protected in a run* when, at the start of the run, the mirror holds them

@@ -1,6 +1,6 @@
 CREATE EXTENSION vtj_fdw;
 \pset null '(null)'
--- vtj.hetu_kelpaa: format, real calendar date, century markers, check character (vtj-api.md §9).
+-- vtj.hetu_kelpaa: format, real calendar date, century markers, check character (docs/interface.md#hetu-format-and-checksum).
 -- Strict: no trimming, no lowercase.
 SELECT kuvaus, hetu, vtj.hetu_kelpaa(hetu) AS kelpaa
 FROM (VALUES

@@ -6,7 +6,7 @@ CREATE EXTENSION vtj_fdw;
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
--- Products of product.md.
+-- Products of docs/products.md.
 SELECT tuote, cardinality(tietoryhmat) AS ryhmia, sensuroitavat FROM vtj.tuote ORDER BY tuote;
 
 -- An interface date as a date: only a whole, existing day; anything else is NULL, never an error.

@@ -1,4 +1,4 @@
-// Henkilötunnus (Finnish personal identity code): its grammar, validation (vtj-api.md §9) and
+// Henkilötunnus (Finnish personal identity code): its grammar, validation (docs/interface.md#hetu-format-and-checksum) and
 // redaction from text.
 #pragma once
 

@@ -1,4 +1,4 @@
-// VTJkysely (SOAP 1.1 over X-Road, vtj-api.md §7 variant 1): one-person look-ups with
+// VTJkysely (SOAP 1.1 over X-Road, docs/interface.md#variant-1-over-x-road): one-person look-ups with
 // HenkilonTunnusKysely and a PERUSSANOMA 3 answer. PostgreSQL-free.
 //
 //  * build_envelope(): the request: X-Road 4.0 headers (client, service, id, userId,

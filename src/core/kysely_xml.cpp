@@ -352,7 +352,7 @@ std::optional<std::int32_t> date_value(xmlNodePtr parent, const char *name)
 
 // What a protected person's vastaus may show: element paths below VTJHenkiloVastaussanoma
 // ("" is the message element itself) and "path@attribute". Everything else is left out. The
-// list holds identity, the answer's own bookkeeping and the turvakielto itself (vtj-api.md §7):
+// list holds identity, the answer's own bookkeeping and the turvakielto itself (docs/interface.md#vtjkysely-soap-outline):
 // no address, postal address, municipality, dwelling, residence, household, relative, guardian
 // or citizenship element, and nothing DVV may add later until it is listed here.
 const char *const kShownWhenProtected[] = {

@@ -1,4 +1,4 @@
-// Decoding of VTJ-muutosrajapinta JSON (vtj-api.md §1, §3, §4) into flat group rows; its request
+// Decoding of VTJ-muutosrajapinta JSON (docs/interface.md (endpoints, the change record, perustiedot vs muutokset)) into flat group rows; its request
 // bodies: vtj_json_request.hpp; its dates: dates.hpp. PostgreSQL-free; simdjson stays behind
 // this interface.
 //

@@ -1,4 +1,4 @@
-// Request bodies of VTJ-muutosrajapinta (vtj-api.md §1.2, §1.3): compact JSON, built by hand.
+// Request bodies of VTJ-muutosrajapinta (docs/interface.md#post-muutokset, #post-perustiedot): compact JSON, built by hand.
 #include "core/vtj_json_request.hpp"
 
 #include <charconv>

@@ -1,4 +1,4 @@
-// The C++/PostgreSQL error boundary (fdw-craft.md §2).
+// The C++/PostgreSQL error boundary (docs/cpp-boundary.md).
 //
 // Two directions, two tools:
 //

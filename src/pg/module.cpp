@@ -16,7 +16,7 @@ void _PG_init(void)
 {
     vtj::pg::run_guarded([] {
         // Once per backend, before any thread exists; libcurl's allocator stays malloc
-        // (fdw-craft.md §2.5: pointing it at palloc crashes).
+        // (docs/cpp-boundary.md#libraries-keep-their-own-allocators: pointing it at palloc crashes).
         if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
             throw vtj::Error(vtj::ErrorKind::Internal, "could not initialise libcurl");
         vtj::pg::register_settings();

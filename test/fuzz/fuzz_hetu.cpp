@@ -1,5 +1,5 @@
 // libFuzzer target: hetu validation (core/hetu.hpp) against a reference written here from
-// vtj-api.md §9, and its agreement with the redaction of core/http.hpp:
+// docs/interface.md#hetu-format-and-checksum, and its agreement with the redaction of core/http.hpp:
 //  * hetu_valid(s) equals the reference for every input;
 //  * a valid hetu is always redacted ("[hetu]"), alone and inside text;
 //  * a valid hetu with any other check character is invalid;

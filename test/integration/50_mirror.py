@@ -40,8 +40,8 @@ try:
     rows = sql("SELECT tuote, tietoryhmat::text, sensuroitavat::text FROM vtj.tuote WHERE vakio ORDER BY 1", db=DB)
     eq([r[0] for r in rows], ["ASREK", "PALVELUSETELI"], "vtj.tuote ships ASREK and PALVELUSETELI")
     for name, groups, cens in rows:
-        eq(sorted(groups.strip("{}").split(",")), sorted(PRODUCTS[name][0]), f"{name}: the groups of product.md")
-        eq(sorted(cens.strip("{}").split(",")), sorted(PRODUCTS[name][1]), f"{name}: the censored groups of product.md")
+        eq(sorted(groups.strip("{}").split(",")), sorted(PRODUCTS[name][0]), f"{name}: the groups of docs/products.md")
+        eq(sorted(cens.strip("{}").split(",")), sorted(PRODUCTS[name][1]), f"{name}: the censored groups of docs/products.md")
     ok(all("YHTEYSOSOITE" not in r[2] for r in rows), "no product censors a *_YHTEYSOSOITE group")
     e = sql_error("UPDATE vtj.tuote SET sensuroitavat = '{}' WHERE tuote = 'ASREK'", db=DB)
     ok(e is not None and e.sqlstate == "42501", "a shipped product cannot be changed", e and e.text)

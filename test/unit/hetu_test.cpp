@@ -20,7 +20,7 @@ TEST(Hetu, EveryOtherCheckCharacterIsInvalid)
 
 TEST(Hetu, CheckCharacterIgnoresTheCenturyMarker)
 {
-    // vtj-api.md §9: DVV's examples for the 2023 markers.
+    // docs/interface.md#hetu-format-and-checksum: DVV's examples for the 2023 markers.
     EXPECT_TRUE(vtj::hetu_valid("010594Y9032"));
     EXPECT_TRUE(vtj::hetu_valid("010516B903X"));
     EXPECT_TRUE(vtj::hetu_valid("020503F9037"));

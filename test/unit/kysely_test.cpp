@@ -73,7 +73,7 @@ bool well_formed(const std::string &xml)
     return ok;
 }
 
-// ---- fixtures in the shape of a PERUSSANOMA 3 answer (vtj-api.md §7) ----------------------
+// ---- fixtures in the shape of a PERUSSANOMA 3 answer (docs/interface.md#vtjkysely-soap-outline) ----------------------
 
 std::string henkilo(const std::string &turvakielto = "0", const std::string &extra = "")
 {

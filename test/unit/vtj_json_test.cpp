@@ -1,5 +1,5 @@
 // Unit tests of the VTJ-muutosrajapinta JSON decoder and request encoders (core/vtj_json.hpp).
-// Fixtures are modelled on /work/shared/docs/vtj-api.md §1, §3, §4; every hetu is a synthetic
+// Fixtures are modelled on docs/interface.md (endpoints, the change record, perustiedot vs muutokset); every hetu is a synthetic
 // test hetu (individual number 900–999).
 #include <gtest/gtest.h>
 

@@ -7,7 +7,7 @@ from vtjmock import hetu
 
 class HetuTest(unittest.TestCase):
     def test_known_valid(self):
-        # examples in vtj-api.md §9 (incl. DVV's new-marker examples) and fixtures
+        # examples in docs/interface.md#hetu-format-and-checksum (incl. DVV's new-marker examples) and fixtures
         for h in ("010594Y9032", "010516B903X", "020503F9037", "010579-9999",
                   "020180-999Y", "040180-9998", "010188-916P", "020501A999T"):
             self.assertTrue(hetu.is_valid(h), h)

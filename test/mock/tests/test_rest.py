@@ -1,4 +1,4 @@
-"""REST endpoints against vtj-api.md: shapes, URL forms, paging, limits."""
+"""REST endpoints against docs/interface.md: shapes, URL forms, paging, limits."""
 import datetime
 import json
 import re
@@ -30,7 +30,7 @@ HETU_KEYS = ("henkilotunnus", "muutettuHenkilotunnus", "aktiivinenHenkilotunnus"
 
 
 def check_shapes(tc, obj, key=None, in_group=None):
-    """Field types as documented in vtj-api.md §3.3."""
+    """Field types as documented in docs/interface.md#value-objects."""
     if isinstance(obj, dict):
         if "tarkkuus" in obj or "arvo" in obj:
             tc.assertEqual(set(obj), {"arvo", "tarkkuus"})

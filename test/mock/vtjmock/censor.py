@@ -1,5 +1,5 @@
 """Turvakielto (protection order) censoring as a production-like product
-(account mutpT1x) applies it, vtj-api.md §3.5 and product.md.
+(account mutpT1x) applies it, docs/interface.md#turvakielto-representation-and-client-behaviour and docs/products.md.
 
 A protected person's location groups arrive without values, only as
 {"tietoryhma": T, "turvakiellonAlaisetKentat": [withheld field names]}.

@@ -1,4 +1,4 @@
-"""Henkilötunnus (hetu) format, checksum and validation (vtj-api.md §9).
+"""Henkilötunnus (hetu) format, checksum and validation (docs/interface.md#hetu-format-and-checksum).
 
 Format DDMMYY C NNN K.  C is the century marker, NNN the individual number
 (odd = male, even = female), K the check character

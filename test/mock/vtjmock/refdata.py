@@ -278,7 +278,7 @@ MULTI_VALUED = frozenset([
     "EDUNVALVONTAVALTUUTUS",
 ])
 
-# vtj-api.md §3.5: groups withheld for a protected person under a
+# docs/interface.md#turvakielto-representation-and-client-behaviour: groups withheld for a protected person under a
 # production-like product (mutpT1x), with the withheld field names.
 # The YHTEYSOSOITE groups are deliberately absent: they are the contact
 # address that exists for exactly this case.

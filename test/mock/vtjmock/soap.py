@@ -1,5 +1,5 @@
 """VTJkysely (SOAP 1.1): HenkilonTunnusKysely with a PERUSSANOMA 3 answer,
-vtj-api.md §7 variant 1 (X-Road), plus the legacy TeeHenkilonTunnusKysely
+docs/interface.md#variant-1-over-x-road (X-Road), plus the legacy TeeHenkilonTunnusKysely
 (variant 2) in the same shape.
 
 The answer echoes the X-Road headers and the request (password blanked).
