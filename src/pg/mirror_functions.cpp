@@ -1,4 +1,4 @@
-// SQL-callable helpers of the mirror's SQL (extension/20_mirror.sql) that run for every record
+// SQL-callable helpers of the mirror's SQL (extension/20_*.sql) that run for every record
 // a load types: in SQL they were a tenth of the load (a regular expression and four jsonb
 // look-ups per call, four calls per address).
 #include "pg/boundary.hpp"

@@ -1,0 +1,129 @@
+-- vtj_fdw code, part 20 (the mirror), 06: session working tables and the typed tables vtj.henkilo and vtj.osoite.
+-- The mirror's code is in files by concern, read in name order (its tables: extension/data/20_mirror.sql);
+-- the overview of the mirror and its censorship is in 20_01_products.sql.
+
+-- ---------------------------------------------------------------------------------------
+-- Session-private working tables. They never hold a censored value (see the header).
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION vtj_internal.tyotaulut() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- (Created by the session's own role, in its context: the tables are the session's, and the
+    -- steps that read the interface write them as the caller.)
+    IF to_regclass('pg_temp.vtj_haettavat') IS NOT NULL THEN
+        RETURN;
+    END IF;
+    -- basic data of one load: one row per person and group (its records as stored, or NULL for
+    -- a censored group of a protected person); salattu: the interface withheld fields of it;
+    -- tallennettu: the row goes to vtj.tieto as is
+    CREATE TEMP TABLE IF NOT EXISTS vtj_pt (
+        hetu text COLLATE "C", jarjestys bigint, tietoryhma text COLLATE "C", tietueet jsonb, salattu boolean,
+        suojattu boolean, tallennettu boolean
+    ) ON COMMIT DELETE ROWS;
+    -- one run's window of changes, censored
+    -- (suojattu: the row's person is protected in this run; ikkunassa: by what the window
+    -- itself says, not only by what the mirror held or did not know before it)
+    CREATE TEMP TABLE IF NOT EXISTS vtj_vaihe (
+        hetu text COLLATE "C", jarjestys bigint, kirjausavain bigint, muutospv timestamptz, tietoryhma text COLLATE "C",
+        muutosattribuutti text, tiedot jsonb, suojattu boolean, uusi boolean, ikkunassa boolean
+    ) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS vtj_tulos (hetu text COLLATE "C", tietoryhma text COLLATE "C", tietueet jsonb) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS vtj_siirto (vanha text COLLATE "C", uusi text COLLATE "C") ON COMMIT DELETE ROWS;
+    -- the stored groups of the persons whose typed rows are being rebuilt (vtj_internal.tyypita_rivit)
+    CREATE TEMP TABLE IF NOT EXISTS vtj_tyyppi (hetu text COLLATE "C", tietoryhma text COLLATE "C", tietueet jsonb) ON COMMIT DELETE ROWS;
+    -- the members a change run asks about: protected from the start (held censored, a stored
+    -- turvakielto in force, or protection not known yet), not loaded yet
+    CREATE TEMP TABLE IF NOT EXISTS vtj_lue (hetu text COLLATE "C", suojattu boolean, uusi boolean) ON COMMIT DELETE ROWS;
+    -- the members a change run fetches basic data of: kirjaa = log what changed (not for new ones)
+    CREATE TEMP TABLE IF NOT EXISTS vtj_haettavat (hetu text COLLATE "C", kirjaa boolean) ON COMMIT DELETE ROWS;
+END $$;
+
+-- ---------------------------------------------------------------------------------------
+-- Typed views of the stored data: vtj.henkilo and vtj.osoite, rebuilt for the given persons.
+-- ---------------------------------------------------------------------------------------
+-- vtj_internal.tyypita_rivit builds them from the stored groups of exactly the persons p_hetut, so that
+-- no statement reads more of the store than the batch: those in pg_temp.vtj_tyyppi (a change
+-- run fills it from vtj.tieto by key) and the rows a load has just stored (pg_temp.vtj_pt,
+-- tallennettu; empty outside vtj_internal.lataa).
+-- p_uudet: none of p_hetut has typed rows yet (vtj_internal.lataa).
+CREATE OR REPLACE FUNCTION vtj_internal.tyypita_rivit(p_rekisteri text, p_hetut text[], p_uudet boolean DEFAULT false,
+                                           p_pt boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE p date := vtj_internal.tanaan();
+BEGIN
+    IF NOT p_uudet THEN
+        DELETE FROM vtj.osoite WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
+        DELETE FROM vtj.henkilo WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
+    END IF;
+    -- One statement: the addresses, and the persons with their current permanent address.
+    WITH tyyppi AS NOT MATERIALIZED (
+        SELECT y.hetu, y.tietoryhma, y.tietueet FROM pg_temp.vtj_tyyppi y
+        UNION ALL
+        SELECT s.hetu, s.tietoryhma, s.tietueet FROM pg_temp.vtj_pt s WHERE p_pt AND s.tallennettu),
+    o AS (
+        INSERT INTO vtj.osoite
+        SELECT p_rekisteri, t.hetu, t.tietoryhma, e.n::integer,
+               CASE WHEN t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE')
+                    THEN nullif(concat_ws(' ', vtj_internal.fi(e.x->'katunimi'), e.x->>'katunumero', e.x->>'huoneistokirjain',
+                                          nullif(ltrim(e.x->>'huoneistonumero', '0'), ''), e.x->>'jakokirjain'), '')
+                    ELSE coalesce(vtj_internal.fi(e.x->'postiosoite'), vtj_internal.fi(e.x->'lahiosoite')) END,
+               e.x->>'postiosoiteLisarivi',
+               e.x->>'postinumero',
+               coalesce(vtj_internal.fi(e.x->'postitoimipaikka'), vtj_internal.fi(e.x->'paikkakunta')),
+               e.x->>'kuntakoodi',
+               e.x->>'valtiokoodi',
+               e.x->>'valtionimi',
+               vtj_internal.pv(e.x->'alkupv'),
+               vtj_internal.pv(e.x->'loppupv')
+          FROM tyyppi t
+         CROSS JOIN LATERAL jsonb_array_elements(t.tietueet) WITH ORDINALITY e(x, n)
+         WHERE t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE', 'KOTIMAINEN_POSTIOSOITE',
+                                'VAKINAINEN_ULKOMAINEN_OSOITE', 'TILAPAINEN_ULKOMAINEN_OSOITE', 'ULKOMAINEN_POSTIOSOITE',
+                                'KOTIMAINEN_YHTEYSOSOITE', 'ULKOMAINEN_YHTEYSOSOITE')
+           AND NOT vtj_internal.on_merkki(e.x)
+           AND (vtj_internal.pv(e.x->'loppupv') IS NULL OR vtj_internal.pv(e.x->'loppupv') >= p)
+        RETURNING hetu, laji, nro, katuosoite, postinumero, postitoimipaikka, valtiokoodi),
+    v AS (
+        SELECT DISTINCT ON (o.hetu) o.hetu, o.katuosoite, o.postinumero, o.postitoimipaikka, o.valtiokoodi
+          FROM o
+         WHERE o.laji IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'VAKINAINEN_ULKOMAINEN_OSOITE')
+         ORDER BY o.hetu, o.laji = 'VAKINAINEN_KOTIMAINEN_OSOITE' DESC, o.nro DESC),
+    x AS (
+        -- the last record of each group the typed columns come from (one row per person and group)
+        SELECT t.hetu,
+               (array_agg(t.tietueet->-1) FILTER (WHERE t.tietoryhma = 'HENKILON_NIMI'))[1] AS nimi,
+               (array_agg(t.tietueet->-1->>'kielikoodi') FILTER (WHERE t.tietoryhma = 'AIDINKIELI'))[1] AS aidinkieli,
+               (array_agg(t.tietueet->-1->>'kielikoodi') FILTER (WHERE t.tietoryhma = 'ASIOINTIKIELI'))[1] AS asiointikieli,
+               (array_agg(t.tietueet->-1) FILTER (WHERE t.tietoryhma = 'KUOLINPAIVA'))[1] AS kuolinpaiva,
+               (array_agg(t.tietueet->-1->>'kuntakoodi') FILTER (WHERE t.tietoryhma = 'KOTIKUNTA'))[1] AS kotikunta
+          FROM tyyppi t
+         GROUP BY t.hetu)
+    INSERT INTO vtj.henkilo (rekisteri, hetu, etunimet, sukunimi, aidinkieli, asiointikieli, kuollut, kuolinpv,
+                             turvakielto, turvakielto_loppupv, kotikunta, katuosoite, postinumero, postitoimipaikka,
+                             valtiokoodi)
+    SELECT j.rekisteri, j.hetu,
+           coalesce(x.nimi->>'etunimiUTF8', x.nimi->>'etunimi'),
+           coalesce(x.nimi->>'sukunimiUTF8', x.nimi->>'sukunimi'),
+           x.aidinkieli,
+           x.asiointikieli,
+           coalesce(x.kuolinpaiva->>'kuollut' = 'true', false),
+           vtj_internal.pv(x.kuolinpaiva->'kuolinpv'),
+           j.sensuroitu,
+           CASE WHEN j.sensuroitu THEN vtj_internal.pv(j.turvakielto->'turvaLoppuPv') END,
+           x.kotikunta,
+           v.katuosoite, v.postinumero, v.postitoimipaikka, v.valtiokoodi
+      FROM x
+      JOIN vtj.jasen j ON j.rekisteri = p_rekisteri AND j.hetu = x.hetu
+      LEFT JOIN v ON v.hetu = x.hetu
+     WHERE j.hetu = ANY (p_hetut);
+END $$;
+
+-- Rebuilds the typed rows of the given persons from their stored data (read by key).
+CREATE OR REPLACE FUNCTION vtj_internal.tyypita(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vtj_internal.tyotaulut();
+    TRUNCATE pg_temp.vtj_tyyppi;
+    INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet)
+    SELECT t.hetu, t.tietoryhma, t.tietueet FROM vtj.tieto t WHERE t.rekisteri = p_rekisteri AND t.hetu = ANY (p_hetut);
+    PERFORM vtj_internal.tyypita_rivit(p_rekisteri, p_hetut);
+    TRUNCATE pg_temp.vtj_tyyppi;
+END $$;
