@@ -27,8 +27,8 @@ UPGRADE_SCRIPTS = $(foreach v,$(UPGRADE_FROM),$(EXTENSION)--$(v)--$(EXTVERSION).
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_SCRIPTS)
 EXTRA_CLEAN = $(EXTENSION).control $(DATA_built) results regression.diffs regression.out
 
-REGRESS    = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --inputdir=. --encoding=UTF8
+REGRESS    = $(patsubst test/regress/sql/%.sql,%,$(sort $(wildcard test/regress/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test/regress --encoding=UTF8
 
 PG_CONFIG ?= pg_config
 
