@@ -37,6 +37,7 @@ FdwRoutine *make_fdw_routine()
 char *setting_loppukayttaja = nullptr;
 char *setting_kayttotarkoitus = nullptr;
 bool setting_salli_poisto = false;
+int setting_work_mem_kb = 256 * 1024;
 
 void register_settings()
 {
@@ -49,6 +50,13 @@ void register_settings()
     DefineCustomBoolVariable("vtj.salli_poisto", "Lets DROP EXTENSION vtj_fdw delete registers and the look-up log.",
                              "Off: a statement that would drop vtj_fdw while it holds registers or look-up log rows is refused.",
                              &setting_salli_poisto, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    // Read by vtj_internal.muisti (extension/20_04_runtime.sql) as current_setting('vtj.work_mem'):
+    // the work_mem of a load's and a change run's statements, only ever raised. (Defined here
+    // because the prefix vtj is reserved: an undefined vtj.* setting would be refused.)
+    DefineCustomIntVariable("vtj.work_mem", "work_mem of the statements of vtj.lataa_perustiedot and vtj.paivita.",
+                            "Only raises work_mem; for speed only (rows are censored before they are sorted).",
+                            &setting_work_mem_kb, 256 * 1024, 64, MAX_KILOBYTES, PGC_USERSET, GUC_UNIT_KB,
+                            nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("vtj");
 }
 

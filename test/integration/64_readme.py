@@ -20,7 +20,7 @@ from readmelib import ROOT, code_spans, documents, items
 from taplib import PSQL, done, eq, ok, sql, value
 
 DB = "kunta"
-ROLES = ("vtj_ajo", "kasittelija")    # the cluster-wide roles the cookbooks create
+ROLES = ("vtj_ajo", "kasittelija", "vtj_yoajo")    # the cluster-wide roles the cookbooks create
 
 mock = OwnMock(3000, 7, "--start-days", 30)
 SUBSTITUTIONS = [

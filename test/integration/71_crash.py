@@ -152,9 +152,10 @@ def converged(desc, today):
 
 def log_duplicates():
     """Changes of the interface (a person's change record: hetu and muutospv) that more than one
-    run logged. (Within one change record two rows may be alike: two guardians added.)"""
+    run logged. (Within one change record two rows may be alike: two guardians added. Members' events
+    — JASEN, SENSUROITU — have no muutospv: they are not the interface's change records.)"""
     return int(value("SELECT count(*) FROM (SELECT 1 FROM vtj.muutosloki WHERE rekisteri = 'r' "
-                     "AND muutosattribuutti IS DISTINCT FROM 'PERUSTIEDOT' "
+                     "AND muutosattribuutti IS DISTINCT FROM 'PERUSTIEDOT' AND muutospv IS NOT NULL "
                      "GROUP BY hetu, muutospv HAVING count(DISTINCT ajo) > 1) d", db=DB))
 
 
