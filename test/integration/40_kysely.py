@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
-from taplib import (PSQL as PSQL_BIN, SqlError, clear_faults, clear_requests, done, eq, fault, fresh_db, mockclient,
+from taplib import (PSQL as PSQL_BIN, SqlError, shared_server_env, clear_faults, clear_requests, done, eq, fault, fresh_db, mockclient,
                     ok, pg_array, requests, sql, sql_error, value)
 
 PASSWORD = os.environ["VTJ_MOCK_PASSWORD"]
@@ -737,8 +737,13 @@ cdir = tempfile.mkdtemp(prefix="vtj_kysely_cluster.")
 os.chown(cdir, pg.pw_uid, pg.pw_gid)
 
 
+SERVER_ENV = shared_server_env()     # under the sanitize stage: the sanitizer runtime, as the suite's
+
+
 def as_postgres(*args):
-    return subprocess.run(["runuser", "-u", "postgres", "--"] + list(args), capture_output=True, text=True, timeout=120)
+    env = [f"{k}={v}" for k, v in sorted(SERVER_ENV.items())]
+    return subprocess.run(["runuser", "-u", "postgres", "--", "env"] + env + list(args), capture_output=True, text=True,
+                          timeout=120)
 
 
 def free_port():

@@ -26,27 +26,11 @@ import tempfile
 import time
 
 from mirrorlib import OwnMock, PASSWORD, PRODUCTS, compare
-from taplib import PSQL, done, eq, ok, sql, value
+from taplib import PSQL, done, eq, ok, shared_server_env, sql, value
 
 PG_BIN = os.environ.get("VTJ_PG_BIN", "/usr/lib/postgresql/15/bin")
 DB = "vtj_it_crash"
 N = 800
-SERVER_ENV_NAMES = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "ASAN_SYMBOLIZER_PATH")
-
-
-def shared_server_env():
-    """The sanitizer settings of the suite's running postmaster (empty outside the sanitize stage)."""
-    try:
-        data = value("SHOW data_directory", db="postgres")
-        with open(os.path.join(data, "postmaster.pid")) as f:
-            pid = int(f.readline())
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            pairs = [x.split(b"=", 1) for x in f.read().split(b"\0") if b"=" in x]
-        return {k.decode(): v.decode() for k, v in pairs if k.decode() in SERVER_ENV_NAMES}
-    except (OSError, ValueError):
-        return {}
-
-
 class PrivateCluster:
     def __init__(self, env):
         self.env = env

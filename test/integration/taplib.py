@@ -130,3 +130,20 @@ def elapsed(fn):
     t = time.monotonic()
     r = fn()
     return r, time.monotonic() - t
+
+
+SERVER_ENV_NAMES = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "ASAN_SYMBOLIZER_PATH")
+
+
+def shared_server_env():
+    """The sanitizer settings of the suite's running postmaster (empty outside the sanitize stage):
+    a private cluster of a script starts with them, so that it runs as the suite's does."""
+    try:
+        data = value("SHOW data_directory", db="postgres")
+        with open(os.path.join(data, "postmaster.pid")) as f:
+            pid = int(f.readline())
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            pairs = [x.split(b"=", 1) for x in f.read().split(b"\0") if b"=" in x]
+        return {k.decode(): v.decode() for k, v in pairs if k.decode() in SERVER_ENV_NAMES}
+    except (OSError, ValueError):
+        return {}
