@@ -17,6 +17,9 @@ HttpClient::~HttpClient() = default;
 
 void HttpClient::submit(HttpRequest request) { impl_->queued.push_back(std::move(request)); }
 
+// (The scan drops what is in flight when an answer does not fit the request.)
+void HttpClient::cancel_all() noexcept { impl_->queued.clear(); }
+
 bool HttpClient::next_completed(HttpResult &out)
 {
     if (impl_->queued.empty())
