@@ -10,24 +10,15 @@ import glob
 import os
 import re
 
-from readmelib import ROOT, cells, code_spans
+from readmelib import ROOT, cells, code_spans, split_outside
 from taplib import done, eq, ok
 
 CONTEXTS = {"kServer": "Server", "kMapping": "User mapping", "kTable": "Foreign table"}
 
 
 def split_fields(entry):
-    out, cur, q = [], [], False
-    for ch in entry:
-        if ch == '"':
-            q = not q
-        if ch == "," and not q:
-            out.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-    out.append("".join(cur).strip())
-    return out
+    """The fields of a C initializer, commas inside string literals kept."""
+    return split_outside(entry, ",", '"')
 
 
 def code_options():

@@ -70,19 +70,24 @@ def items(path):
     return out
 
 
-def cells(line):
-    """The cells of a Markdown table row (| a | b `x|y` | …): pipes inside backticks stay."""
-    out, cur, code = [], [], False
-    for ch in line.strip().strip("|"):
-        if ch == "`":
-            code = not code
-        if ch == "|" and not code:
+def split_outside(text, sep, quote):
+    """text split at each sep that is not between two quote characters, the parts stripped."""
+    out, cur, inside = [], [], False
+    for ch in text:
+        if ch == quote:
+            inside = not inside
+        if ch == sep and not inside:
             out.append("".join(cur).strip())
             cur = []
         else:
             cur.append(ch)
     out.append("".join(cur).strip())
     return out
+
+
+def cells(line):
+    """The cells of a Markdown table row (| a | b `x|y` | …): pipes inside backticks stay."""
+    return split_outside(line.strip().strip("|"), "|", "`")
 
 
 def code_spans(cell):
