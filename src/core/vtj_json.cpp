@@ -492,29 +492,33 @@ enum class Key {
     Voimassa       // voimassaolevatTiedot
 };
 
-inline Key top_key(std::string_view k) noexcept
+// The keys of the top level and of a record, looked up by name (a few a record: a list is fast
+// enough); a group's keys, read for every group object, by length first (group_key).
+struct KeyName {
+    std::string_view name;
+    Key key;
+};
+
+constexpr KeyName kTopKeys[] = {{"viimeisinKirjausavain", Key::Bookmark},
+                                {"muutokset", Key::Muutokset},
+                                {"perustiedot", Key::Perustiedot},
+                                {"ajanTasalla", Key::AjanTasalla}};
+constexpr KeyName kRecordKeys[] = {{"tietoryhmat", Key::Tietoryhmat},
+                                   {"henkilotunnus", Key::Hetu},
+                                   {"muutospv", Key::Muutospv}};
+
+template <std::size_t N>
+inline Key find_key(std::string_view k, const KeyName (&names)[N]) noexcept
 {
-    if (k == "viimeisinKirjausavain")
-        return Key::Bookmark;
-    if (k == "muutokset")
-        return Key::Muutokset;
-    if (k == "perustiedot")
-        return Key::Perustiedot;
-    if (k == "ajanTasalla")
-        return Key::AjanTasalla;
+    for (const KeyName &n : names)
+        if (n.name == k)
+            return n.key;
     return Key::Other;
 }
 
-inline Key record_key(std::string_view k) noexcept
-{
-    if (k == "tietoryhmat")
-        return Key::Tietoryhmat;
-    if (k == "henkilotunnus")
-        return Key::Hetu;
-    if (k == "muutospv")
-        return Key::Muutospv;
-    return Key::Other;
-}
+inline Key top_key(std::string_view k) noexcept { return find_key(k, kTopKeys); }
+
+inline Key record_key(std::string_view k) noexcept { return find_key(k, kRecordKeys); }
 
 inline Key group_key(std::string_view k) noexcept
 {
@@ -591,14 +595,17 @@ OptionalDate read_date(const Ctx &c, od::value &v)
     return date;
 }
 
-// "turvakiellonAlaisetKentat": an array of the withheld fields' names. Anything else is refused
-// (the key's presence marks the group censored whatever follows, but a list that cannot be read
-// is not an answer of the interface).
-void read_censored(const Ctx &c, od::value &v, std::string_view key, std::vector<std::string_view> &fields)
+// An array in a group whose every element must be of type `want` ("strings", "objects" in
+// messages): each element is handed to `each(element, index)`; anything else is refused, naming
+// the key and the index, never a value.
+template <class Each>
+void read_array_of(const Ctx &c, od::value &v, std::string_view key, od::json_type want, const char *want_name,
+                   Each &&each)
 {
     const od::json_type t = type_of(c, v);
     if (t != od::json_type::array)
-        fail(c, here(c) + " has an invalid " + quoted(key), std::string("expected an array of strings, found ") + type_name(t));
+        fail(c, here(c) + " has an invalid " + quoted(key),
+             "expected an array of " + std::string(want_name) + ", found " + type_name(t));
     od::array a;
     check(c, v.get_array().get(a));
     if (c.tokens)
@@ -608,41 +615,35 @@ void read_censored(const Ctx &c, od::value &v, std::string_view key, std::vector
         od::value e;
         check(c, std::move(er).get(e));
         const od::json_type et = type_of(c, e);
-        if (et != od::json_type::string)
+        if (et != want)
             fail(c, here(c) + " has an invalid " + quoted(key),
-                 "expected an array of strings, found " + std::string(type_name(et)) + " at index " + std::to_string(index));
-        fields.push_back(kept_string(c, e));
-        if (c.tokens)
-            emit(c, JsonToken::Kind::String, fields.back());
-        ++index;
+                 "expected an array of " + std::string(want_name) + ", found " + std::string(type_name(et)) +
+                     " at index " + std::to_string(index));
+        each(e, index++);
     }
     if (c.tokens)
         emit(c, JsonToken::Kind::EndArray);
 }
 
+// "turvakiellonAlaisetKentat": an array of the withheld fields' names. Anything else is refused
+// (the key's presence marks the group censored whatever follows, but a list that cannot be read
+// is not an answer of the interface).
+void read_censored(const Ctx &c, od::value &v, std::string_view key, std::vector<std::string_view> &fields)
+{
+    read_array_of(c, v, key, od::json_type::string, "strings", [&](od::value &e, std::size_t) {
+        fields.push_back(kept_string(c, e));
+        if (c.tokens)
+            emit(c, JsonToken::Kind::String, fields.back());
+    });
+}
+
 // "voimassaolevatTiedot": the records valid after the change, an array of objects.
 void read_valid_records(const Ctx &c, od::value &v, std::string_view key)
 {
-    const od::json_type t = type_of(c, v);
-    if (t != od::json_type::array)
-        fail(c, here(c) + " has an invalid " + quoted(key), std::string("expected an array of objects, found ") + type_name(t));
-    od::array a;
-    check(c, v.get_array().get(a));
-    if (c.tokens)
-        emit(c, JsonToken::Kind::BeginArray);
-    std::size_t index = 0;
-    for (auto er : a) {
-        od::value e;
-        check(c, std::move(er).get(e));
-        const od::json_type et = type_of(c, e);
-        if (et != od::json_type::object)
-            fail(c, here(c) + " has an invalid " + quoted(key),
-                 "expected an array of objects, found " + std::string(type_name(et)) + " at index " + std::to_string(index));
-        PathPush at(c, index++);
+    read_array_of(c, v, key, od::json_type::object, "objects", [&](od::value &e, std::size_t index) {
+        PathPush at(c, index);
         validate(c, e, 2);
-    }
-    if (c.tokens)
-        emit(c, JsonToken::Kind::EndArray);
+    });
 }
 
 // A string field of a group ("tietoryhma", "muutosattribuutti"): null or another type is refused.
@@ -949,6 +950,96 @@ od::document begin(od::parser &parser, Ctx &c, std::string &body)
     return doc;
 }
 
+// A key of an answer's top-level object that the answer may carry (`required`: must).
+struct TopKey {
+    Key key;
+    const char *name;
+    bool required;
+};
+
+// Walks the top-level object once: each of `keys` may come once (twice is refused: which one
+// would count?) and is read by `read(key, value, name)`; every other key is validated as JSON and
+// skipped; then nothing may follow, and a required key that did not come is refused. The one
+// walk of the three answers (/muutokset, /perustiedot, /kirjausavain).
+template <std::size_t N, class Read>
+void walk_top(const Ctx &c, od::document &doc, const TopKey (&keys)[N], Read &&read)
+{
+    bool seen[N] = {};
+    for (auto fr : top_object(c, doc)) {
+        od::field f;
+        check(c, std::move(fr).get(f));
+        const std::string_view k = key_of(c, f);
+        od::value &v = f.value();
+        const Key key = top_key(k);
+        std::size_t i = 0;
+        while (i < N && (key == Key::Other || keys[i].key != key))
+            ++i;
+        if (i == N) {
+            validate(c, v, 1);
+            continue;
+        }
+        if (seen[i])
+            fail_top_duplicate(c, k);
+        read(key, v, k);
+        seen[i] = true;
+    }
+    finish(c, doc);
+    for (std::size_t i = 0; i < N; ++i)
+        if (keys[i].required && !seen[i])
+            fail_top_missing(c, keys[i].name);
+}
+
+// What a page of group rows is made of, whichever list it holds (change records or persons):
+// the views of MuutoksetPage and PerustiedotPage that the shared decoding fills.
+struct RowPage {
+    std::vector<GroupRow> &rows;
+    std::vector<std::string_view> &hetus;  // every record's henkilotunnus, in order
+    std::size_t &count;                    // records on the page
+    std::deque<std::string> &unescaped;
+    std::vector<JsonToken> &tokens;
+
+    void clear()
+    {
+        rows.clear();
+        hetus.clear();
+        count = 0;
+        unescaped.clear();
+        tokens.clear();
+    }
+};
+
+// A page of group rows: the body walked with `keys`, `read(c, key, value, name, n)` reading
+// each (n: the rows filled so far, for decode_records). On an exception nothing of the page is
+// left (its rows would point into an answer that is refused).
+template <std::size_t N, class Read>
+void decode_row_page(od::parser &parser, Group &scratch, std::string &body, RowPage page, std::string_view what,
+                     bool with_tokens, const char *record_noun, const TopKey (&keys)[N], Read &&read)
+{
+    page.hetus.clear();
+    page.count = 0;
+    page.unescaped.clear();
+    page.tokens.clear();
+    std::size_t n = 0;
+    try {
+        Ctx c;
+        c.what = what;
+        c.arena = &page.unescaped;
+        c.record_noun = record_noun;
+        c.scratch = &scratch;
+        c.group_tokens = with_tokens ? &page.tokens : nullptr;
+        if (with_tokens && page.tokens.capacity() < body.size() / 8)
+            page.tokens.reserve(body.size() / 8);
+        od::document doc = begin(parser, c, body);
+        c.doc = &doc;
+        reserve_rows(page.rows, body.size());
+        walk_top(c, doc, keys, [&](Key key, od::value &v, std::string_view k) { read(c, key, v, k, n); });
+        page.rows.resize(n);
+    } catch (...) {
+        page.clear();
+        throw;
+    }
+}
+
 }  // namespace
 
 JsonDecoder::JsonDecoder() : impl_(std::make_unique<Impl>()) {}
@@ -957,155 +1048,50 @@ JsonDecoder::~JsonDecoder() = default;
 
 void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::string_view what, bool with_tokens)
 {
+    static constexpr TopKey kKeys[] = {{Key::Bookmark, "viimeisinKirjausavain", true},
+                                       {Key::Muutokset, "muutokset", true},
+                                       {Key::AjanTasalla, "ajanTasalla", true}};
     out.bookmark = 0;
     out.ajan_tasalla = false;
-    out.records = 0;
-    out.record_hetus.clear();
-    out.unescaped.clear();
-    out.tokens.clear();
-    std::size_t n = 0;
-    try {
-        Ctx c;
-        c.what = what;
-        c.arena = &out.unescaped;
-        c.record_noun = "change record";
-        c.scratch = &impl_->group;
-        c.group_tokens = with_tokens ? &out.tokens : nullptr;
-        if (with_tokens && out.tokens.capacity() < body.size() / 8)
-            out.tokens.reserve(body.size() / 8);
-        od::document doc = begin(impl_->parser, c, body);
-        c.doc = &doc;
-        reserve_rows(out.rows, body.size());
-        bool has_bookmark = false, has_list = false, has_up_to_date = false;
-        for (auto fr : top_object(c, doc)) {
-            od::field f;
-            check(c, std::move(fr).get(f));
-            const std::string_view k = key_of(c, f);
-            od::value &v = f.value();
-            switch (top_key(k)) {
-            case Key::Bookmark:
-                if (has_bookmark)
-                    fail_top_duplicate(c, k);
-                out.bookmark = read_bookmark(c, v);
-                has_bookmark = true;
-                break;
-            case Key::Muutokset:
-                if (has_list)
-                    fail_top_duplicate(c, k);
-                out.records = decode_records(c, v, k, true, out.rows, n, &out.record_hetus);
-                has_list = true;
-                break;
-            case Key::AjanTasalla:
-                if (has_up_to_date)
-                    fail_top_duplicate(c, k);
-                out.ajan_tasalla = read_bool(c, v, k);
-                has_up_to_date = true;
-                break;
-            default:
-                validate(c, v, 1);
-            }
-        }
-        finish(c, doc);
-        if (!has_bookmark)
-            fail_top_missing(c, "viimeisinKirjausavain");
-        if (!has_list)
-            fail_top_missing(c, "muutokset");
-        if (!has_up_to_date)
-            fail_top_missing(c, "ajanTasalla");
-        out.rows.resize(n);
-    } catch (...) {
-        out.rows.clear();
-        out.records = 0;
-        out.record_hetus.clear();
-        out.unescaped.clear();
-        out.tokens.clear();
-        throw;
-    }
+    decode_row_page(impl_->parser, impl_->group, body,
+                    RowPage{out.rows, out.record_hetus, out.records, out.unescaped, out.tokens}, what, with_tokens,
+                    "change record", kKeys,
+                    [&](const Ctx &c, Key key, od::value &v, std::string_view k, std::size_t &n) {
+                        if (key == Key::Bookmark)
+                            out.bookmark = read_bookmark(c, v);
+                        else if (key == Key::Muutokset)
+                            out.records = decode_records(c, v, k, true, out.rows, n, &out.record_hetus);
+                        else
+                            out.ajan_tasalla = read_bool(c, v, k);
+                    });
 }
 
 void JsonDecoder::decode_perustiedot(std::string &body, PerustiedotPage &out, std::string_view what,
                                      bool with_tokens)
 {
-    out.ajan_tasalla = true;  // optional in /perustiedot
-    out.persons = 0;
-    out.person_hetus.clear();
-    out.unescaped.clear();
-    out.tokens.clear();
-    std::size_t n = 0;
-    try {
-        Ctx c;
-        c.what = what;
-        c.arena = &out.unescaped;
-        c.group_tokens = with_tokens ? &out.tokens : nullptr;
-        if (with_tokens && out.tokens.capacity() < body.size() / 8)
-            out.tokens.reserve(body.size() / 8);
-        c.record_noun = "person";
-        c.scratch = &impl_->group;
-        od::document doc = begin(impl_->parser, c, body);
-        c.doc = &doc;
-        reserve_rows(out.rows, body.size());
-        bool has_list = false, has_up_to_date = false;
-        for (auto fr : top_object(c, doc)) {
-            od::field f;
-            check(c, std::move(fr).get(f));
-            const std::string_view k = key_of(c, f);
-            od::value &v = f.value();
-            switch (top_key(k)) {
-            case Key::Perustiedot:
-                if (has_list)
-                    fail_top_duplicate(c, k);
-                out.persons = decode_records(c, v, k, false, out.rows, n, &out.person_hetus);
-                has_list = true;
-                break;
-            case Key::AjanTasalla:
-                if (has_up_to_date)
-                    fail_top_duplicate(c, k);
-                out.ajan_tasalla = read_bool(c, v, k);
-                has_up_to_date = true;
-                break;
-            default:
-                validate(c, v, 1);
-            }
-        }
-        finish(c, doc);
-        if (!has_list)
-            fail_top_missing(c, "perustiedot");
-        out.rows.resize(n);
-    } catch (...) {
-        out.rows.clear();
-        out.person_hetus.clear();
-        out.persons = 0;
-        out.unescaped.clear();
-        out.tokens.clear();
-        throw;
-    }
+    static constexpr TopKey kKeys[] = {{Key::Perustiedot, "perustiedot", true},
+                                       {Key::AjanTasalla, "ajanTasalla", false}};  // optional in /perustiedot
+    out.ajan_tasalla = true;
+    decode_row_page(impl_->parser, impl_->group, body,
+                    RowPage{out.rows, out.person_hetus, out.persons, out.unescaped, out.tokens}, what, with_tokens,
+                    "person", kKeys,
+                    [&](const Ctx &c, Key key, od::value &v, std::string_view k, std::size_t &n) {
+                        if (key == Key::Perustiedot)
+                            out.persons = decode_records(c, v, k, false, out.rows, n, &out.person_hetus);
+                        else
+                            out.ajan_tasalla = read_bool(c, v, k);
+                    });
 }
 
 std::int64_t JsonDecoder::decode_kirjausavain(std::string &body, std::string_view what)
 {
+    static constexpr TopKey kKeys[] = {{Key::Bookmark, "viimeisinKirjausavain", true}};
     Ctx c;
     c.what = what;
     od::document doc = begin(impl_->parser, c, body);
     c.doc = &doc;
     std::int64_t bookmark = 0;
-    bool has_bookmark = false;
-    for (auto fr : top_object(c, doc)) {
-        od::field f;
-        check(c, std::move(fr).get(f));
-        const std::string_view k = key_of(c, f);
-        od::value &v = f.value();
-        if (top_key(k) == Key::Bookmark) {
-            if (has_bookmark)
-                fail_top_duplicate(c, k);
-            bookmark = read_bookmark(c, v);
-            has_bookmark = true;
-        } else {
-            validate(c, v, 1);
-        }
-    }
-    finish(c, doc);
-    if (!has_bookmark)
-        fail_top_missing(c, "viimeisinKirjausavain");
+    walk_top(c, doc, kKeys, [&](Key, od::value &v, std::string_view) { bookmark = read_bookmark(c, v); });
     return bookmark;
 }
 

@@ -94,7 +94,7 @@ void forget_executor(void *arg) noexcept
 
 // The C half.
 struct KyselyExec : ScanBase {
-    long max_hetut;   // for EXPLAIN
+    long kysely_max_hetut;   // the option, for EXPLAIN
     KyselyLog *log;   // this scan's log worker, started at its first look-up
     int64 *log_ids;   // the current round's vtj.kyselyloki ids, parallel to cpp->hetus
 };
@@ -407,7 +407,7 @@ TupleTableSlot *next_row(KyselyExec *s, TupleTableSlot *slot)
 void begin(ForeignScanState *node, int eflags, const Executor *self)
 {
     KyselyExec *s = begin_scan<KyselyExec, KyselyCpp>(node, eflags, self);
-    s->max_hetut = s->cpp->settings.kysely_max_hetut;
+    s->kysely_max_hetut = s->cpp->settings.kysely_max_hetut;
 }
 
 TupleTableSlot *iterate(ForeignScanState *node, TupleTableSlot *slot)
@@ -456,7 +456,7 @@ void end(ScanBase *base)
 void explain_verbose(ScanBase *base, ExplainState *es)
 {
     const KyselyExec *s = static_cast<const KyselyExec *>(base);
-    ExplainPropertyInteger("VTJ Max Hetus", nullptr, s->max_hetut, es);
+    ExplainPropertyInteger("VTJ Max Hetus", nullptr, s->kysely_max_hetut, es);
     ExplainPropertyInteger("VTJ Parallel Requests", nullptr, s->parallel, es);
     ExplainPropertyText("VTJ Log", "vtj.kyselyloki", es);
 }
