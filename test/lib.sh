@@ -115,30 +115,29 @@ vtj_stop_cluster() {
 }
 
 # Starts the mock on a free port: vtj_start_mock [extra flags]. Sets VTJ_MOCK_PID, VTJ_MOCK_PORT,
-# VTJ_MOCK_ROOT (http://127.0.0.1:PORT) and VTJ_MOCK_URL (the change interface base, /api/v1).
+# VTJ_MOCK_ROOT (http://127.0.0.1:PORT) and VTJ_MOCK_URL (the change interface base, /api/v1);
+# VTJ_MOCK_LOG is its stderr. How a mock is started, waited for and stopped is
+# test/mock/vtjmock/launch.py's (the Python callers use it too); the mock is this shell's
+# background child (launch.py execs it), so that vtj_stop_mock can wait for it.
+VTJ_MOCK_LAUNCH=$VTJ_ROOT/test/mock/vtjmock/launch.py
 vtj_start_mock() {
   local out
   out=$(mktemp /tmp/vtj_mock.XXXXXX)
-  "$VTJ_PYTHON" "$VTJ_ROOT/test/mock/vtj-mock" --port 0 "$@" >"$out" 2>"$out.err" &
+  "$VTJ_PYTHON" "$VTJ_MOCK_LAUNCH" exec "$out" "$@" 2>"$out.err" &
   VTJ_MOCK_PID=$!
-  local i
-  for i in $(seq 1 1200); do
-    if [ -s "$out" ]; then break; fi
-    if ! kill -0 "$VTJ_MOCK_PID" 2>/dev/null; then cat "$out.err" >&2; return 1; fi
-    sleep 0.1
-  done
-  VTJ_MOCK_PORT=$(head -n1 "$out" | tr -dc '0-9')
-  [ -n "$VTJ_MOCK_PORT" ] || { cat "$out.err" >&2; return 1; }
+  VTJ_MOCK_PORT=$("$VTJ_PYTHON" "$VTJ_MOCK_LAUNCH" wait "$out" "$VTJ_MOCK_PID" 120) ||
+    { cat "$out.err" >&2; vtj_stop_mock; return 1; }
   export VTJ_MOCK_PID VTJ_MOCK_PORT
   export VTJ_MOCK_ROOT="http://127.0.0.1:$VTJ_MOCK_PORT"
   export VTJ_MOCK_URL="$VTJ_MOCK_ROOT/api/v1"
   VTJ_MOCK_LOG="$out.err"
 }
 
+# Stops the mock of vtj_start_mock (or of a kept demo: VTJ_MOCK_PID from its state file).
 vtj_stop_mock() {
   [ -n "${VTJ_MOCK_PID:-}" ] || return 0
-  kill -TERM "$VTJ_MOCK_PID" 2>/dev/null || true
-  wait "$VTJ_MOCK_PID" 2>/dev/null || true
+  "$VTJ_PYTHON" "$VTJ_MOCK_LAUNCH" stop "$VTJ_MOCK_PID" || true
+  wait "$VTJ_MOCK_PID" 2>/dev/null || true   # reaps it when it is this shell's child
   VTJ_MOCK_PID=
 }
 

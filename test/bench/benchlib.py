@@ -4,13 +4,16 @@ import json
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.append(os.path.join(ROOT, "test", "mock"))
+from vtjmock.launch import MockProcess  # noqa: E402
+
 PG_BIN = os.environ.get("VTJ_PG_BIN", "/usr/lib/postgresql/15/bin")
-PYTHON = "/usr/bin/python3"
 PASSWORD = os.environ.get("VTJ_MOCK_PASSWORD", "vtj-mock-Salasana-7f3e")
 
 
@@ -33,14 +36,11 @@ class Cluster:
         lib(f"VTJ_CLUSTER_DIR='{self.dir}' vtj_stop_cluster")
 
 
-class Mock:
+class Mock(MockProcess):
+    """The benchmark's mock (vtjmock.launch starts it); its URLs go to the environment too."""
+
     def __init__(self, persons, *flags):
-        self.proc = subprocess.Popen([PYTHON, f"{ROOT}/test/mock/vtj-mock", "--port", "0", "--persons", str(persons),
-                                      "--seed", "1", "--password", PASSWORD, "--quiet", *flags],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.port = int(self.proc.stdout.readline().strip())
-        self.root = f"http://127.0.0.1:{self.port}"
-        self.url = self.root + "/api/v1"
+        super().__init__("--persons", persons, "--seed", 1, "--password", PASSWORD, "--quiet", *flags, timeout=1800)
         os.environ["VTJ_MOCK_ROOT"], os.environ["VTJ_MOCK_URL"] = self.root, self.url
 
     def call(self, method, path, body=None):
@@ -58,12 +58,8 @@ class Mock:
         self.call("DELETE", "/_control/requests")
 
     def rss_mb(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
+        with open(f"/proc/{self.pid}/status") as f:
             return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(30)
 
 
 def psql(sql, db=None, app="vtj_bench", check=True):

@@ -7,15 +7,15 @@ import subprocess
 import tempfile
 
 from taplib import done, fresh_db, ok, sql, sql_error, value
+from vtjmock.launch import MockProcess  # (taplib puts test/mock on the path)
 
 PASSWORD = os.environ["VTJ_MOCK_PASSWORD"]
 tls_dir = tempfile.mkdtemp(prefix="vtj_tls_")
-mock = subprocess.Popen(["/usr/bin/python3", os.path.join(os.environ.get("VTJ_ROOT", "."), "test/mock/vtj-mock"),
-                         "--port", "0", "--persons", "200", "--seed", "3", "--password", PASSWORD, "--tls",
-                         "--tls-dir", tls_dir, "--require-client-cert"],
-                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+# A mock of its own: HTTPS, and a client certificate required.
+mock = MockProcess("--persons", 200, "--seed", 3, "--password", PASSWORD, "--tls", "--tls-dir", tls_dir,
+                   "--require-client-cert")
 try:
-    port = int(mock.stdout.readline().strip())
+    port = mock.port
     # The files the database server reads: owned by postgres, outside root's temp dir.
     pg_dir = tempfile.mkdtemp(prefix="vtj_tls_pg_")
     for f in ("ca.pem", "client.pem", "client.key"):
@@ -59,7 +59,6 @@ try:
     sql("DROP DATABASE vtj_it_tls", db="postgres")
     shutil.rmtree(pg_dir, ignore_errors=True)
 finally:
-    mock.terminate()
-    mock.wait(10)
+    mock.stop()
     shutil.rmtree(tls_dir, ignore_errors=True)
 done()

@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 
 from taplib import (PSQL as PSQL_BIN, SqlError, shared_server_env, clear_faults, clear_requests, done, eq, fault, fresh_db, mockclient,
                     ok, pg_array, requests, sql, sql_error, value)
+from vtjmock.launch import MockProcess  # (taplib puts test/mock on the path)
 
 PASSWORD = os.environ["VTJ_MOCK_PASSWORD"]
 ROOT = os.environ["VTJ_MOCK_ROOT"]
@@ -285,12 +286,8 @@ eq([r[3:] for r in log_rows()], [[unknown, "0001"], [unknown, "0001"]], "… and
 
 # ---- passivated hetu: a private mock whose present has the hetu corrections ------------------
 
-mock2 = subprocess.Popen([os.environ.get("VTJ_PYTHON", "/usr/bin/python3"),
-                          os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mock", "vtj-mock"),
-                          "--port", "0", "--persons", "3000", "--seed", "42", "--password", PASSWORD,
-                          "--start-days", "400", "--quiet"], stdout=subprocess.PIPE, text=True)
-port2 = mock2.stdout.readline().strip()
-url2 = f"http://127.0.0.1:{port2}"
+mock2 = MockProcess("--persons", 3000, "--seed", 42, "--password", PASSWORD, "--start-days", 400, "--quiet")
+url2 = mock2.root
 try:
     with urllib.request.urlopen(url2 + "/_control/hetut?limit=2&kind=passivated", timeout=60) as resp:
         passivated = json.loads(resp.read().decode())
@@ -306,8 +303,7 @@ try:
        "… with paluukoodi 0002, hetu_voimassa false, the hetu asked", row)
     eq(log_rows(f"hetu = '{old}'")[-1][3:] if log_rows(f"hetu = '{old}'") else None, [old, "0002"], "… and logged")
 finally:
-    mock2.terminate()
-    mock2.wait(timeout=30)
+    mock2.stop()
 
 # The same through the mock's Paluukoodi fault (no Henkilo at all).
 clear_faults()

@@ -6,18 +6,15 @@ import base64
 import datetime
 import json
 import os
-import select
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from taplib import SqlError, sql  # noqa: E402
+from taplib import SqlError, sql  # noqa: E402  (and test/mock on the path)
+from vtjmock.launch import MockProcess  # noqa: E402
 
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VTJ_MOCK = os.path.join(ROOT_DIR, "test", "mock", "vtj-mock")
 PASSWORD = os.environ.get("VTJ_MOCK_PASSWORD", "demo")
 
 PRODUCTS = {
@@ -104,38 +101,12 @@ def populate(db, mock, n=300, account="mutpT1"):
     return {"r": hetus, "oma": hetus[:n // 3]}, today
 
 
-class OwnMock:
-    """A mock instance of the script's own; stop() ends it (by its pid)."""
+class OwnMock(MockProcess):
+    """A mock instance of the script's own (vtjmock.launch starts it); stop() ends it."""
 
     def __init__(self, persons=2000, seed=5, *extra, timeout=180):
-        cmd = ["/usr/bin/python3", VTJ_MOCK, "--port", "0", "--persons", str(persons), "--seed", str(seed),
-               "--password", PASSWORD, "--quiet"] + [str(a) for a in extra]
-        self.err = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err)
-        deadline = time.time() + timeout
-        line = b""
-        while time.time() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                break
-            if self.proc.poll() is not None:
-                break
-        if not line.strip().isdigit():
-            self.stop()
-            self.err.seek(0)
-            raise RuntimeError("own mock did not start: %r %s" % (line, self.err.read()[-2000:]))
-        self.root = "http://127.0.0.1:%d" % int(line)
-        self.url = self.root + "/api/v1"
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        super().__init__("--persons", persons, "--seed", seed, "--password", PASSWORD, "--quiet", *extra,
+                         timeout=timeout)
 
     def call(self, method, path, body=None, account=None):
         data = json.dumps(body).encode() if body is not None else None

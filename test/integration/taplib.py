@@ -1,5 +1,6 @@
 """TAP-style helpers for the Python integration scripts (test/run counts "ok"/"not ok" lines),
-a psql runner against the throwaway cluster, and the mock's control API."""
+a psql runner against the throwaway cluster, and the mock's control API. A script that needs a
+mock of its own starts it with vtjmock.launch.MockProcess (test/mock is put on the path here)."""
 import json
 import os
 import subprocess
@@ -8,6 +9,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mock"))
 import mockclient  # noqa: E402
 
 PSQL = os.environ.get("VTJ_PG_BIN", "/usr/lib/postgresql/15/bin") + "/psql"

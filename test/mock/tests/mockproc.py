@@ -1,19 +1,14 @@
-"""Start a mock instance on a free port and talk to it (tests' helper)."""
+"""A mock instance on a free port (started by vtjmock.launch) and talking to it (tests' helper)."""
 import base64
 import http.client
 import json
 import os
-import select
-import signal
-import subprocess
 import sys
-import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MOCK_DIR = os.path.dirname(HERE)
-VTJ_MOCK = os.path.join(MOCK_DIR, "vtj-mock")
 sys.path.insert(0, MOCK_DIR)
+from vtjmock.launch import VTJ_MOCK, MockProcess  # noqa: E402,F401  (VTJ_MOCK: for test_server)
 
 PASSWORD = "salainen"
 XROAD = "/r1/FI-TEST/GOV/0245437-2/VTJmutpa/VTJmutpa"
@@ -23,32 +18,12 @@ def basic(user, pw=PASSWORD):
     return "Basic " + base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
 
 
-class Mock:
+class Mock(MockProcess):
     def __init__(self, *args, persons=2000, seed=11, password=PASSWORD, timeout=90):
-        cmd = ["/usr/bin/python3", VTJ_MOCK, "--port", "0", "--persons", str(persons),
-               "--seed", str(seed), "--password", password, "--quiet"] + list(args)
-        self.errfile = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.errfile)
-        self.port = self._read_port(timeout)
+        self._conn = None   # before the start: a mock that fails to start is stopped
+        super().__init__("--persons", persons, "--seed", seed, "--password", password, "--quiet", *args,
+                         timeout=timeout)
         self.host = "127.0.0.1"
-        self._conn = None
-
-    def _read_port(self, timeout):
-        deadline = time.time() + timeout
-        line = b""
-        while time.time() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                break
-            if self.proc.poll() is not None:
-                break
-        if not line.strip().isdigit():
-            self.proc.kill()
-            self.proc.wait()
-            err = self.stderr()
-            raise RuntimeError("mock did not start: %r %s" % (line, err))
-        return int(line)
 
     # ---------------------------------------------------------------- http
     def conn(self, fresh=False):
@@ -140,21 +115,4 @@ class Mock:
         """SIGTERM; -> exit code (None if it had to be killed)."""
         if self._conn is not None:
             self._conn.close()
-        rc = self.proc.returncode
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                rc = None
-        else:
-            rc = self.proc.returncode
-        self.proc.stdout.close()
-        self.errfile.close()
-        return rc
-
-    def stderr(self):
-        self.errfile.seek(0)
-        return self.errfile.read().decode(errors="replace")
+        return super().stop()
