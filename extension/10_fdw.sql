@@ -38,6 +38,19 @@ COMMENT ON FUNCTION vtj_internal.nollaa_suojaukset() IS
     'Forgets the protection facts vtj_internal.luetut_suojaukset() would return';
 REVOKE EXECUTE ON FUNCTION vtj_internal.nollaa_suojaukset() FROM PUBLIC;
 
+-- The option table of src/pg/options.cpp, one row per option: what README's option tables are
+-- tested against (test/integration/65_readme_options.py). kohde: 'server', 'user mapping' or
+-- 'foreign table'; pienin, suurin: a whole-number option's range; oletus: the default as the
+-- option's text (NULL: none); vaihtoehdot: a choice option's values.
+CREATE OR REPLACE FUNCTION vtj_internal.optiot(
+    OUT nimi text, OUT kohde text, OUT tyyppi text, OUT pienin bigint, OUT suurin bigint,
+    OUT oletus text, OUT vaihtoehdot text[], OUT vain_superuser boolean)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'vtj_optiot' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION vtj_internal.optiot() IS
+    'The options of vtj_fdw''s servers, user mappings and foreign tables: type, range, default, values, whether only a superuser may set it';
+REVOKE EXECUTE ON FUNCTION vtj_internal.optiot() FROM PUBLIC;
+
 -- The guard of servers that other roles use (README "Security"): a role that is not a superuser
 -- may not repoint (url, kysely_url) a server on which other roles (or PUBLIC) have user mappings,
 -- nor drop the TLS files (ca_file, client_cert, client_key) a superuser gave it, nor create or

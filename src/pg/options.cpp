@@ -1,8 +1,13 @@
+// The option table (options.hpp): each row names its option's type and limits and how its value
+// reaches ServerSettings; the defaults are ServerSettings' and vtj::HttpConfig's initialisers.
 #include "pg/options.hpp"
 
+#include "pg/boundary.hpp"
+#include "pg/server_config.hpp"
 
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 namespace vtj::pg {
 
@@ -12,36 +17,125 @@ constexpr Oid kServer = ForeignServerRelationId;
 constexpr Oid kMapping = UserMappingRelationId;
 constexpr Oid kTable = ForeignTableRelationId;
 
-// One row per option. Keep README's option tables in step with this one.
+// ---- reading a value into a field, showing a field as a value -------------------------------
+// The values come from the catalog, where the validator (option_validation.cpp) let only
+// well-formed ones in. The settings being filled are live C++ objects, hence pg_guard.
+
+const char *text_of(DefElem *def) { return pg_guard([&] { return defGetString(def); }); }
+long number_of(DefElem *def) { return strtol(text_of(def), nullptr, 10); }
+
+void read_into(std::string &field, DefElem *def) { field = text_of(def); }
+void read_into(long &field, DefElem *def) { field = number_of(def); }
+void read_into(int &field, DefElem *def) { field = static_cast<int>(number_of(def)); }
+// PostgreSQL's reading of a boolean option (true, false, on, off), as before the table.
+void read_into(bool &field, DefElem *def) { field = pg_guard([&] { return defGetBoolean(def); }); }
+
+std::string text(const std::string &value) { return value; }
+std::string text(long value) { return std::to_string(value); }
+std::string text(int value) { return std::to_string(value); }
+std::string text(bool value) { return value ? "true" : "false"; }
+
+// The part of ServerSettings a member pointer's struct is: the settings themselves or their
+// HTTP configuration (const for show).
+template <typename Part, typename Settings> auto &part(Settings &s)
+{
+    if constexpr (std::is_same_v<Part, vtj::HttpConfig>)
+        return s.http;
+    else
+        return s;
+}
+
+// An option that is one field of the settings, read and shown as it is.
+template <auto Member> struct Plain;
+template <typename Part, typename T, T Part::*Member> struct Plain<Member> {
+    static void apply(ServerSettings &s, DefElem *def) { read_into(part<Part>(s).*Member, def); }
+    static std::string show(const ServerSettings &s) { return text(part<Part>(s).*Member); }
+};
+
+// The field's initialiser (ServerSettings, vtj::HttpConfig) is the option's default.
+template <auto Member> constexpr OptionField with_default() { return {Plain<Member>::apply, Plain<Member>::show}; }
+// The field starts empty and an empty value means "not given": the option has no default.
+template <auto Member> constexpr OptionField no_default() { return {Plain<Member>::apply, nullptr}; }
+
+// ---- the options that are not one field as they are -----------------------------------------
+
+// auth: the scheme's name; a mapping without a user name turns it to None (read_user_mapping).
+void apply_auth(ServerSettings &s, DefElem *def)
+{
+    s.http.auth = strcmp(text_of(def), "mutp") == 0 ? vtj::AuthScheme::Mutp : vtj::AuthScheme::Basic;
+}
+std::string show_auth(const ServerSettings &s)
+{
+    switch (s.http.auth) {
+    case vtj::AuthScheme::Basic:
+        return "basic";
+    case vtj::AuthScheme::Mutp:
+        return "mutp";
+    case vtj::AuthScheme::None:
+        break;
+    }
+    return "";  // not a value of the option
+}
+
+// max_response_mb: the client counts bytes.
+void apply_max_response_mb(ServerSettings &s, DefElem *def)
+{
+    s.http.max_response_bytes = static_cast<std::size_t>(number_of(def)) << 20;
+}
+std::string show_max_response_mb(const ServerSettings &s) { return std::to_string(s.http.max_response_bytes >> 20); }
+
+// One row per option. README's option tables are tested against it (65_readme_options, through
+// vtj_internal.optiot()). parallel_requests is the HTTP client's max_parallel: the scans read
+// it there too.
 const OptionSpec kOptions[] = {
     // Server: the change interface (VTJ-muutosrajapinta)
-    {"url", kServer, OptionType::Url, 0, 0, nullptr, nullptr, false, false},
-    {"xroad_client", kServer, OptionType::Text, 0, 0, nullptr, nullptr, false, false},
-    {"auth", kServer, OptionType::Choice, 0, 0, "basic,mutp", "basic", false, false},
-    {"connect_timeout", kServer, OptionType::Integer, 1, 3600, nullptr, "10", false, false},
-    {"request_timeout", kServer, OptionType::Integer, 1, 86400, nullptr, "60", false, false},
-    {"max_retries", kServer, OptionType::Integer, 0, 20, nullptr, "3", false, false},
-    {"perustiedot_batch_size", kServer, OptionType::Integer, 1, 1000, nullptr, "1000", false, false},
-    {"muutokset_batch_size", kServer, OptionType::Integer, 1, 1000000, nullptr, "5000", false, false},
-    {"parallel_requests", kServer, OptionType::Integer, 1, 32, nullptr, "4", false, false},
-    {"max_pages", kServer, OptionType::Integer, 1, 100000000, nullptr, "100000", false, false},
-    {"max_response_mb", kServer, OptionType::Integer, 1, 1024, nullptr, "256", false, false},
-    {"ca_file", kServer, OptionType::File, 0, 0, nullptr, nullptr, true, false},
-    {"client_cert", kServer, OptionType::File, 0, 0, nullptr, nullptr, true, false},
-    {"client_key", kServer, OptionType::File, 0, 0, nullptr, nullptr, true, false},
-    {"verify_tls", kServer, OptionType::Boolean, 0, 0, nullptr, "true", false, false},
+    {"url", kServer, OptionType::Url, 0, 0, nullptr, false, false, no_default<&ServerSettings::url>()},
+    {"xroad_client", kServer, OptionType::Text, 0, 0, nullptr, false, false, no_default<&vtj::HttpConfig::xroad_client>()},
+    {"auth", kServer, OptionType::Choice, 0, 0, "basic,mutp", false, false, {apply_auth, show_auth}},
+    {"connect_timeout", kServer, OptionType::Integer, 1, 3600, nullptr, false, false,
+     with_default<&vtj::HttpConfig::connect_timeout_s>()},
+    {"request_timeout", kServer, OptionType::Integer, 1, 86400, nullptr, false, false,
+     with_default<&vtj::HttpConfig::request_timeout_s>()},
+    {"max_retries", kServer, OptionType::Integer, 0, 20, nullptr, false, false, with_default<&vtj::HttpConfig::max_retries>()},
+    {"perustiedot_batch_size", kServer, OptionType::Integer, 1, 1000, nullptr, false, false,
+     with_default<&ServerSettings::perustiedot_batch_size>()},
+    {"muutokset_batch_size", kServer, OptionType::Integer, 1, 1000000, nullptr, false, false,
+     with_default<&ServerSettings::muutokset_batch_size>()},
+    {"parallel_requests", kServer, OptionType::Integer, 1, 32, nullptr, false, false,
+     with_default<&vtj::HttpConfig::max_parallel>()},
+    {"max_pages", kServer, OptionType::Integer, 1, 100000000, nullptr, false, false, with_default<&ServerSettings::max_pages>()},
+    {"max_response_mb", kServer, OptionType::Integer, 1, 1024, nullptr, false, false,
+     {apply_max_response_mb, show_max_response_mb}},
+    {"ca_file", kServer, OptionType::File, 0, 0, nullptr, true, false, no_default<&vtj::HttpConfig::ca_file>()},
+    {"client_cert", kServer, OptionType::File, 0, 0, nullptr, true, false, no_default<&vtj::HttpConfig::client_cert>()},
+    {"client_key", kServer, OptionType::File, 0, 0, nullptr, true, false, no_default<&vtj::HttpConfig::client_key>()},
+    {"verify_tls", kServer, OptionType::Boolean, 0, 0, nullptr, false, false, with_default<&vtj::HttpConfig::verify_tls>()},
     // Server: VTJkysely (SOAP)
-    {"kysely_url", kServer, OptionType::Text, 0, 0, nullptr, nullptr, false, false},
-    {"kysely_palvelu", kServer, OptionType::Text, 0, 0, nullptr, "FI/GOV/0245437-2/VTJkysely/HenkilonTunnusKysely/v1", false, false},
-    {"soso_nimi", kServer, OptionType::Text, 0, 0, nullptr, "Perussanoma 3", false, false},
-    {"kysely_max_hetut", kServer, OptionType::Integer, 1, 1000, nullptr, "100", false, false},
+    {"kysely_url", kServer, OptionType::Text, 0, 0, nullptr, false, false, no_default<&ServerSettings::kysely_url>()},
+    {"kysely_palvelu", kServer, OptionType::Text, 0, 0, nullptr, false, false, with_default<&ServerSettings::kysely_palvelu>()},
+    {"soso_nimi", kServer, OptionType::Text, 0, 0, nullptr, false, false, with_default<&ServerSettings::soso_nimi>()},
+    {"kysely_max_hetut", kServer, OptionType::Integer, 1, 1000, nullptr, false, false,
+     with_default<&ServerSettings::kysely_max_hetut>()},
     // User mapping
-    {"username", kMapping, OptionType::Text, 0, 0, nullptr, nullptr, false, false},
-    {"password", kMapping, OptionType::Text, 0, 0, nullptr, nullptr, false, true},
-    // Foreign table
-    {"endpoint", kTable, OptionType::Choice, 0, 0, "kirjausavain,muutokset,perustiedot,perustiedot_ryhmittain,henkilo", nullptr, false, false},
-    {nullptr, InvalidOid, OptionType::Text, 0, 0, nullptr, nullptr, false, false},
+    {"username", kMapping, OptionType::Text, 0, 0, nullptr, false, false, no_default<&vtj::HttpConfig::username>()},
+    {"password", kMapping, OptionType::Text, 0, 0, nullptr, false, true, no_default<&vtj::HttpConfig::password>()},
+    // Foreign table: chooses the table's executor (fdw_plan), no setting
+    {"endpoint", kTable, OptionType::Choice, 0, 0, "kirjausavain,muutokset,perustiedot,perustiedot_ryhmittain,henkilo", false,
+     false, {nullptr, nullptr}},
+    {nullptr, InvalidOid, OptionType::Text, 0, 0, nullptr, false, false, {nullptr, nullptr}},
 };
+
+}  // namespace
+
+const OptionSpec *option_specs() { return kOptions; }
+
+const OptionSpec *find_option(const char *name, Oid context)
+{
+    for (const OptionSpec *o = kOptions; o->name; ++o)
+        if (o->context == context && strcmp(o->name, name) == 0)
+            return o;
+    return nullptr;
+}
 
 const char *object_kind(Oid context)
 {
@@ -61,232 +155,12 @@ const char *object_kind(Oid context)
     }
 }
 
-const OptionSpec *find_option(const char *name, Oid context)
+const char *default_text(const OptionSpec &spec)
 {
-    for (const OptionSpec *o = kOptions; o->name; ++o)
-        if (o->context == context && strcmp(o->name, name) == 0)
-            return o;
-    return nullptr;
-}
-
-bool choice_allowed(const char *choices, const char *value)
-{
-    const std::size_t len = strlen(value);
-    for (const char *p = choices; *p;) {
-        const char *comma = strchr(p, ',');
-        const std::size_t n = comma ? static_cast<std::size_t>(comma - p) : strlen(p);
-        if (n == len && strncmp(p, value, n) == 0)
-            return true;
-        if (!comma)
-            break;
-        p = comma + 1;
-    }
-    return false;
-}
-
-// "a,b,c" -> "a, b, c" for hints.
-char *choices_text(const char *choices)
-{
-    StringInfoData buf;
-    initStringInfo(&buf);
-    for (const char *p = choices; *p; ++p) {
-        appendStringInfoChar(&buf, *p);
-        if (*p == ',')
-            appendStringInfoChar(&buf, ' ');
-    }
-    return buf.data;
-}
-
-bool ends_with(const char *s, const char *suffix)
-{
-    const std::size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-void check_http_url(const OptionSpec *spec, const char *value)
-{
-    if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
-        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                        errmsg("invalid value for option \"%s\": only http and https URLs are allowed", spec->name),
-                        errhint("Use the X-Road security server path, e.g. "
-                                "'https://ss.example.fi/r1/FI/GOV/0245437-2/VTJmutpa/VTJmutpa/api/v1', "
-                                "or the sandbox base ending in /api/v1.")));
-    if (strpbrk(value, " \t\r\n") != nullptr)
-        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                        errmsg("invalid value for option \"%s\": the URL contains white space", spec->name)));
-}
-
-// What a URL may hold. Anyone: no user name or password (server options are readable by every
-// role; credentials belong in the user mapping). A role that is not a superuser: https only (the
-// user mappings' credentials and the hetus asked for would otherwise travel in clear), and no
-// query string or fragment. check_http_url has checked the scheme.
-void check_url_parts(const OptionSpec *spec, const char *value)
-{
-    const char *authority = strstr(value, "://") + 3;
-    const std::size_t authority_len = strcspn(authority, "/?#");
-    if (memchr(authority, '@', authority_len) != nullptr)
-        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                        errmsg("invalid value for option \"%s\": the URL must not contain a user name or password", spec->name),
-                        errdetail("The options of a server are readable by every role of the database."),
-                        errhint("Give the credentials in the user mapping: OPTIONS (username '…', password '…').")));
-    if (superuser())
-        return;
-    if (strncmp(value, "https://", 8) != 0)
-        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                        errmsg("invalid value for option \"%s\": only a superuser may give an http:// URL", spec->name),
-                        errdetail("Over http the credentials of the server's user mappings and the hetus asked for "
-                                  "would travel unencrypted."),
-                        errhint("Use the https:// address of the X-Road security server.")));
-    if (strpbrk(value, "?#") != nullptr)
-        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                        errmsg("invalid value for option \"%s\": only a superuser may give a URL with a query string or a fragment",
-                               spec->name),
-                        errhint("Give the address without its \"?…\" or \"#…\" part.")));
-}
-
-// For a role that is not a superuser: the answers one scan may hold at once
-// (parallel_requests × max_response_mb, both server options, defaults included) must fit
-// kInFlightLimitMb. The validator is given every option the server will have.
-void check_in_flight(List *options)
-{
-    if (superuser())
-        return;
-    long parallel = strtol(find_option("parallel_requests", kServer)->default_text, nullptr, 10);
-    long mb = strtol(find_option("max_response_mb", kServer)->default_text, nullptr, 10);
-    ListCell *cell;
-    foreach (cell, options) {
-        DefElem *def = static_cast<DefElem *>(lfirst(cell));
-        if (strcmp(def->defname, "parallel_requests") == 0)
-            parallel = strtol(defGetString(def), nullptr, 10);
-        else if (strcmp(def->defname, "max_response_mb") == 0)
-            mb = strtol(defGetString(def), nullptr, 10);
-    }
-    if (parallel * mb > kInFlightLimitMb)
-        ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                        errmsg("parallel_requests (%ld) times max_response_mb (%ld) is %ld MB, more than the %ld MB "
-                               "a role that is not a superuser may let a server hold in memory",
-                               parallel, mb, parallel * mb, kInFlightLimitMb),
-                        errdetail("A scan holds up to parallel_requests answers of up to max_response_mb each, "
-                                  "outside PostgreSQL's memory accounting."),
-                        errhint("Lower parallel_requests or max_response_mb (the defaults, 4 and 256, are at the limit), "
-                                "or ask a superuser to set them.")));
-}
-
-void check_value(const OptionSpec *spec, DefElem *def)
-{
-    const char *value = defGetString(def);
-    switch (spec->type) {
-    case OptionType::Url:
-        check_http_url(spec, value);
-        check_url_parts(spec, value);
-        if (!ends_with(value, "/api/v1") && !ends_with(value, "/api/v1/"))
-            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                            errmsg("invalid value for option \"url\": the base URL must end in /api/v1"),
-                            errhint("For example 'https://ss.example.fi/r1/FI/GOV/0245437-2/VTJmutpa/VTJmutpa/api/v1'; "
-                                    "vtj_fdw appends kirjausavain, muutokset and perustiedot itself.")));
-        break;
-    case OptionType::Integer: {
-        char *end = nullptr;
-        errno = 0;
-        const long n = strtol(value, &end, 10);
-        if (errno != 0 || end == value || *end != '\0' || n < spec->min_value || n > spec->max_value)
-            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                            errmsg("invalid value for option \"%s\": \"%s\"", spec->name, value),
-                            errhint("Use a whole number from %ld to %ld (default %s).", spec->min_value,
-                                    spec->max_value, spec->default_text ? spec->default_text : "none")));
-        break;
-    }
-    case OptionType::Boolean: {
-        bool b;
-        if (!parse_bool(value, &b))
-            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                            errmsg("invalid value for option \"%s\": \"%s\"", spec->name, value),
-                            errhint("Use true or false.")));
-        if (strcmp(spec->name, "verify_tls") == 0 && !b && !superuser())
-            ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                            errmsg("only a superuser may set \"verify_tls\" to false"),
-                            errhint("Turning off certificate verification exposes personal data to a "
-                                    "man in the middle; ask a superuser to do it if it is really needed.")));
-        break;
-    }
-    case OptionType::Choice:
-        if (!choice_allowed(spec->choices, value))
-            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                            errmsg("invalid value for option \"%s\": \"%s\"", spec->name, value),
-                            errhint("Valid values are: %s.", choices_text(spec->choices))));
-        break;
-    case OptionType::File:
-        if (value[0] != '/')
-            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                            errmsg("invalid value for option \"%s\": the file name must be an absolute path", spec->name)));
-        break;
-    case OptionType::Text:
-        if (strcmp(spec->name, "kysely_url") == 0) {
-            check_http_url(spec, value);
-            check_url_parts(spec, value);
-        }
-        if (value[0] == '\0' && strcmp(spec->name, "password") != 0)
-            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-                            errmsg("invalid value for option \"%s\": the value is empty", spec->name)));
-        break;
-    }
-    if (spec->superuser_only && !superuser())
-        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                        errmsg("only a superuser may set option \"%s\"", spec->name),
-                        errhint("The option names a file on the database server; a superuser must set it.")));
-}
-
-// "url, xroad_client, auth, ..." for the hint of an unknown option.
-char *valid_names(Oid context)
-{
-    StringInfoData buf;
-    initStringInfo(&buf);
-    for (const OptionSpec *o = kOptions; o->name; ++o)
-        if (o->context == context)
-            appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", o->name);
-    return buf.data;
-}
-
-}  // namespace
-
-const OptionSpec *option_specs() { return kOptions; }
-
-void validate_options(List *options, Oid context)
-{
-    bool has_url = false, has_kysely = false, has_password = false, has_endpoint = false;
-    ListCell *cell;
-    foreach (cell, options) {
-        DefElem *def = static_cast<DefElem *>(lfirst(cell));
-        const OptionSpec *spec = find_option(def->defname, context);
-        if (!spec) {
-            char *names = valid_names(context);
-            ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
-                            errmsg("invalid option \"%s\" for a vtj_fdw %s", def->defname, object_kind(context)),
-                            names[0] ? errhint("Valid options for a vtj_fdw %s are: %s.", object_kind(context), names)
-                                     : errhint("A vtj_fdw %s takes no options.", object_kind(context))));
-        }
-        check_value(spec, def);
-        has_url |= strcmp(spec->name, "url") == 0;
-        has_kysely |= strcmp(spec->name, "kysely_url") == 0;
-        has_password |= strcmp(spec->name, "password") == 0 && defGetString(def)[0] != '\0';
-        has_endpoint |= strcmp(spec->name, "endpoint") == 0;
-    }
-    if (context == ForeignServerRelationId)
-        check_in_flight(options);
-    if (context == ForeignServerRelationId && !has_url && !has_kysely)
-        ereport(ERROR, (errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-                        errmsg("a vtj_fdw server needs option \"url\" (the change interface) or \"kysely_url\" (VTJkysely)"),
-                        errhint("For example OPTIONS (url 'https://ss.example.fi/r1/FI/GOV/0245437-2/VTJmutpa/VTJmutpa/api/v1').")));
-    if (context == UserMappingRelationId && !has_password && !superuser())
-        ereport(ERROR, (errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
-                        errmsg("password is required"),
-                        errdetail("Non-superusers must give a password in the user mapping."),
-                        errhint("Add OPTIONS (username '…', password '…') with the credentials DVV issued.")));
-    if (context == ForeignTableRelationId && !has_endpoint)
-        ereport(ERROR, (errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-                        errmsg("a vtj_fdw foreign table needs option \"endpoint\""),
-                        errhint("Create the tables with IMPORT FOREIGN SCHEMA muutosrajapinta (or vtjkysely) FROM SERVER … INTO …;"
-                                " valid endpoints are kirjausavain, muutokset, perustiedot, perustiedot_ryhmittain and henkilo.")));
+    if (!spec.field.show)
+        return nullptr;
+    const std::string text = spec.field.show(default_settings());
+    return pg_guard([&] { return pstrdup(text.c_str()); });
 }
 
 }  // namespace vtj::pg

@@ -149,7 +149,7 @@ ScanBase *begin_scan_base(ForeignScanState *node, int eflags, const Executor *ex
     s->callback.arg = s;
     MemoryContextRegisterResetCallback(estate->es_query_cxt, &s->callback);
     s->cpp->settings = read_server_settings(server_id);  // no credentials yet
-    s->parallel = s->cpp->settings.parallel_requests;
+    s->parallel = s->cpp->settings.http.max_parallel;
     if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
         return s;
 

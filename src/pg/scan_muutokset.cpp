@@ -140,7 +140,7 @@ void start_scan(ForeignScanState *node, RecordScan *s)
     }
     spec.base_url = cpp.settings.url;
     spec.batch_size = static_cast<std::size_t>(s->batch_size);
-    spec.parallel = static_cast<std::size_t>(cpp.settings.parallel_requests);
+    spec.parallel = static_cast<std::size_t>(cpp.settings.http.max_parallel);
     spec.max_pages = cpp.settings.max_pages;
 
     // Duplicates are removed by the core's Scan (it sorts the list), so each hetu is sent once.

@@ -3,14 +3,28 @@
 #include "pg/boundary.hpp"
 #include "pg/options.hpp"
 
-#include <cstdlib>
-#include <cstring>
-
 namespace vtj::pg {
+
+const ServerSettings &default_settings()
+{
+    static const ServerSettings defaults;
+    return defaults;
+}
 
 namespace {
 
-long number(DefElem *def) { return strtol(defGetString(def), nullptr, 10); }
+// Applies each option of `options` (a catalog's, validated when it was written) of catalog
+// `context` through its row of the option table.
+void apply_options(List *options, Oid context, ServerSettings &settings)
+{
+    ListCell *cell;
+    foreach (cell, options) {
+        DefElem *def = static_cast<DefElem *>(lfirst(cell));
+        const OptionSpec *spec = find_option(def->defname, context);
+        if (spec && spec->field.apply)
+            spec->field.apply(settings, def);
+    }
+}
 
 }  // namespace
 
@@ -18,67 +32,16 @@ ServerSettings read_server_settings(Oid server_id)
 {
     ForeignServer *server = pg_guard([&] { return GetForeignServer(server_id); });
     ServerSettings s;
-    ListCell *cell;
-    foreach (cell, server->options) {
-        DefElem *def = static_cast<DefElem *>(lfirst(cell));
-        const char *name = def->defname;
-        if (strcmp(name, "url") == 0)
-            s.url = defGetString(def);
-        else if (strcmp(name, "kysely_url") == 0)
-            s.kysely_url = defGetString(def);
-        else if (strcmp(name, "kysely_palvelu") == 0)
-            s.kysely_palvelu = defGetString(def);
-        else if (strcmp(name, "soso_nimi") == 0)
-            s.soso_nimi = defGetString(def);
-        else if (strcmp(name, "kysely_max_hetut") == 0)
-            s.kysely_max_hetut = number(def);
-        else if (strcmp(name, "xroad_client") == 0)
-            s.http.xroad_client = defGetString(def);
-        else if (strcmp(name, "auth") == 0)
-            s.http.auth = strcmp(defGetString(def), "mutp") == 0 ? vtj::AuthScheme::Mutp : vtj::AuthScheme::Basic;
-        else if (strcmp(name, "connect_timeout") == 0)
-            s.http.connect_timeout_s = number(def);
-        else if (strcmp(name, "request_timeout") == 0)
-            s.http.request_timeout_s = number(def);
-        else if (strcmp(name, "max_retries") == 0)
-            s.http.max_retries = static_cast<int>(number(def));
-        else if (strcmp(name, "perustiedot_batch_size") == 0)
-            s.perustiedot_batch_size = number(def);
-        else if (strcmp(name, "muutokset_batch_size") == 0)
-            s.muutokset_batch_size = number(def);
-        else if (strcmp(name, "parallel_requests") == 0)
-            s.parallel_requests = number(def);
-        else if (strcmp(name, "max_pages") == 0)
-            s.max_pages = number(def);
-        else if (strcmp(name, "max_response_mb") == 0)
-            s.http.max_response_bytes = static_cast<std::size_t>(number(def)) << 20;
-        else if (strcmp(name, "ca_file") == 0)
-            s.http.ca_file = defGetString(def);
-        else if (strcmp(name, "client_cert") == 0)
-            s.http.client_cert = defGetString(def);
-        else if (strcmp(name, "client_key") == 0)
-            s.http.client_key = defGetString(def);
-        else if (strcmp(name, "verify_tls") == 0)
-            s.http.verify_tls = defGetBoolean(def);
-    }
-    s.http.max_parallel = static_cast<int>(s.parallel_requests);
+    apply_options(server->options, ForeignServerRelationId, s);
     return s;
 }
 
 Oid read_user_mapping(Oid user_id, Oid server_id, ServerSettings &settings)
 {
     UserMapping *mapping = pg_guard([&] { return GetUserMapping(user_id, server_id); });  // errors when there is none
-    bool has_password = false;
-    ListCell *cell;
-    foreach (cell, mapping->options) {
-        DefElem *def = static_cast<DefElem *>(lfirst(cell));
-        if (strcmp(def->defname, "username") == 0)
-            settings.http.username = defGetString(def);
-        else if (strcmp(def->defname, "password") == 0) {
-            settings.http.password = defGetString(def);
-            has_password = !settings.http.password.empty();
-        }
-    }
+    apply_options(mapping->options, UserMappingRelationId, settings);  // username, password
+    // (No server option sets a credential: what is there came from the mapping.)
+    const bool has_password = !settings.http.password.empty();
     // postgres_fdw's rule: a non-superuser must bring their own secret, so that nobody borrows
     // credentials they were not given.
     if (!has_password && !pg_guard([&] { return superuser_arg(user_id); }))

@@ -1,45 +1,38 @@
 #!/usr/bin/env python3
-"""README's option tables (README "Options") equal the code's option table (the kOptions[]
-table of src/pg/, found wherever it lives): the same options for server, user mapping and
+"""README's option tables (README "Options") equal the code's option table, as the installed
+extension lists it (vtj_internal.optiot(), made from the table of src/pg/options.cpp, defaults
+shown from the settings structs' initialisers): the same options for server, user mapping and
 foreign table; each default as the code's; each whole-number option's range written
 "(MIN–MAX" as the code's bounds; every value of a choice option named; a superuser-only
 option said to be one. And the documentation names nothing outside the repository: README.md,
 docs/*.md and test/mock/README.md name no design document that is not in it, and each of
-their relative links leads to a file of the repository. Needs no cluster."""
+their relative links leads to a file of the repository."""
 import glob
 import os
 import re
 
-from readmelib import ROOT, cells, code_spans, split_outside
-from taplib import done, eq, ok
+from readmelib import ROOT, cells, code_spans
+from taplib import done, eq, fresh_db, ok, sql
 
-CONTEXTS = {"kServer": "Server", "kMapping": "User mapping", "kTable": "Foreign table"}
-
-
-def split_fields(entry):
-    """The fields of a C initializer, commas inside string literals kept."""
-    return split_outside(entry, ",", '"')
+# vtj_internal.optiot()'s kohde: README's section title
+CONTEXTS = {"server": "Server", "user mapping": "User mapping", "foreign table": "Foreign table"}
+DB = "vtj_it_readme_options"
 
 
 def code_options():
-    """{context: {name: spec}} from the kOptions[] table, and the file it is in."""
-    for path in sorted(glob.glob(os.path.join(ROOT, "src", "**", "*.cpp"), recursive=True)):
-        text = open(path, encoding="utf-8").read()
-        m = re.search(r"kOptions\[\]\s*=\s*\{(.*?)\n\};", text, re.S)
-        if not m:
-            continue
-        body = re.sub(r"//[^\n]*", "", m.group(1))
-        opts = {}
-        for entry in re.findall(r"\{([^{}]*)\}", body):
-            f = split_fields(entry)
-            if f[0] == "nullptr":
-                continue
-            unq = lambda v: None if v == "nullptr" else v.strip('"')
-            spec = {"name": unq(f[0]), "context": f[1], "type": f[2].split("::")[-1], "min": int(f[3]), "max": int(f[4]),
-                    "choices": unq(f[5]), "default": unq(f[6]), "superuser_only": f[7] == "true", "secret": f[8] == "true"}
-            opts.setdefault(spec["context"], {})[spec["name"]] = spec
-        return opts, os.path.relpath(path, ROOT)
-    return None, None
+    """{kohde: {name: spec}} from vtj_internal.optiot() of a fresh install."""
+    fresh_db(DB)
+    sql("CREATE EXTENSION vtj_fdw", db=DB)
+    rows = sql("SELECT nimi, kohde, tyyppi, pienin, suurin, oletus, array_to_string(vaihtoehdot, ','), vain_superuser "
+               "FROM vtj_internal.optiot()", db=DB)
+    sql(f"DROP DATABASE {DB}", db="postgres")
+    opts = {}
+    for name, context, type_, lo, hi, default, choices, superuser_only in rows:
+        spec = {"name": name, "context": context, "type": type_, "min": None if lo is None else int(lo),
+                "max": None if hi is None else int(hi), "choices": choices, "default": default,
+                "superuser_only": superuser_only == "t"}
+        opts.setdefault(context, {})[name] = spec
+    return opts
 
 
 def readme_options():
@@ -67,10 +60,10 @@ def readme_options():
     return out
 
 
-code, where = code_options()
-if not ok(code is not None, "the code's option table (kOptions[]) is found under src/"):
+code = code_options()
+n = sum(len(v) for v in code.values())
+if not ok(n > 0 and set(code) <= set(CONTEXTS), f"vtj_internal.optiot() lists the code's options ({n}) of {sorted(code)}"):
     done()
-print(f"# the code's option table: {where}, {sum(len(v) for v in code.values())} options", flush=True)
 doc = readme_options()
 for ctx, title in CONTEXTS.items():
     c = code.get(ctx, {})
@@ -87,11 +80,11 @@ for ctx, title in CONTEXTS.items():
             eq(written, spec["default"], f"{title} option {name}: README's default (line {line}) is the code's")
         elif spec["default"] is not None:
             ok(f"`{spec['default']}`" in meaning, f"{title} option {name}: README names its default {spec['default']!r} (line {line})")
-        if spec["type"] == "Integer":
+        if spec["type"] == "integer":
             m = re.search(r"\((\d[\d,]*)\s*[–-]\s*(\d[\d,]*)", meaning)
             got = (int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))) if m else None
             eq(got, (spec["min"], spec["max"]), f"{title} option {name}: README's range (line {line}) is the code's")
-        if spec["type"] == "Choice":
+        if spec["type"] == "choice":
             named = set(code_spans(meaning)) | set(code_spans(default_cell or ""))
             missing = [v for v in spec["choices"].split(",") if v not in named]
             eq(missing, [], f"{title} option {name}: README names every value the code accepts ({spec['choices']})")
