@@ -6,6 +6,8 @@
 -- as 'keskeytynyt'); the run log learned its backend, its change-log position, the members it
 -- censored and what a load had to do; the registers and the change log carry the log's
 -- position; pg_dump keeps the identity sequences.
+-- New code needs no line here (make appends all of 0.2.0's code): e.g. vtj_internal.optiot(),
+-- the option table as rows; test/upgrade/run compares the updated catalog with a fresh install.
 
 CREATE SCHEMA vtj_internal;
 

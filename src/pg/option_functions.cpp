@@ -3,6 +3,8 @@
 #include "pg/boundary.hpp"
 #include "pg/options.hpp"
 
+#include "catalog/pg_collation.h"  // C_COLLATION_OID
+
 namespace {
 
 const char *type_name(vtj::pg::OptionType type)
@@ -24,24 +26,10 @@ const char *type_name(vtj::pg::OptionType type)
     return "?";
 }
 
-// "a,b,c" as text[] {a,b,c}.
+// "a,b,c" as text[] {a,b,c}: PostgreSQL's string_to_array (a choice list is never empty).
 Datum choices_array(const char *choices)
 {
-    List *items = NIL;
-    for (const char *p = choices;;) {
-        const char *comma = strchr(p, ',');
-        const int n = comma ? static_cast<int>(comma - p) : static_cast<int>(strlen(p));
-        items = lappend(items, cstring_to_text_with_len(p, n));
-        if (!comma)
-            break;
-        p = comma + 1;
-    }
-    Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * list_length(items)));
-    int i = 0;
-    ListCell *cell;
-    foreach (cell, items)
-        elems[i++] = PointerGetDatum(lfirst(cell));
-    return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+    return DirectFunctionCall2Coll(text_to_array, C_COLLATION_OID, CStringGetTextDatum(choices), CStringGetTextDatum(","));
 }
 
 // C zone: one row per option (default_text leaves no C++ object behind).

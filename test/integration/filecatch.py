@@ -80,27 +80,6 @@ class FileCatcher:
                 if self.accept(name) or ".fileset" in self.watches[wd]:
                     self._catch(src, name)
 
-    def mark(self, timeout=10):
-        """How many files were caught up to now: a file made in the first watched directory after
-        everything before it, waited for until the thread has caught it (inotify keeps the order
-        of a directory's events), then dropped again. Splits the caught files by phase."""
-        import time
-        d = next(iter(self.watches.values()))
-        name = "pgsql_tmp_mark_%d_%d" % (os.getpid(), len(self.caught) + self.missed)
-        path = os.path.join(d, name)
-        open(path, "w").close()
-        try:
-            deadline = time.monotonic() + timeout
-            while not any(c.endswith("_" + name) for c in self.caught):
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the file catcher did not catch its own mark " + name)
-                time.sleep(0.02)
-        finally:
-            os.unlink(path)
-        i = next(k for k, c in enumerate(self.caught) if c.endswith("_" + name))
-        os.unlink(self.caught.pop(i))
-        return i
-
     def stop(self):
         if self.stop_.is_set():
             return
