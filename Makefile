@@ -120,10 +120,17 @@ deb:
 	find $(DEB_DIR)/build -maxdepth 1 -type f -exec mv -t $(DEB_DIR) {} +
 	rm -rf $(DEB_DIR)/build
 	@ls -1 $(DEB_DIR)/*.deb
-# lintian advises against running as root: as root, run it as nobody.
-LINTIAN = $(if $(filter 0,$(shell id -u)),runuser -u nobody -- )lintian
+# lintian advises against running as root: as root, run it as nobody, on a copy of the package
+# files in a directory nobody may enter (a checkout under /root or a mktemp -d one is not).
 lintian:
-	@rc=0; $(LINTIAN) $(LINTIAN_OPTS) $(DEB_DIR)/*.changes >$(DEB_DIR)/lintian.txt 2>&1 || rc=$$?; \
+	@rc=0; \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    t=$$(mktemp -d) && chmod 755 "$$t" && cp $(DEB_DIR)/*.changes $(DEB_DIR)/*.deb $(DEB_DIR)/*.buildinfo "$$t"/ && \
+	      chmod 644 "$$t"/* && (cd "$$t" && runuser -u nobody -- lintian $(LINTIAN_OPTS) *.changes) >$(DEB_DIR)/lintian.txt 2>&1 || rc=$$?; \
+	    rm -rf "$$t"; \
+	  else \
+	    lintian $(LINTIAN_OPTS) $(DEB_DIR)/*.changes >$(DEB_DIR)/lintian.txt 2>&1 || rc=$$?; \
+	  fi; \
 	  cat $(DEB_DIR)/lintian.txt; \
 	  if [ $$rc -ne 0 ]; then echo "lintian failed (exit $$rc)"; exit 1; fi; \
 	  if grep -qE '^[EW]: ' $(DEB_DIR)/lintian.txt; then echo "lintian: errors or warnings (above)"; exit 1; fi
