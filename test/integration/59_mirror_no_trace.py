@@ -5,9 +5,10 @@ The uncensoring account mutpT1 sends every protected person's addresses, so that
 out is the mirror's own censorship. 20,000 members; then, adversarially:
   - a change run over a backlog of a year (more than 100,000 changes, DVV's mixed orders: an
     address before the TURVAKIELTO in the same window, protection starting and ending by date,
-    hetu corrections), with work_mem at 64kB (vtj.work_mem at its default), temp_buffers at its minimum and
+    hetu corrections), with work_mem and vtj.work_mem at 64kB, temp_buffers at its minimum and
     log_temp_files = 0, while every file PostgreSQL creates in base/pgsql_tmp and every file of a
-    temporary table is caught (hard-linked the moment it is created, kept after it is deleted);
+    temporary table is caught (hard-linked the moment it is created; the directories are
+    append-only meanwhile, so that PostgreSQL cannot delete a file before it is linked);
   - a product that starts censoring a group more;
   - a run that fails in the middle of its read;
   - a protected member removed and added again.
@@ -37,11 +38,9 @@ PG_BIN = os.path.dirname(PSQL)
 PGDATA = os.path.join(os.environ["PGHOST"], "data")
 SERVER_LOG = os.path.join(os.environ["PGHOST"], "server.log")
 MARK = "Kontrolli-7f3e-Salaisuus"          # a planted value: each search must find it
-# work_mem at its minimum; the load's and the change run's statements run with vtj.work_mem,
-# left at its default (256MB) here. (With vtj.work_mem lowered to 64kB as well, those statements
-# spill stored values of members protected during the run to temporary files: found when
-# vtj.work_mem became a defined setting; open, README "Limitations".)
-LOW_MEMORY = ["work_mem = '64kB'", "temp_buffers = '800kB'", "log_temp_files = 0",
+# work_mem at its minimum, and vtj.work_mem (the load's and the change run's statements) too:
+# whatever spills, spills.
+LOW_MEMORY = ["work_mem = '64kB'", "vtj.work_mem = '64kB'", "temp_buffers = '800kB'", "log_temp_files = 0",
               "log_min_messages = log"]
 
 mock = OwnMock(N, 61, "--start-days", 5, "--change-rate", 0.45, "--turvakielto-share", 0.05, timeout=600)
@@ -135,7 +134,11 @@ try:
     hetus = mock.hetut(N)
     add_members(DB, "a", hetus)
     truth0 = mock.perustiedot(hetus)
+    # (the files of a load hold what it stored in the clear, the values of members not protected
+    # then: they are searched like the WAL, phases below)
+    load_phases = [(catcher.mark(), None)]
     sql("CALL vtj.lataa_perustiedot('a')", db=DB, settings=LOW_MEMORY)
+    load_phases[-1] = (load_phases[-1][0], catcher.mark())
     bm0 = int(value("SELECT kirjausavain FROM vtj.rekisteri WHERE rekisteri = 'a'", db=DB))
 
     # ---- a year's backlog, in little memory ---------------------------------------------------
@@ -167,7 +170,9 @@ try:
     o_members = mock.hetut(N)[:4000]
     add_members(DB, "o", o_members)
     truth_o = mock.perustiedot(o_members)       # OMA keeps the addresses until it censors them
+    load_phases.append((catcher.mark(), None))
     sql("CALL vtj.lataa_perustiedot('o')", db=DB, settings=LOW_MEMORY)
+    load_phases[-1] = (load_phases[-1][0], catcher.mark())
     sql("UPDATE vtj.tuote SET sensuroitavat = '{KOTIKUNTA,VAKINAINEN_KOTIMAINEN_OSOITE,KOTIMAINEN_POSTIOSOITE}' "
         "WHERE tuote = 'OMA'", db=DB)
 
@@ -218,6 +223,17 @@ try:
     ok(catcher.caught and temp_logged > 0,
        f"with 64kB of memory PostgreSQL wrote temporary files ({temp_logged} logged by log_temp_files; "
        f"{len(catcher.caught)} files caught, {catcher.total_bytes() // 1024} kB, {catcher.missed} gone before caught)")
+    # what could not be searched: the files deleted before the watcher linked them (their sizes
+    # from log_temp_files)
+    sizes = {}
+    for ln in open(log, errors="replace"):
+        if "temporary file:" in ln and "size " in ln:
+            sizes[ln.split('"')[1].rsplit("/", 1)[-1]] = int(ln.rsplit("size ", 1)[1].split()[0])
+    missed_sizes = sorted(sizes.get(n, -1) for n in catcher.missed_names)
+    ok(catcher.missed == 0, f"every file was caught: the watched directories were append-only "
+       f"({len(catcher.kept)} of them), so PostgreSQL could not delete a file before it was linked",
+       f"{len(missed_sizes)} files gone before caught, sizes in bytes (-1: not a logged temporary file): "
+       f"{missed_sizes[:40]}")
     for what, files in (("pg_dump --data-only", [dump]), ("the server log", [log]), ("the WAL", wals),
                         ("the temporary files", catcher.caught)):
         ok(MARK in grep_files([MARK], files), f"the search of {what} finds a planted value")
@@ -290,8 +306,14 @@ try:
     ok(len(needles) >= 200 and len(wal_needles) >= 100,
        f"{len(needles)} censored values of {len(strict)} persons protected throughout what they were stored for "
        f"appear in nobody else's data ({len(wal_needles)} of them never stored before the protection)")
+    in_load = {i for a, b in load_phases for i in range(a, b)}
+    load_files = [f for i, f in enumerate(catcher.caught) if i in in_load]
+    run_files = [f for i, f in enumerate(catcher.caught) if i not in in_load]
+    ok(len(run_files) > 0, f"{len(run_files)} temporary files caught outside the loads, {len(load_files)} during them")
     for what, files, ns in (("pg_dump --data-only", [dump], needles), ("the server log", [log], needles),
-                            ("the temporary files", catcher.caught, needles), ("the WAL", wals, wal_needles)):
+                            ("the temporary files of the change runs", run_files, needles),
+                            ("the temporary files of the loads", load_files, wal_needles),
+                            ("the WAL", wals, wal_needles)):
         found = grep_files(ns, files)
         eq(sorted(found), [], f"none of them is in {what}")
         for n in sorted(found)[:4]:     # what the test knows of a value found: where it came from
@@ -308,10 +330,18 @@ try:
                     p = subprocess.run(["grep", "-aoE", f".{{0,400}}{n}.{{0,60}}", path], capture_output=True)
                     if p.stdout:
                         diag(f"  {os.path.basename(path)}: {p.stdout[:1500]!r}")
+                        # the statement that wrote a temporary file: its log_temp_files line
+                        name = os.path.basename(path).split("_", 1)[-1]
+                        lines = open(log, errors="replace").read().splitlines()
+                        for k, ln in enumerate(lines):
+                            if "temporary file:" in ln and name in ln:
+                                diag("  " + "\n  ".join(lines[k:k + 12]))
+                                break
                         break
 finally:
     if catcher:
         catcher.stop()
+        catcher.release()
     sql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'vtj_no_trace'", db="postgres")
     mock.stop()
     shutil.rmtree(work, ignore_errors=True)

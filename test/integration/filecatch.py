@@ -3,7 +3,16 @@ and the files of temporary tables (base/<db>/t…) — so that a test can search
 
 With inotify (Linux), each file is hard-linked into a directory of ours the moment it is
 created: the link keeps the file's data after PostgreSQL unlinks it, and everything written to it
-later lands in the same inode. The tests run as root, which may link files of postgres."""
+later lands in the same inode. The tests run as root, which may link files of postgres.
+
+A file that PostgreSQL creates and deletes before the link is made would be missed. So that none
+is, each watched directory is made append-only (chattr +a, root on ext4 and most local file
+systems: entries may be created, not removed): PostgreSQL's unlink of a temporary file fails
+(it logs "could not delete file" and goes on), and the file stays until release() lets go and
+removes what was caught. Where chattr is refused, the catcher still works, and `missed` counts
+what it could not link."""
+import shutil
+import subprocess
 import ctypes
 import os
 import struct
@@ -29,7 +38,12 @@ class FileCatcher:
         for d in dirs:
             self._watch(d)
         self.caught = []
+        self.sources = []
         self.missed = 0
+        self.missed_names = []
+        self.kept = []              # the directories made append-only
+        for d in dirs:
+            self._keep(d)
         self.stop_ = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -40,13 +54,40 @@ class FileCatcher:
             raise OSError(ctypes.get_errno(), "inotify_add_watch " + d)
         self.watches[wd] = d
 
+    def _keep(self, d):
+        if subprocess.run(["chattr", "+a", d], capture_output=True).returncode == 0:
+            self.kept.append(d)
+
+    def release(self):
+        """Lets PostgreSQL delete again, and deletes the files it could not (those caught)."""
+        for d in self.kept:
+            subprocess.run(["chattr", "-a", d], capture_output=True)
+        for d in self.kept:
+            for f in self.sources:
+                if os.path.dirname(f) == d and os.path.lexists(f):
+                    try:
+                        if os.path.isdir(f):
+                            shutil.rmtree(f, ignore_errors=True)
+                        else:
+                            os.unlink(f)
+                    except OSError:
+                        pass
+        self.kept = []
+
     def _catch(self, src, name):
+        if src in self.sources:
+            # a name made again (a backend's pid reused) while the first file is kept: PostgreSQL
+            # truncates it, so the first file's bytes may be lost: counted as missed
+            self.missed += 1
+            self.missed_names.append(name)
         dst = os.path.join(self.into, "%d_%s" % (len(self.caught) + self.missed, name))
         try:
             os.link(src, dst)
             self.caught.append(dst)
+            self.sources.append(src)
         except OSError:
             self.missed += 1    # gone before we got to it
+            self.missed_names.append(name)
 
     def _run(self):
         import select
@@ -71,7 +112,9 @@ class FileCatcher:
                     # watch it, and take what was made before the watch was in place
                     if self.accept(name) or self.watches[wd].endswith(".fileset"):
                         try:
+                            self._keep(src)
                             self._watch(src)
+                            self.sources.append(src)
                             for f in os.listdir(src):
                                 self._catch(os.path.join(src, f), f)
                         except OSError:
@@ -79,6 +122,13 @@ class FileCatcher:
                     continue
                 if self.accept(name) or ".fileset" in self.watches[wd]:
                     self._catch(src, name)
+
+    def mark(self):
+        """The number of files caught so far, once the events of what is already made are read:
+        the files caught from here on have a higher index."""
+        import time
+        time.sleep(0.5)
+        return len(self.caught)
 
     def stop(self):
         if self.stop_.is_set():
