@@ -6,7 +6,7 @@
 -- A register (vtj.rekisteri) binds a foreign server and a product (vtj.tuote); its members
 -- (vtj.jasen) are the hetus it keeps. vtj.lataa_perustiedot loads their basic data,
 -- vtj.paivita applies the changes since the register's bookmark. The rules of
--- docs/change-semantics.md are implemented by the aggregate vtj_internal.sovella; the turvakielto
+-- docs/change-semantics.md are implemented by the aggregate vtj_internal.apply; the turvakielto
 -- censorship rule of docs/products.md is enforced here, in SQL, whatever the interface sends.
 --
 -- Censorship, in one place (see also README "The mirror"):
@@ -60,7 +60,7 @@ DECLARE
 BEGIN
     IF NOT (NEW.sensuroitavat <@ OLD.sensuroitavat) THEN
         FOR x IN SELECT r.rekisteri FROM vtj.rekisteri r WHERE r.tuote = NEW.tuote ORDER BY r.rekisteri LOOP
-            PERFORM vtj_internal.datalukko(x.rekisteri);
+            PERFORM vtj_internal.data_lock(x.rekisteri);
             v_positio := vtj_internal.seuraava_positio(x.rekisteri);
             v_sensuroidut := ARRAY(SELECT j.hetu FROM vtj.jasen j WHERE j.rekisteri = x.rekisteri AND j.sensuroitu ORDER BY j.hetu);
             PERFORM vtj_internal.sensuroi(x.rekisteri, NEW.sensuroitavat, v_sensuroidut);

@@ -12,8 +12,8 @@ RETURN CASE WHEN tk IS NULL THEN false
             WHEN tk->'turvakieltoAktiivinen' = 'false'::jsonb THEN false
             WHEN tk->'turvakieltoAktiivinen' = 'true'::jsonb THEN
                  NOT (tk ? 'turvaLoppuPv') OR jsonb_typeof(tk->'turvaLoppuPv') = 'null'
-                 OR vtj_internal.pv(tk->'turvaLoppuPv') IS NULL   -- unreadable end: stay protected
-                 OR vtj_internal.pv(tk->'turvaLoppuPv') >= p
+                 OR vtj_internal.vtj_date(tk->'turvaLoppuPv') IS NULL   -- unreadable end: stay protected
+                 OR vtj_internal.vtj_date(tk->'turvaLoppuPv') >= p
             ELSE true END;
 
 -- A TURVAKIELTO record whose flag is neither true nor false (held protected by the rule above;

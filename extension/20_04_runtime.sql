@@ -7,15 +7,15 @@
 -- COMMIT). A block is an explicit BEGIN or a string of several statements (psql -c "SET …;
 -- CALL …"), which PostgreSQL runs as one implicit block; a transaction that already holds an xid
 -- wrote something before this CALL.
-CREATE OR REPLACE FUNCTION vtj_internal.transaktiolohkossa() RETURNS boolean
+CREATE OR REPLACE FUNCTION vtj_internal.in_transaction_block() RETURNS boolean
     AS 'MODULE_PATHNAME', 'vtj_transaktiolohkossa' LANGUAGE C STABLE;
 
 -- The caller outside SECURITY DEFINER functions (src/pg/mirror_functions.cpp).
-CREATE OR REPLACE FUNCTION vtj_internal.kutsuja() RETURNS oid
-    AS 'MODULE_PATHNAME', 'vtj_kutsuja' LANGUAGE C STABLE;
-CREATE OR REPLACE FUNCTION vtj_internal.oma_lause(kutsu text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.caller() RETURNS oid
+    AS 'MODULE_PATHNAME', 'vtj_caller' LANGUAGE C STABLE;
+CREATE OR REPLACE FUNCTION vtj_internal.statement_of_its_own(kutsu text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF vtj_internal.transaktiolohkossa() OR pg_current_xact_id_if_assigned() IS NOT NULL THEN
+    IF vtj_internal.in_transaction_block() OR pg_current_xact_id_if_assigned() IS NOT NULL THEN
         RAISE EXCEPTION '% must be called as a statement of its own, outside a transaction block', kutsu
             USING ERRCODE = '25001',
                   HINT = 'It commits as it goes (its run log; lataa_perustiedot every batch). Run the CALL by itself '
@@ -41,7 +41,7 @@ END $$;
 -- second one stops at once with 55P03 (a pg_cron run meeting a manual one). A run is "running"
 -- while its row in vtj_internal.ajo says 'kaynnissa' AND the statement that wrote it still
 -- executes: its backend is alive, active, and began its current statement no later than the
--- run (vtj_internal.elossa). The first transaction of a run decides this under a transaction
+-- run (vtj_internal.backend_alive). The first transaction of a run decides this under a transaction
 -- lock (advisory, on (7763050, register id)), so two runs starting together are decided one
 -- after the other; nothing is held between the run's transactions, so nothing can be left
 -- locked when a run dies — killed, crashed, or cancelled between two of its transactions: its
@@ -59,17 +59,17 @@ END $$;
 -- Whether the run whose row was written by backend (pid, started at) at time alku is still
 -- executing. SECURITY DEFINER: pg_stat_activity hides other roles' backends' details from a role
 -- without pg_read_all_stats.
-CREATE OR REPLACE FUNCTION vtj_internal.elossa(p_pid integer, p_alku timestamptz, p_ajo_alku timestamptz) RETURNS boolean
+CREATE OR REPLACE FUNCTION vtj_internal.backend_alive(p_pid integer, p_alku timestamptz, p_ajo_alku timestamptz) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
                 WHERE a.pid = p_pid AND a.backend_start = p_alku AND a.state = 'active' AND a.query_start <= p_ajo_alku);
-CREATE OR REPLACE FUNCTION vtj_internal.ajolukko(r vtj.rekisteri, kutsu text) RETURNS void LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION vtj_internal.run_lock(r vtj.rekisteri, kutsu text) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(7763050, r.id);
     IF EXISTS (SELECT 1 FROM vtj_internal.ajo x
                 WHERE x.rekisteri = r.rekisteri AND x.tila = 'kaynnissa'
-                  AND vtj_internal.elossa(x.pid, x.taustaprosessi_alku, x.alku)) THEN
+                  AND vtj_internal.backend_alive(x.pid, x.taustaprosessi_alku, x.alku)) THEN
         RAISE EXCEPTION '%: register "%" is already being updated in another session', kutsu, r.rekisteri
             USING ERRCODE = '55P03',
                   HINT = 'Only one vtj.paivita or vtj.lataa_perustiedot runs per register at a time. Wait for the other run to finish (vtj.ajo, vtj.tila, pg_stat_activity) and try again.';
@@ -77,7 +77,7 @@ BEGIN
 END $$;
 
 -- The data lock: waits for the register's other writers, returns the register as it is now.
-CREATE OR REPLACE FUNCTION vtj_internal.datalukko(p_rekisteri text) RETURNS vtj.rekisteri LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION vtj_internal.data_lock(p_rekisteri text) RETURNS vtj.rekisteri LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE r vtj.rekisteri;
 BEGIN
@@ -118,7 +118,7 @@ END;
 
 
 -- HTTP requests made so far by this backend (for vtj.ajo.pyyntoja).
-CREATE OR REPLACE FUNCTION vtj_internal.pyyntoja() RETURNS bigint LANGUAGE sql VOLATILE
+CREATE OR REPLACE FUNCTION vtj_internal.request_count() RETURNS bigint LANGUAGE sql VOLATILE
 RETURN (SELECT coalesce(sum(y.pyyntoja), 0)::bigint FROM vtj.yhteydet() y);
 
 -- The memory of the statements of a load and a change run: work_mem vtj.work_mem (default
@@ -128,7 +128,7 @@ RETURN (SELECT coalesce(sum(y.pyyntoja), 0)::bigint FROM vtj.yhteydet() y);
 -- so what a small work_mem spills to temporary files is censored already.
 -- JIT is off for the same statements: they run once a batch, and compiling their expressions
 -- (about 30 ms a statement) costs more than it saves at these row counts.
-CREATE OR REPLACE FUNCTION vtj_internal.muisti() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.statement_memory() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v text := coalesce(nullif(current_setting('vtj.work_mem', true), ''), '256MB');
 BEGIN
     IF pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(v) THEN
@@ -146,7 +146,7 @@ END $$;
 -- tenth of the default size gives them at a tenth of the cost) and in full at its end.
 -- SECURITY DEFINER: only the tables' owner may ANALYZE them, and the load may be run by any
 -- role allowed to; it takes no input but the flag.
-CREATE OR REPLACE FUNCTION vtj_internal.analysoi(kevyt boolean) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+CREATE OR REPLACE FUNCTION vtj_internal.analyze_tables(kevyt boolean) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_tavoite text := current_setting('default_statistics_target');
 BEGIN
@@ -163,5 +163,5 @@ END $$;
 -- The most persons one statement reads from the interface (a batch of vtj.lataa_perustiedot, a
 -- slice of the members a change run loads): it bounds what one statement holds in memory and in
 -- its working tables.
-CREATE OR REPLACE FUNCTION vtj_internal.suurin_era() RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION vtj_internal.max_batch() RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN 50000;

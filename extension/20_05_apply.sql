@@ -4,14 +4,14 @@
 
 -- ---------------------------------------------------------------------------------------
 -- The apply rules (docs/change-semantics.md) as an ordered aggregate per (person, group):
---   vtj_internal.sovella(tiedot, moniarvoinen ORDER BY jarjestys)
+--   vtj_internal.apply(tiedot, multi_valued ORDER BY jarjestys)
 -- The first row of each group is {"voimassaolevatTiedot": <stored records>} (rule 1 sets the
 -- list), so the aggregate starts from the stored state. Returns the new list (maybe []).
 -- ---------------------------------------------------------------------------------------
 -- A function of SQL with a standard body (RETURN): parsed and bound when the extension is
 -- installed, so no caller's search_path can change what it calls, and no PL/pgSQL call setup per
 -- step (as fast as the PL/pgSQL version it replaced, measured over 100,000 steps).
-CREATE OR REPLACE FUNCTION vtj_internal.sovella_askel(tila jsonb, g jsonb, moni boolean) RETURNS jsonb
+CREATE OR REPLACE FUNCTION vtj_internal.apply_step(tila jsonb, g jsonb, moni boolean) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE
     -- rule 1: the valid records are given: they are the list
@@ -20,7 +20,7 @@ RETURN CASE
            FROM jsonb_array_elements(CASE jsonb_typeof(g->'voimassaolevatTiedot') WHEN 'array' THEN g->'voimassaolevatTiedot'
                                                                                ELSE '[]' END) WITH ORDINALITY e(x, n))
     -- rule 7: a value exists but is withheld: forget what we had
-    WHEN vtj_internal.on_merkki(g) THEN '[]'
+    WHEN vtj_internal.is_marker(g) THEN '[]'
     -- rule 2: context only
     WHEN g->>'muutosattribuutti' = 'LISATIETO' THEN coalesce(tila, '[]')
     -- rule 8: a hetu correction's PASSIIVI record describes the hetu given up; the group's record
@@ -47,7 +47,7 @@ RETURN CASE
     -- an attribute nobody knows yet: no rule, no effect
     ELSE coalesce(tila, '[]')
 END;
-CREATE OR REPLACE AGGREGATE vtj_internal.sovella(jsonb, boolean) (
-    SFUNC = vtj_internal.sovella_askel,
+CREATE OR REPLACE AGGREGATE vtj_internal.apply(jsonb, boolean) (
+    SFUNC = vtj_internal.apply_step,
     STYPE = jsonb
 );

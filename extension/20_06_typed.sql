@@ -5,7 +5,7 @@
 -- ---------------------------------------------------------------------------------------
 -- Session-private working tables. They never hold a censored value (see the header).
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION vtj_internal.tyotaulut() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.work_tables() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- (Created by the session's own role, in its context: the tables are the session's, and the
     -- steps that read the interface write them as the caller.)
@@ -28,7 +28,7 @@ BEGIN
     ) ON COMMIT DELETE ROWS;
     CREATE TEMP TABLE IF NOT EXISTS vtj_tulos (hetu text COLLATE "C", tietoryhma text COLLATE "C", tietueet jsonb) ON COMMIT DELETE ROWS;
     CREATE TEMP TABLE IF NOT EXISTS vtj_siirto (vanha text COLLATE "C", uusi text COLLATE "C") ON COMMIT DELETE ROWS;
-    -- the stored groups of the persons whose typed rows are being rebuilt (vtj_internal.tyypita_rivit)
+    -- the stored groups of the persons whose typed rows are being rebuilt (vtj_internal.typed_rows)
     CREATE TEMP TABLE IF NOT EXISTS vtj_tyyppi (hetu text COLLATE "C", tietoryhma text COLLATE "C", tietueet jsonb) ON COMMIT DELETE ROWS;
     -- the members a change run asks about: protected from the start (held censored, a stored
     -- turvakielto in force, or protection not known yet), not loaded yet
@@ -40,15 +40,15 @@ END $$;
 -- ---------------------------------------------------------------------------------------
 -- Typed views of the stored data: vtj.henkilo and vtj.osoite, rebuilt for the given persons.
 -- ---------------------------------------------------------------------------------------
--- vtj_internal.tyypita_rivit builds them from the stored groups of exactly the persons p_hetut, so that
+-- vtj_internal.typed_rows builds them from the stored groups of exactly the persons p_hetut, so that
 -- no statement reads more of the store than the batch: those in pg_temp.vtj_tyyppi (a change
 -- run fills it from vtj.tieto by key) and the rows a load has just stored (pg_temp.vtj_pt,
 -- tallennettu; empty outside vtj_internal.lataa).
 -- p_uudet: none of p_hetut has typed rows yet (vtj_internal.lataa).
-CREATE OR REPLACE FUNCTION vtj_internal.tyypita_rivit(p_rekisteri text, p_hetut text[], p_uudet boolean DEFAULT false,
+CREATE OR REPLACE FUNCTION vtj_internal.typed_rows(p_rekisteri text, p_hetut text[], p_uudet boolean DEFAULT false,
                                            p_pt boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE p date := vtj_internal.tanaan();
+DECLARE p date := vtj_internal.today();
 BEGIN
     IF NOT p_uudet THEN
         DELETE FROM vtj.osoite WHERE rekisteri = p_rekisteri AND hetu = ANY (p_hetut);
@@ -63,24 +63,24 @@ BEGIN
         INSERT INTO vtj.osoite
         SELECT p_rekisteri, t.hetu, t.tietoryhma, e.n::integer,
                CASE WHEN t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE')
-                    THEN nullif(concat_ws(' ', vtj_internal.fi(e.x->'katunimi'), e.x->>'katunumero', e.x->>'huoneistokirjain',
+                    THEN nullif(concat_ws(' ', vtj_internal.finnish_text(e.x->'katunimi'), e.x->>'katunumero', e.x->>'huoneistokirjain',
                                           nullif(ltrim(e.x->>'huoneistonumero', '0'), ''), e.x->>'jakokirjain'), '')
-                    ELSE coalesce(vtj_internal.fi(e.x->'postiosoite'), vtj_internal.fi(e.x->'lahiosoite')) END,
+                    ELSE coalesce(vtj_internal.finnish_text(e.x->'postiosoite'), vtj_internal.finnish_text(e.x->'lahiosoite')) END,
                e.x->>'postiosoiteLisarivi',
                e.x->>'postinumero',
-               coalesce(vtj_internal.fi(e.x->'postitoimipaikka'), vtj_internal.fi(e.x->'paikkakunta')),
+               coalesce(vtj_internal.finnish_text(e.x->'postitoimipaikka'), vtj_internal.finnish_text(e.x->'paikkakunta')),
                e.x->>'kuntakoodi',
                e.x->>'valtiokoodi',
                e.x->>'valtionimi',
-               vtj_internal.pv(e.x->'alkupv'),
-               vtj_internal.pv(e.x->'loppupv')
+               vtj_internal.vtj_date(e.x->'alkupv'),
+               vtj_internal.vtj_date(e.x->'loppupv')
           FROM tyyppi t
          CROSS JOIN LATERAL jsonb_array_elements(t.tietueet) WITH ORDINALITY e(x, n)
          WHERE t.tietoryhma IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'TILAPAINEN_KOTIMAINEN_OSOITE', 'KOTIMAINEN_POSTIOSOITE',
                                 'VAKINAINEN_ULKOMAINEN_OSOITE', 'TILAPAINEN_ULKOMAINEN_OSOITE', 'ULKOMAINEN_POSTIOSOITE',
                                 'KOTIMAINEN_YHTEYSOSOITE', 'ULKOMAINEN_YHTEYSOSOITE')
-           AND NOT vtj_internal.on_merkki(e.x)
-           AND (vtj_internal.pv(e.x->'loppupv') IS NULL OR vtj_internal.pv(e.x->'loppupv') >= p)
+           AND NOT vtj_internal.is_marker(e.x)
+           AND (vtj_internal.vtj_date(e.x->'loppupv') IS NULL OR vtj_internal.vtj_date(e.x->'loppupv') >= p)
         RETURNING hetu, laji, nro, katuosoite, postinumero, postitoimipaikka, valtiokoodi),
     v AS (
         SELECT DISTINCT ON (o.hetu) o.hetu, o.katuosoite, o.postinumero, o.postitoimipaikka, o.valtiokoodi
@@ -106,9 +106,9 @@ BEGIN
            x.aidinkieli,
            x.asiointikieli,
            coalesce(x.kuolinpaiva->>'kuollut' = 'true', false),
-           vtj_internal.pv(x.kuolinpaiva->'kuolinpv'),
+           vtj_internal.vtj_date(x.kuolinpaiva->'kuolinpv'),
            j.sensuroitu,
-           CASE WHEN j.sensuroitu THEN vtj_internal.pv(j.turvakielto->'turvaLoppuPv') END,
+           CASE WHEN j.sensuroitu THEN vtj_internal.vtj_date(j.turvakielto->'turvaLoppuPv') END,
            x.kotikunta,
            v.katuosoite, v.postinumero, v.postitoimipaikka, v.valtiokoodi
       FROM x
@@ -118,12 +118,12 @@ BEGIN
 END $$;
 
 -- Rebuilds the typed rows of the given persons from their stored data (read by key).
-CREATE OR REPLACE FUNCTION vtj_internal.tyypita(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vtj_internal.fill_typed(p_rekisteri text, p_hetut text[]) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM vtj_internal.tyotaulut();
+    PERFORM vtj_internal.work_tables();
     TRUNCATE pg_temp.vtj_tyyppi;
     INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet)
     SELECT t.hetu, t.tietoryhma, t.tietueet FROM vtj.tieto t WHERE t.rekisteri = p_rekisteri AND t.hetu = ANY (p_hetut);
-    PERFORM vtj_internal.tyypita_rivit(p_rekisteri, p_hetut);
+    PERFORM vtj_internal.typed_rows(p_rekisteri, p_hetut);
     TRUNCATE pg_temp.vtj_tyyppi;
 END $$;

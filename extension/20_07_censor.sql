@@ -36,5 +36,5 @@ BEGIN
        AND m.tiedot IS DISTINCT FROM vtj_internal.sensuroitu(m.tietoryhma);
     -- The typed rows (vtj.henkilo, vtj.osoite) are derived from vtj.tieto: rebuilt from what is
     -- left, so that no typed column keeps a group that is gone, whichever columns derive from it.
-    PERFORM vtj_internal.tyypita(p_rekisteri, p_sensuroidut);
+    PERFORM vtj_internal.fill_typed(p_rekisteri, p_sensuroidut);
 END $$;

@@ -21,10 +21,10 @@ RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_palautui integer := 0;
 BEGIN
     -- (a change run may find many members added since the last one: a statement reads at most
-    -- vtj_internal.suurin_era() persons)
-    FOR i IN 1 .. coalesce(cardinality(p_hetut), 0) BY vtj_internal.suurin_era() LOOP
-        PERFORM vtj_internal.lataa_lue(p_rekisteri, p_hetut[i:i + vtj_internal.suurin_era() - 1]);
-        v_palautui := v_palautui + vtj_internal.lataa_tallenna(p_rekisteri, p_hetut[i:i + vtj_internal.suurin_era() - 1],
+    -- vtj_internal.max_batch() persons)
+    FOR i IN 1 .. coalesce(cardinality(p_hetut), 0) BY vtj_internal.max_batch() LOOP
+        PERFORM vtj_internal.lataa_lue(p_rekisteri, p_hetut[i:i + vtj_internal.max_batch() - 1]);
+        v_palautui := v_palautui + vtj_internal.lataa_tallenna(p_rekisteri, p_hetut[i:i + vtj_internal.max_batch() - 1],
                                                                p_ajo, p_kirjaa, p_uudet, p_positio);
     END LOOP;
     RETURN v_palautui;
@@ -36,12 +36,12 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(p_rekisteri);
     t vtj.tuote;
-    p date := vtj_internal.tanaan();
+    p date := vtj_internal.today();
 BEGIN
     SELECT * INTO t FROM vtj.tuote WHERE tuote = r.tuote;
-    PERFORM vtj_internal.tyotaulut();
+    PERFORM vtj_internal.work_tables();
     TRUNCATE pg_temp.vtj_pt, pg_temp.vtj_tyyppi;
-    PERFORM vtj_internal.muisti();
+    PERFORM vtj_internal.statement_memory();
     -- One read of the interface, a row per person and group, each group's records already in
     -- their stored form (perustiedot_ryhmittain). Each row carries what decides for its person,
     -- before the INSERT, whether the censored groups' values may be kept at all.
@@ -121,7 +121,7 @@ BEGIN
         DELETE FROM vtj.tieto d
          WHERE d.rekisteri = p_rekisteri AND d.hetu = ANY (ARRAY(SELECT DISTINCT s.hetu FROM pg_temp.vtj_pt s));
     END IF;
-    -- (the typed rows are built from these rows of vtj_pt too: vtj_internal.tyypita_rivit)
+    -- (the typed rows are built from these rows of vtj_pt too: vtj_internal.typed_rows)
     INSERT INTO vtj.tieto (rekisteri, hetu, tietoryhma, tietueet)
     SELECT p_rekisteri, s.hetu, s.tietoryhma, s.tietueet FROM pg_temp.vtj_pt s WHERE s.tallennettu;
 
@@ -173,7 +173,7 @@ BEGIN
          WHERE d.rekisteri = p_rekisteri
            AND d.hetu = ANY (ARRAY(SELECT h FROM unnest(p_hetut) h EXCEPT SELECT s.hetu FROM pg_temp.vtj_pt s));
     END IF;
-    PERFORM vtj_internal.tyypita_rivit(p_rekisteri, p_hetut, p_uudet, p_pt => true);
+    PERFORM vtj_internal.typed_rows(p_rekisteri, p_hetut, p_uudet, p_pt => true);
     -- Only these members' state changed here: censor them by key, not the whole register. What
     -- was just stored of the returned ones is censored already; of those protected now, the
     -- change-log rows written before are reduced. The members not returned keep their state

@@ -15,7 +15,7 @@ DECLARE
     v_fdw text;
     v_url boolean;
     v_skeema text := left('vtj_' || palvelin, 63);
-    v_kutsuja oid := vtj_internal.kutsuja();
+    v_kutsuja oid := vtj_internal.caller();
     v_omistaja oid := (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'vtj_fdw');
     v_vieras text;
 BEGIN
@@ -95,7 +95,7 @@ COMMENT ON FUNCTION vtj.luo_rekisteri(text, text, text) IS
 CREATE OR REPLACE FUNCTION vtj.poista_rekisteri(rekisteri text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
 BEGIN
-    PERFORM vtj_internal.datalukko(r.rekisteri);
+    PERFORM vtj_internal.data_lock(r.rekisteri);
     DELETE FROM vtj.muutosloki m WHERE m.rekisteri = r.rekisteri;
     DELETE FROM vtj.osoite m WHERE m.rekisteri = r.rekisteri;
     DELETE FROM vtj.henkilo m WHERE m.rekisteri = r.rekisteri;
@@ -108,7 +108,7 @@ COMMENT ON FUNCTION vtj.poista_rekisteri(text) IS
 -- The hetus given to vtj.lisaa_henkilot and vtj.poista_henkilot: all must be valid, else
 -- nothing happens and the error gives the count and positions of the invalid ones, never values
 -- (a typo in a data-protection deletion must not pass unnoticed either).
-CREATE OR REPLACE FUNCTION vtj_internal.tarkista_hetut(p_hetut text[], p_kutsu text, p_mitaan text) RETURNS void
+CREATE OR REPLACE FUNCTION vtj_internal.check_hetus(p_hetut text[], p_kutsu text, p_mitaan text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_virheet integer[];
 BEGIN
@@ -131,10 +131,10 @@ DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(rekisteri);
     v_n integer;
 BEGIN
-    PERFORM vtj_internal.tarkista_hetut(hetut, 'vtj.lisaa_henkilot', 'Nothing was added.');
+    PERFORM vtj_internal.check_hetus(hetut, 'vtj.lisaa_henkilot', 'Nothing was added.');
     -- Members are added between the transactions of a run or load (the data lock: a batch in
     -- flight finishes first, the next waits for this).
-    PERFORM vtj_internal.datalukko(r.rekisteri);
+    PERFORM vtj_internal.data_lock(r.rekisteri);
     -- In hetu order: the load reads, updates and joins the members batch by batch in hetu order,
     -- and a batch's rows then lie on neighbouring pages (at 1,000,000 members the tables do not
     -- fit in shared buffers, and rows in the order given cost a buffer miss each).
@@ -152,9 +152,9 @@ DECLARE
     v_n integer;
     v_ei integer;
 BEGIN
-    PERFORM vtj_internal.tarkista_hetut(hetut, 'vtj.poista_henkilot', 'Nothing was removed.');
+    PERFORM vtj_internal.check_hetus(hetut, 'vtj.poista_henkilot', 'Nothing was removed.');
     -- Wait for the register's transaction in flight, so that it cannot write the persons back.
-    PERFORM vtj_internal.datalukko(r.rekisteri);
+    PERFORM vtj_internal.data_lock(r.rekisteri);
     DELETE FROM vtj.muutosloki m WHERE m.rekisteri = r.rekisteri AND m.hetu = ANY (hetut);
     DELETE FROM vtj.osoite m WHERE m.rekisteri = r.rekisteri AND m.hetu = ANY (hetut);
     DELETE FROM vtj.henkilo m WHERE m.rekisteri = r.rekisteri AND m.hetu = ANY (hetut);

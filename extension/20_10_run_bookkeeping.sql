@@ -42,7 +42,7 @@ DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(p_rekisteri);
     a vtj_internal.ajon_tila;
 BEGIN
-    PERFORM vtj_internal.ajolukko(r, p_kutsu);
+    PERFORM vtj_internal.run_lock(r, p_kutsu);
     -- No run of the register is executing: one still 'kaynnissa' died.
     UPDATE vtj_internal.ajo x SET tila = 'keskeytynyt', loppu = coalesce(x.elossa, x.alku)
      WHERE x.rekisteri = r.rekisteri AND x.tila = 'kaynnissa';
@@ -50,7 +50,7 @@ BEGIN
     a.kutsu := p_kutsu;
     a.alku := clock_timestamp();
     a.ilmoitettu := a.alku;
-    a.pyynnot := vtj_internal.pyyntoja();
+    a.pyynnot := vtj_internal.request_count();
     a.tehty := 0;
     a.palautui := 0;
     a.viimeinen := '';
@@ -77,14 +77,14 @@ BEGIN ATOMIC
            henkiloita = CASE WHEN x.laji = 'lataa_perustiedot' THEN a.tehty ELSE x.henkiloita END,
            ladattuja = CASE WHEN x.laji = 'lataa_perustiedot' THEN a.palautui ELSE x.ladattuja END,
            sensuroituja = a.sensuroituja, positio = coalesce(a.positio, x.positio),
-           pyyntoja = vtj_internal.pyyntoja() - a.pyynnot
+           pyyntoja = vtj_internal.request_count() - a.pyynnot
      WHERE x.ajo = a.ajo;
 END;
 
 -- The error a failed run raises after its row is committed: the original SQLSTATE (pg_cron
 -- records the job as failed), the message, the interface's DETAIL (class HV only: any other
 -- could quote a key), the original hint, and what was kept — said once.
-CREATE OR REPLACE FUNCTION vtj_internal.nosta_virhe(a vtj_internal.ajon_tila, p_sqlstate text, p_viesti text, p_tieto text,
+CREATE OR REPLACE FUNCTION vtj_internal.raise_run_error(a vtj_internal.ajon_tila, p_sqlstate text, p_viesti text, p_tieto text,
                                          p_vihje text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -6,8 +6,8 @@ CREATE OR REPLACE FUNCTION vtj_internal.lataus_alkaa(p_rekisteri text, p_erakoko
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE a vtj_internal.ajon_tila;
 BEGIN
-    IF p_erakoko IS NULL OR p_erakoko < 1 OR p_erakoko > vtj_internal.suurin_era() THEN
-        RAISE EXCEPTION 'erakoko must be between 1 and %', vtj_internal.suurin_era() USING ERRCODE = '22023',
+    IF p_erakoko IS NULL OR p_erakoko < 1 OR p_erakoko > vtj_internal.max_batch() THEN
+        RAISE EXCEPTION 'erakoko must be between 1 and %', vtj_internal.max_batch() USING ERRCODE = '22023',
             HINT = 'A batch is one statement and one transaction; a larger batch holds more in memory and loses more on a failure.';
     END IF;
     a := vtj_internal.ajo_alkaa(p_rekisteri, 'lataa_perustiedot', 'vtj.lataa_perustiedot');
@@ -23,15 +23,15 @@ CREATE OR REPLACE FUNCTION vtj_internal.lataa_era(a vtj_internal.ajon_tila) RETU
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_avain bigint;
 BEGIN
-    PERFORM vtj_internal.tyotaulut();
-    a := vtj_internal.era_valitse(a);
+    PERFORM vtj_internal.work_tables();
+    a := vtj_internal.next_batch(a);
     IF cardinality(a.era) > 0 THEN
         -- The first change run starts where the load started: today's bookmark (the first
         -- change of today, or the present), taken before any basic data are read.
         IF (SELECT x.kirjausavain FROM vtj.rekisteri x WHERE x.rekisteri = a.rekisteri) IS NULL THEN
             EXECUTE format('SELECT kirjausavain FROM %I.kirjausavain WHERE paiva = $1',
                            (SELECT x.skeema FROM vtj.rekisteri x WHERE x.rekisteri = a.rekisteri))
-               INTO v_avain USING vtj_internal.tanaan();
+               INTO v_avain USING vtj_internal.today();
             PERFORM vtj_internal.tallenna_alkuavain(a, v_avain);
         END IF;
         -- (a.era: members never loaded, read under the data lock in this transaction)
@@ -40,14 +40,14 @@ BEGIN
     ELSE
         a.valmis := true;
     END IF;
-    RETURN vtj_internal.era_valmis(a);
+    RETURN vtj_internal.batch_done(a);
 END $$;
 
 -- The next batch of a load, under the data lock: the next erakoko members not loaded yet, in
 -- hetu order after the previous batch's last.
-CREATE OR REPLACE FUNCTION vtj_internal.era_valitse(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.next_batch(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE r vtj.rekisteri := vtj_internal.datalukko(a.rekisteri);
+DECLARE r vtj.rekisteri := vtj_internal.data_lock(a.rekisteri);
 BEGIN
     a.positio := vtj_internal.seuraava_positio(a.rekisteri);
     -- After the previous batch's last hetu: the partial index jasen_lataamatta still holds the
@@ -77,17 +77,17 @@ END $$;
 
 -- A batch done: fresh statistics when the loaded count has doubled (and in full at the end),
 -- and the run's row.
-CREATE OR REPLACE FUNCTION vtj_internal.era_valmis(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
+CREATE OR REPLACE FUNCTION vtj_internal.batch_done(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT a.valmis AND a.tehty >= 2 * a.analysoitu THEN
-        PERFORM vtj_internal.analysoi(true);
+        PERFORM vtj_internal.analyze_tables(true);
         a.analysoitu := a.tehty;
     ELSIF a.valmis AND a.tehty > 0 THEN
-        PERFORM vtj_internal.analysoi(false);   -- the end, in full: for the change runs that follow
+        PERFORM vtj_internal.analyze_tables(false);   -- the end, in full: for the change runs that follow
     END IF;
     UPDATE vtj_internal.ajo
-       SET henkiloita = a.tehty, ladattuja = a.palautui, pyyntoja = vtj_internal.pyyntoja() - a.pyynnot,
+       SET henkiloita = a.tehty, ladattuja = a.palautui, pyyntoja = vtj_internal.request_count() - a.pyynnot,
            elossa = clock_timestamp(), positio = a.positio,
            kirjausavain_loppu = (SELECT x.kirjausavain FROM vtj.rekisteri x WHERE x.rekisteri = a.rekisteri),
            loppu = CASE WHEN a.valmis THEN clock_timestamp() END,
@@ -130,7 +130,7 @@ DECLARE
     v_vihje text;
     v_tieto text;
 BEGIN
-    PERFORM vtj_internal.oma_lause('vtj.lataa_perustiedot');
+    PERFORM vtj_internal.statement_of_its_own('vtj.lataa_perustiedot');
     COMMIT;   -- fails at once in any other atomic context, before any work
     a := vtj_internal.lataus_alkaa(rekisteri, erakoko);
     COMMIT;   -- the run's row is there before any work
@@ -149,7 +149,7 @@ BEGIN
         EXIT WHEN a.valmis;
     END LOOP;
     IF v_tila IS NOT NULL THEN
-        PERFORM vtj_internal.nosta_virhe(a, v_tila, v_viesti, v_tieto, v_vihje);
+        PERFORM vtj_internal.raise_run_error(a, v_tila, v_viesti, v_tieto, v_vihje);
     END IF;
 END $$;
 COMMENT ON PROCEDURE vtj.lataa_perustiedot(text, integer) IS

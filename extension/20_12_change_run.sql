@@ -36,8 +36,8 @@ END $$;
 CREATE OR REPLACE FUNCTION vtj_internal.paivita_valmistele(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r vtj.rekisteri := vtj_internal.datalukko(a.rekisteri);
-    p date := vtj_internal.tanaan();
+    r vtj.rekisteri := vtj_internal.data_lock(a.rekisteri);
+    p date := vtj_internal.today();
 BEGIN
     a.positio := vtj_internal.seuraava_positio(a.rekisteri);
     -- The window starts at the register's bookmark (saved when its load began).
@@ -73,10 +73,10 @@ DECLARE
 BEGIN
     SELECT * INTO t FROM vtj.tuote x WHERE x.tuote = r.tuote;
     TRUNCATE pg_temp.vtj_vaihe, pg_temp.vtj_tulos, pg_temp.vtj_siirto;
-    PERFORM vtj_internal.muisti();
+    PERFORM vtj_internal.statement_memory();
     -- (what this read learns about protection is also kept outside the transaction's blocks,
-    -- for step 2 when the read fails: vtj_internal.luetut_suojaukset)
-    PERFORM vtj_internal.nollaa_suojaukset();
+    -- for step 2 when the read fails: vtj_internal.protection_facts_read)
+    PERFORM vtj_internal.reset_protection_facts();
     -- (The members go to the scan as ARRAY(SELECT …), built when the statement runs: as a
     -- parameter the planner folded a million-element array into the plan and estimated the
     -- selectivity of each element, 265 MB of planner memory at 1,000,000 members.)
@@ -109,7 +109,7 @@ BEGIN
     SELECT count(*) FILTER (WHERE v.tietoryhma = ANY (t.tietoryhmat) AND NOT v.uusi), count(DISTINCT v.hetu) FILTER (WHERE NOT v.uusi)
       INTO a.muutoksia, a.henkiloita FROM pg_temp.vtj_vaihe v;
     IF EXISTS (SELECT 1 FROM pg_temp.vtj_vaihe v
-                WHERE v.tietoryhma = 'TURVAKIELTO' AND v.ikkunassa AND NOT vtj_internal.on_merkki(v.tiedot)
+                WHERE v.tietoryhma = 'TURVAKIELTO' AND v.ikkunassa AND NOT vtj_internal.is_marker(v.tiedot)
                   AND vtj_internal.outo_turvakielto(v.tiedot)) THEN
         RAISE NOTICE 'vtj: register "%": % persons have a TURVAKIELTO change whose turvakieltoAktiivinen is neither true nor false; they are held protected',
             r.rekisteri, (SELECT count(DISTINCT v.hetu) FROM pg_temp.vtj_vaihe v
@@ -122,7 +122,7 @@ END $$;
 -- register holds of their censored groups goes — committed with the run's row even when the
 -- read or the apply fails. When the read itself failed, the staging table is empty: the persons
 -- are then those whose protecting records the failed scan had read before it failed (the scan
--- keeps their facts in the backend, vtj_internal.luetut_suojaukset), by the same rule.
+-- keeps their facts in the backend, vtj_internal.protection_facts_read), by the same rule.
 CREATE OR REPLACE FUNCTION vtj_internal.paivita_suojaa(a vtj_internal.ajon_tila, p_luettu boolean) RETURNS vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -135,10 +135,10 @@ BEGIN
     IF p_luettu THEN
         v_loydetyt := ARRAY(SELECT DISTINCT v.hetu FROM pg_temp.vtj_vaihe v WHERE v.ikkunassa);
     ELSE
-        v_loydetyt := ARRAY(SELECT s.hetu FROM vtj_internal.luetut_suojaukset() s
+        v_loydetyt := ARRAY(SELECT s.hetu FROM vtj_internal.protection_facts_read() s
                              WHERE vtj_internal.suojaa_ikkunassa(s.henkilolla_salattua, s.henkilon_turvakielto));
     END IF;
-    PERFORM vtj_internal.nollaa_suojaukset();
+    PERFORM vtj_internal.reset_protection_facts();
     WITH s AS (
         UPDATE vtj.jasen j SET sensuroitu = true
          WHERE j.rekisteri = r.rekisteri AND NOT j.sensuroitu AND j.hetu = ANY (v_loydetyt)
@@ -171,7 +171,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r vtj.rekisteri := vtj_internal.rekisteri(a.rekisteri);
     t vtj.tuote;
-    p date := vtj_internal.tanaan();
+    p date := vtj_internal.today();
     v_uudet text[];
     v_paljastettavat text[];
     v_siirretyt text[];
@@ -223,7 +223,7 @@ BEGIN
     -- Not for moved persons nor members not loaded yet (both fetched below), and never a
     -- censored group of a person protected in this run.
     INSERT INTO pg_temp.vtj_tulos (hetu, tietoryhma, tietueet)
-    SELECT o.hetu, o.tietoryhma, vtj_internal.sovella(o.tiedot, vtj_internal.moniarvoinen(o.tietoryhma) ORDER BY o.jarjestys)
+    SELECT o.hetu, o.tietoryhma, vtj_internal.apply(o.tiedot, vtj_internal.multi_valued(o.tietoryhma) ORDER BY o.jarjestys)
       FROM (SELECT v.hetu, v.tietoryhma, v.jarjestys, v.tiedot
               FROM pg_temp.vtj_vaihe v
              WHERE (v.tietoryhma = ANY (t.tietoryhmat) OR v.tietoryhma = 'TURVAKIELTO')
@@ -318,7 +318,7 @@ BEGIN
     PERFORM vtj_internal.sensuroi(r.rekisteri, t.sensuroitavat, v_kosketut || v_sensuroidut);
     TRUNCATE pg_temp.vtj_vaihe, pg_temp.vtj_tulos, pg_temp.vtj_haettavat;
     -- (the persons fetched below are typed again by the fetch)
-    PERFORM vtj_internal.tyypita(r.rekisteri, v_kosketut);
+    PERFORM vtj_internal.fill_typed(r.rekisteri, v_kosketut);
     INSERT INTO pg_temp.vtj_haettavat (hetu, kirjaa)
     SELECT h, true FROM unnest(v_siirretyt || v_paljastettavat) h
     UNION ALL
@@ -354,7 +354,7 @@ CREATE OR REPLACE FUNCTION vtj_internal.paivitys_valmis(a vtj_internal.ajon_tila
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE vtj_internal.ajo
-       SET tila = 'ok', loppu = clock_timestamp(), elossa = clock_timestamp(), pyyntoja = vtj_internal.pyyntoja() - a.pyynnot,
+       SET tila = 'ok', loppu = clock_timestamp(), elossa = clock_timestamp(), pyyntoja = vtj_internal.request_count() - a.pyynnot,
            muutoksia = a.muutoksia, henkiloita = a.henkiloita, ladattuja = a.ladattuja, sensuroituja = a.sensuroituja,
            kirjausavain_alku = a.alku_avain, kirjausavain_loppu = a.loppu_avain, positio = a.positio,
            poistettu_lokista = a.poistettu_lokista
@@ -374,11 +374,11 @@ DECLARE
     v_vihje text;
     v_tieto text;
 BEGIN
-    PERFORM vtj_internal.oma_lause('vtj.paivita');
+    PERFORM vtj_internal.statement_of_its_own('vtj.paivita');
     COMMIT;   -- fails at once in any other atomic context, before any work
     a := vtj_internal.paivitys_alkaa(rekisteri);
     COMMIT;   -- the run's row is there before any work
-    PERFORM vtj_internal.tyotaulut();   -- (the session's working tables, made as the session's role)
+    PERFORM vtj_internal.work_tables();   -- (the session's working tables, made as the session's role)
     -- Each step in a block of its own: the first failure is recorded and raised at the end;
     -- the protection step runs whenever the data lock was taken.
     -- (A lock taken in a block that completes is held to the end of the transaction; a failed
@@ -420,7 +420,7 @@ BEGIN
     END IF;
     COMMIT;
     IF v_tila IS NOT NULL THEN
-        PERFORM vtj_internal.nosta_virhe(a, v_tila, v_viesti, v_tieto, v_vihje);
+        PERFORM vtj_internal.raise_run_error(a, v_tila, v_viesti, v_tieto, v_vihje);
     END IF;
 END $$;
 COMMENT ON PROCEDURE vtj.paivita(text) IS

@@ -15,7 +15,7 @@ SELECT a.ajo, a.rekisteri, a.laji, a.alku,
        a.pyyntoja, a.muutoksia, a.henkiloita, a.ladattuja, a.kirjausavain_alku, a.kirjausavain_loppu,
        a.sqlstate, a.virhe, a.sensuroituja, a.jasenia, a.positio, a.pid, a.elossa, a.poistettu_lokista
   FROM vtj_internal.ajo a
-  CROSS JOIN LATERAL (SELECT a.tila = 'kaynnissa' AND NOT vtj_internal.elossa(a.pid, a.taustaprosessi_alku, a.alku) AS kuollut) k;
+  CROSS JOIN LATERAL (SELECT a.tila = 'kaynnissa' AND NOT vtj_internal.backend_alive(a.pid, a.taustaprosessi_alku, a.alku) AS kuollut) k;
 COMMENT ON VIEW vtj.ajo IS
     'One row per run of vtj.paivita or vtj.lataa_perustiedot: ok, virhe (sqlstate, virhe), kaynnissa, or keskeytynyt (its backend died; loppu = when last seen alive)';
 CREATE OR REPLACE VIEW vtj.kotikunnittain AS

@@ -61,7 +61,7 @@ COMMENT ON VIEW vtj.tila IS
     'One row per register: the last successful change run (paivitetty) and its age, the failed or interrupted runs since (virheita: change runs in a row, latausvirheita: loads), the last failure, the run in progress and how far a load is, members not loaded, missing from the interface or with another active hetu, the bookmark';
 
 -- "1 member", "2 members": a count and a noun for a message.
-CREATE OR REPLACE FUNCTION vtj_internal.monta(n bigint, sana text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION vtj_internal.count_noun(n bigint, sana text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN n::text || ' ' || sana || CASE WHEN n = 1 THEN '' ELSE 's' END;
 
 -- The state of all registers for a monitoring agent, in the sense of Nagios:
@@ -116,17 +116,17 @@ BEGIN
                     coalesce('SQLSTATE ' || x.virhe_sqlstate, 'interrupted'));
             END IF;
             IF x.latausvirheita > 0 THEN
-                v_varoitus := v_varoitus || pg_catalog.format('%s failed since the last successful one', vtj_internal.monta(x.latausvirheita, 'load'));
+                v_varoitus := v_varoitus || pg_catalog.format('%s failed since the last successful one', vtj_internal.count_noun(x.latausvirheita, 'load'));
             END IF;
             IF x.lataamatta_ajon_jalkeen > 0 THEN
                 v_varoitus := v_varoitus || pg_catalog.format('%s added before the last run not loaded',
-                                                              vtj_internal.monta(x.lataamatta_ajon_jalkeen, 'member'));
+                                                              vtj_internal.count_noun(x.lataamatta_ajon_jalkeen, 'member'));
             END IF;
             IF x.puuttuu > 0 THEN
-                v_varoitus := v_varoitus || pg_catalog.format('%s not returned by the interface (vtj.laatu)', vtj_internal.monta(x.puuttuu, 'member'));
+                v_varoitus := v_varoitus || pg_catalog.format('%s not returned by the interface (vtj.laatu)', vtj_internal.count_noun(x.puuttuu, 'member'));
             END IF;
             IF x.aktiivinen_hetu > 0 THEN
-                v_varoitus := v_varoitus || pg_catalog.format('%s with another active hetu (vtj.laatu)', vtj_internal.monta(x.aktiivinen_hetu, 'member'));
+                v_varoitus := v_varoitus || pg_catalog.format('%s with another active hetu (vtj.laatu)', vtj_internal.count_noun(x.aktiivinen_hetu, 'member'));
             END IF;
             IF pg_catalog.cardinality(v_kriittinen) > 0 THEN
                 v_taso := 2;
@@ -152,7 +152,7 @@ BEGIN
     IF v_n = 0 THEN
         viesti := 'no registers';
     ELSIF v_taso = 0 THEN
-        viesti := pg_catalog.format('%s up to date%s', vtj_internal.monta(v_n, 'register'),
+        viesti := pg_catalog.format('%s up to date%s', vtj_internal.count_noun(v_n, 'register'),
                                     coalesce(pg_catalog.format(' (the oldest run %s ago)', pg_catalog.date_trunc('second', v_vanhin)), ''));
     ELSE
         viesti := pg_catalog.array_to_string(v_ongelmat, '; ');

@@ -9,12 +9,12 @@
 --
 -- The trigger belongs to the extension and is dropped with it, so it acts at ddl_command_start,
 -- before anything is dropped. What the statement will drop is read from its parse tree by the C
--- function (src/pg/drop_guard.cpp); the decision is tarkista_poisto's. DROP DATABASE runs no
+-- function (src/pg/drop_guard.cpp); the decision is check_drop's. DROP DATABASE runs no
 -- event trigger: it is not guarded.
 
 -- The decision: refuses (2BP01) while vtj_fdw holds registers or look-up log rows, unless
 -- vtj.salli_poisto is on. komento is the statement's tag (DROP EXTENSION, DROP SCHEMA, DROP OWNED).
-CREATE OR REPLACE FUNCTION vtj_internal.tarkista_poisto(komento text) RETURNS void
+CREATE OR REPLACE FUNCTION vtj_internal.check_drop(komento text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_rekistereita bigint;
@@ -41,14 +41,14 @@ BEGIN
               HINT = 'Keep a dump first (pg_dump -Fc -n vtj -n vtj_internal), or remove the registers with vtj.poista_rekisteri. '
                      'To drop anyway: SET vtj.salli_poisto = on, then the same statement again in that session.';
 END $$;
-COMMENT ON FUNCTION vtj_internal.tarkista_poisto(text) IS
+COMMENT ON FUNCTION vtj_internal.check_drop(text) IS
     'Refuses a statement that would drop vtj_fdw while it holds registers or look-up log rows, unless vtj.salli_poisto is on';
 
 -- The parse-tree reader: the event trigger's function.
-CREATE OR REPLACE FUNCTION vtj_internal.poiston_esto() RETURNS event_trigger
-    AS 'MODULE_PATHNAME', 'vtj_poiston_esto' LANGUAGE C;
-COMMENT ON FUNCTION vtj_internal.poiston_esto() IS
-    'Event trigger function of vtj_poiston_esto: a DROP that would drop vtj_fdw goes through vtj_internal.tarkista_poisto first';
+CREATE OR REPLACE FUNCTION vtj_internal.drop_guard() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'vtj_drop_guard' LANGUAGE C;
+COMMENT ON FUNCTION vtj_internal.drop_guard() IS
+    'Event trigger function of vtj_fdw_drop_guard: a DROP that would drop vtj_fdw goes through vtj_internal.check_drop first';
 
 -- The trigger, made again by every install and upgrade (an event trigger has no OR REPLACE; the
 -- one to replace is the extension's own).
@@ -58,13 +58,13 @@ BEGIN
                  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_event_trigger'::pg_catalog.regclass
                                             AND d.objid = t.oid AND d.deptype = 'e'
                  JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'vtj_fdw'
-                WHERE t.evtname = 'vtj_poiston_esto') THEN
-        DROP EVENT TRIGGER vtj_poiston_esto;
+                WHERE t.evtname = 'vtj_fdw_drop_guard') THEN
+        DROP EVENT TRIGGER vtj_fdw_drop_guard;
     END IF;
-    CREATE EVENT TRIGGER vtj_poiston_esto ON ddl_command_start
+    CREATE EVENT TRIGGER vtj_fdw_drop_guard ON ddl_command_start
         WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
-        EXECUTE FUNCTION vtj_internal.poiston_esto();
-    COMMENT ON EVENT TRIGGER vtj_poiston_esto IS
+        EXECUTE FUNCTION vtj_internal.drop_guard();
+    COMMENT ON EVENT TRIGGER vtj_fdw_drop_guard IS
         'vtj_fdw: refuses to drop the extension while it holds registers or look-up log rows (SET vtj.salli_poisto = on allows it)';
 END
 $$;

@@ -34,7 +34,7 @@ GRANT USAGE ON SCHEMA vtj_internal TO vtj_ajaja;
 GRANT EXECUTE ON ALL ROUTINES IN SCHEMA vtj_internal TO vtj_ajaja;
 -- (a view's functions run with the privileges of whoever reads the view)
 -- (vtj.tila, read by vtj_seuranta, uses it too)
-GRANT EXECUTE ON FUNCTION vtj_internal.elossa(integer, timestamptz, timestamptz) TO vtj_lukija, vtj_seuranta;
+GRANT EXECUTE ON FUNCTION vtj_internal.backend_alive(integer, timestamptz, timestamptz) TO vtj_lukija, vtj_seuranta;
 
 GRANT USAGE ON SCHEMA vtj TO vtj_lukija, vtj_ajaja;
 

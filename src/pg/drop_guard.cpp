@@ -1,6 +1,6 @@
 // The guard against dropping vtj_fdw with its data (README "Removing vtj_fdw").
 //
-// The event trigger vtj_poiston_esto (extension/85_poisto.sql) runs vtj_internal.poiston_esto()
+// The event trigger vtj_fdw_drop_guard (extension/85_poisto.sql) runs vtj_internal.drop_guard()
 // at ddl_command_start of DROP EXTENSION, DROP SCHEMA and DROP OWNED. The trigger belongs to the
 // extension, so it must act before anything is dropped: a sql_drop trigger of the extension
 // would be gone (dropped with it) by the time sql_drop fires. At ddl_command_start only the
@@ -8,7 +8,7 @@
 // available there, and current_query() may hold several statements), so this function is C: it
 // reads the tree, and when the statement would drop vtj_fdw — DROP EXTENSION naming it,
 // DROP SCHEMA … CASCADE of its schema, DROP OWNED BY its owner — it calls the SQL check
-// vtj_internal.tarkista_poisto(tag), which refuses while registers or look-up log rows exist
+// vtj_internal.check_drop(tag), which refuses while registers or look-up log rows exist
 // and vtj.salli_poisto is off. Every other statement returns at once, without any query.
 //
 // A C zone: no C++ object lives in these frames (the SQL check may raise an ERROR).
@@ -75,12 +75,12 @@ bool names_role(List *roles, Oid role)
 
 }  // namespace
 
-VTJ_PG_FUNCTION(vtj_poiston_esto)
+VTJ_PG_FUNCTION(vtj_drop_guard)
 {
     if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                        errmsg("vtj_internal.poiston_esto() is an event trigger function"),
-                        errhint("The event trigger vtj_poiston_esto calls it; it is not called directly.")));
+                        errmsg("vtj_internal.drop_guard() is an event trigger function"),
+                        errhint("The event trigger vtj_fdw_drop_guard calls it; it is not called directly.")));
     EventTriggerData *trigdata = reinterpret_cast<EventTriggerData *>(fcinfo->context);
     Node *tree = trigdata->parsetree;
     const Oid ext = get_extension_oid(kExtension, true);
@@ -103,7 +103,7 @@ VTJ_PG_FUNCTION(vtj_poiston_esto)
         return PointerGetDatum(nullptr);
 
     if (SPI_connect() != SPI_OK_CONNECT)
-        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vtj_internal.poiston_esto: SPI_connect failed")));
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vtj_internal.drop_guard: SPI_connect failed")));
     if (schema_or_owner) {
         Oid schema, owner;
         extension_schema_owner(ext, &schema, &owner);
@@ -117,9 +117,9 @@ VTJ_PG_FUNCTION(vtj_poiston_esto)
         Datum values[1] = {CStringGetTextDatum(GetCommandTagName(trigdata->tag))};
         // Raises the refusal (2BP01) itself; schema-qualified, no operator: nothing of the
         // caller's search_path is used.
-        if (SPI_execute_with_args("SELECT vtj_internal.tarkista_poisto($1)", 1, argtypes, values, nullptr, false, 0) !=
+        if (SPI_execute_with_args("SELECT vtj_internal.check_drop($1)", 1, argtypes, values, nullptr, false, 0) !=
             SPI_OK_SELECT)
-            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vtj_internal.poiston_esto: the check did not run")));
+            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vtj_internal.drop_guard: the check did not run")));
     }
     SPI_finish();
     return PointerGetDatum(nullptr);

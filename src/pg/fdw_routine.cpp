@@ -46,11 +46,11 @@ void register_settings()
                                PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("vtj.kayttotarkoitus", "Purpose of VTJkysely look-ups, written to vtj.kyselyloki.",
                                nullptr, &setting_kayttotarkoitus, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    // Read by vtj_internal.tarkista_poisto (the guard of DROP EXTENSION, drop_guard.cpp).
+    // Read by vtj_internal.check_drop (the guard of DROP EXTENSION, drop_guard.cpp).
     DefineCustomBoolVariable("vtj.salli_poisto", "Lets DROP EXTENSION vtj_fdw delete registers and the look-up log.",
                              "Off: a statement that would drop vtj_fdw while it holds registers or look-up log rows is refused.",
                              &setting_salli_poisto, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    // Read by vtj_internal.muisti (extension/20_04_runtime.sql) as current_setting('vtj.work_mem'):
+    // Read by vtj_internal.statement_memory (extension/20_04_runtime.sql) as current_setting('vtj.work_mem'):
     // the work_mem of a load's and a change run's statements, only ever raised. (Defined here
     // because the prefix vtj is reserved: an undefined vtj.* setting would be refused.)
     DefineCustomIntVariable("vtj.work_mem", "work_mem of the statements of vtj.lataa_perustiedot and vtj.paivita.",

@@ -13,8 +13,9 @@ constexpr int32 kUnixToPgDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;
 
 }  // namespace
 
-// vtj_internal.pv(jsonb) → date: the day of an interface date {"arvo": "YYYY-MM-DD", …}; NULL for
+// vtj_internal.vtj_date(jsonb) → date: the day of an interface date {"arvo": "YYYY-MM-DD", …}; NULL for
 // anything else (another shape, a partial date, a day that does not exist) — never an error.
+// (C name vtj_pv: 0.1.0's SQL calls it by that name until ALTER EXTENSION UPDATE)
 VTJ_PG_FUNCTION(vtj_pv)
 {
     Jsonb *jb = PG_GETARG_JSONB_P(0);
@@ -30,7 +31,7 @@ VTJ_PG_FUNCTION(vtj_pv)
     PG_RETURN_DATEADT(days - kUnixToPgDays);
 }
 
-// vtj_internal.transaktiolohkossa() → boolean: the CALL runs inside a transaction block — an
+// vtj_internal.in_transaction_block() → boolean: the CALL runs inside a transaction block — an
 // explicit BEGIN, or a string of several statements (psql -c "SET …; CALL …"), which
 // PostgreSQL runs as one implicit block. The procedures that commit as they go ask this before
 // any work, so the DBA reads why, not PostgreSQL's "invalid transaction termination".
@@ -40,10 +41,10 @@ VTJ_PG_FUNCTION(vtj_transaktiolohkossa)
     PG_RETURN_BOOL(IsTransactionBlock());
 }
 
-// vtj_internal.kutsuja() → oid: the role the session acts as outside SECURITY DEFINER functions
+// vtj_internal.caller() → oid: the role the session acts as outside SECURITY DEFINER functions
 // (the session user, or the role of SET ROLE). Inside a SECURITY DEFINER function current_user is
 // the function's owner; the checks of what the caller may do (USAGE on a server) need the caller.
-VTJ_PG_FUNCTION(vtj_kutsuja)
+VTJ_PG_FUNCTION(vtj_caller)
 {
     (void)fcinfo;
     PG_RETURN_OID(GetOuterUserId());

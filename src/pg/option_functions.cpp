@@ -1,4 +1,4 @@
-// vtj_internal.optiot(): the option table (options.cpp) as rows, defaults shown from the default
+// vtj_internal.options(): the option table (options.cpp) as rows, defaults shown from the default
 // settings, for the test of README's option tables (65_readme_options) and for a DBA's look.
 #include "pg/boundary.hpp"
 #include "pg/options.hpp"
@@ -64,7 +64,7 @@ void fill_options(FunctionCallInfo fcinfo)
 
 }  // namespace
 
-VTJ_PG_FUNCTION(vtj_optiot)
+VTJ_PG_FUNCTION(vtj_options)
 {
     fill_options(fcinfo);
     return (Datum)0;

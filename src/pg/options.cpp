@@ -85,7 +85,7 @@ void apply_max_response_mb(ServerSettings &s, DefElem *def)
 std::string show_max_response_mb(const ServerSettings &s) { return std::to_string(s.http.max_response_bytes >> 20); }
 
 // One row per option. README's option tables are tested against it (65_readme_options, through
-// vtj_internal.optiot()). parallel_requests is the HTTP client's max_parallel: the scans read
+// vtj_internal.options()). parallel_requests is the HTTP client's max_parallel: the scans read
 // it there too.
 const OptionSpec kOptions[] = {
     // Server: the change interface (VTJ-muutosrajapinta)

@@ -1,7 +1,7 @@
 // The option table of the wrapper's objects: one row per option, the one home of its name,
 // type, limits, how it reaches ServerSettings and (through that) its default. Read by the
 // DDL-time validator (postgres_fdw style), by read_server_settings / read_user_mapping, and by
-// vtj_internal.optiot() (README's option tables are tested against it).
+// vtj_internal.options() (README's option tables are tested against it).
 #pragma once
 
 #include "pg/pg_headers.hpp"
@@ -47,7 +47,7 @@ const OptionSpec *option_specs();
 // The row of option `name` of catalog `context`; nullptr when there is none.
 const OptionSpec *find_option(const char *name, Oid context);
 
-// "server", "user mapping", "foreign table", … for messages and vtj_internal.optiot().
+// "server", "user mapping", "foreign table", … for messages and vtj_internal.options().
 const char *object_kind(Oid context);
 
 // The option's default as text (palloc'd), shown from the default settings; NULL when the

@@ -75,10 +75,10 @@ void register_protection_store() { RegisterXactCallback(at_transaction_end, null
 
 }  // namespace vtj::pg
 
-// vtj_internal.luetut_suojaukset() → TABLE (hetu, henkilolla_salattua, henkilon_turvakielto):
+// vtj_internal.protection_facts_read() → TABLE (hetu, henkilolla_salattua, henkilon_turvakielto):
 // what muutokset scans of this backend read since the last reset, in this transaction, ordered
 // by hetu.
-VTJ_PG_FUNCTION(vtj_luetut_suojaukset)
+VTJ_PG_FUNCTION(vtj_protection_facts_read)
 {
     InitMaterializedSRF(fcinfo, 0);  // before any C++ object lives in this frame
     ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
@@ -114,14 +114,14 @@ VTJ_PG_FUNCTION(vtj_luetut_suojaukset)
             throw vtj::Error(vtj::ErrorKind::BadResponse, "a TURVAKIELTO record read by a change scan cannot be made jsonb",
                              "PostgreSQL refuses a value in it (for example a number out of numeric's range); the record "
                              "is not quoted because it may hold personal data.",
-                             "Call vtj_internal.nollaa_suojaukset() and read the changes again.");
+                             "Call vtj_internal.reset_protection_facts() and read the changes again.");
         }
     }
     return (Datum)0;
 }
 
-// vtj_internal.nollaa_suojaukset() → void: forgets what the store holds.
-VTJ_PG_FUNCTION(vtj_nollaa_suojaukset)
+// vtj_internal.reset_protection_facts() → void: forgets what the store holds.
+VTJ_PG_FUNCTION(vtj_reset_protection_facts)
 {
     (void)fcinfo;
     vtj::pg::clear_store();

@@ -1,5 +1,5 @@
 // What muutokset scans of this backend learned about persons' protection, kept until it is
-// read: vtj_internal.luetut_suojaukset(), vtj_internal.nollaa_suojaukset().
+// read: vtj_internal.protection_facts_read(), vtj_internal.reset_protection_facts().
 //
 // The core's Scan tells each decoded /muutokset page's facts (ScanSpec::on_protection) before
 // anything of the page is checked or returned; they are merged here by hetu (the flags ORed,

@@ -14,7 +14,7 @@ namespace vtj::pg {
 // What a server's options (and, after read_user_mapping, its user mapping's) configure. The
 // member initialisers here and in vtj::HttpConfig are the options' defaults, the only place
 // they are written: the option table (options.cpp) reads them from a default-constructed
-// ServerSettings for the validator's hints, vtj_internal.optiot() and README's test.
+// ServerSettings for the validator's hints, vtj_internal.options() and README's test.
 struct ServerSettings {
     std::string url;                 // change interface base (…/api/v1), may be empty
     std::string kysely_url;

@@ -115,11 +115,11 @@ void check_mapping(const RoleSpec *role, const char *servername, bool creates)
 
 }  // namespace
 
-VTJ_PG_FUNCTION(vtj_palvelinvahti)
+VTJ_PG_FUNCTION(vtj_server_guard)
 {
     if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                        errmsg("vtj_internal.palvelinvahti() runs only as an event trigger")));
+                        errmsg("vtj_internal.server_guard() runs only as an event trigger")));
     const EventTriggerData *trigger = reinterpret_cast<EventTriggerData *>(fcinfo->context);
     if (!trigger->parsetree || superuser())
         PG_RETURN_VOID();

@@ -15,7 +15,7 @@ HETU = "060258-967M"   # a valid test hetu (individual number 900-999); must nev
 
 def counts():
     return value("SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'vtj_fdw') || '/' || "
-                 "(SELECT count(*) FROM pg_event_trigger WHERE evtname = 'vtj_poiston_esto')", db=DB)
+                 "(SELECT count(*) FROM pg_event_trigger WHERE evtname = 'vtj_fdw_drop_guard')", db=DB)
 
 
 def refused(stmt, what, want_text):
@@ -31,10 +31,10 @@ def refused(stmt, what, want_text):
 
 # ---- an empty extension drops as before ----------------------------------------------------
 sql("CREATE EXTENSION vtj_fdw", db=DB)
-eq(value("SELECT evtevent || ' ' || array_to_string(evttags, ',') FROM pg_event_trigger WHERE evtname = 'vtj_poiston_esto'", db=DB),
+eq(value("SELECT evtevent || ' ' || array_to_string(evttags, ',') FROM pg_event_trigger WHERE evtname = 'vtj_fdw_drop_guard'", db=DB),
    "ddl_command_start DROP EXTENSION,DROP SCHEMA,DROP OWNED", "the guard is an event trigger at ddl_command_start")
 eq(value("SELECT count(*) FROM pg_depend d JOIN pg_event_trigger t ON t.oid = d.objid "
-         "WHERE d.classid = 'pg_event_trigger'::regclass AND d.deptype = 'e' AND t.evtname = 'vtj_poiston_esto'", db=DB),
+         "WHERE d.classid = 'pg_event_trigger'::regclass AND d.deptype = 'e' AND t.evtname = 'vtj_fdw_drop_guard'", db=DB),
    "1", "… and a member of the extension (dropped with it)")
 e = sql_error("DROP EXTENSION vtj_fdw", db=DB)
 ok(e is None, "an empty extension: DROP EXTENSION vtj_fdw goes through", e and e.text)
@@ -111,11 +111,11 @@ eq(counts(), "0/0", "… the extension is gone")
 # The decision function is internal.
 sql("CREATE EXTENSION vtj_fdw", db=DB)
 eq(sql("SELECT p.oid::regprocedure::text, has_function_privilege('public', p.oid, 'EXECUTE'), p.proconfig::text "
-       "FROM pg_proc p WHERE p.proname IN ('tarkista_poisto', 'poiston_esto') ORDER BY 1", db=DB),
-   [["vtj_internal.poiston_esto()", "f", None],
-    ["vtj_internal.tarkista_poisto(text)", "f", "{\"search_path=pg_catalog, pg_temp\"}"]],
+       "FROM pg_proc p WHERE p.proname IN ('check_drop', 'drop_guard') ORDER BY 1", db=DB),
+   [["vtj_internal.check_drop(text)", "f", "{\"search_path=pg_catalog, pg_temp\"}"],
+    ["vtj_internal.drop_guard()", "f", None]],
    "the guard's functions are in vtj_internal, not executable by PUBLIC; the SQL one has a fixed search_path")
-e = sql_error("SELECT vtj_internal.poiston_esto()", db=DB)
+e = sql_error("SELECT vtj_internal.drop_guard()", db=DB)
 ok(e is not None, "the event trigger function cannot be called as a plain function", e and e.text)
 
 sql("DROP DATABASE vtj_it_drop", db="postgres")

@@ -5,7 +5,7 @@
 The server's owner is a login role that is not a superuser; another role has its own user
 mapping on the server. In a new session of the owner (the library not loaded: checked in the
 backend's memory map), ALTER SERVER … SET url is refused with 42501 by the event trigger
-vtj_fdw_palvelinvahti, which loaded the library itself, and the server keeps its address. Other
+vtj_fdw_server_guard, which loaded the library itself, and the server keeps its address. Other
 options stay the owner's; once the other role's mapping is gone the owner may repoint, but then
 may not give that role (or PUBLIC) a new mapping, nor change another role's; a superuser always
 may. (pg_regress `options` covers the cases one by one.)"""
@@ -94,7 +94,7 @@ ALTER SERVER g OPTIONS (SET kysely_url 'https://elsewhere.example/');
     e = sql_error("ALTER SERVER g OPTIONS (SET url 'https://ss.kunta.example/r1/FI/GOV/0245437-2/VTJmutpa/VTJmutpa/api/v1')",
                   db=DB)
     ok(e is None, "a superuser may repoint it whoever has mappings on it", e and e.text)
-    eq(value("SELECT count(*) FROM pg_event_trigger WHERE evtname = 'vtj_fdw_palvelinvahti' AND evtenabled = 'O' "
+    eq(value("SELECT count(*) FROM pg_event_trigger WHERE evtname = 'vtj_fdw_server_guard' AND evtenabled = 'O' "
              "AND evtevent = 'ddl_command_start'", db=DB), "1",
        "the guard is an enabled ddl_command_start event trigger of the extension")
 finally:

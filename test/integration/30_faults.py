@@ -301,7 +301,7 @@ sql("""CREATE FUNCTION lue_ja_kaadu(q text, OUT tila text, OUT luetut jsonb) LAN
                tila := SQLSTATE;
            END;
            SELECT jsonb_object_agg(s.hetu, jsonb_build_array(s.henkilolla_salattua, s.henkilon_turvakielto))
-             INTO luetut FROM vtj_internal.luetut_suojaukset() s;
+             INTO luetut FROM vtj_internal.protection_facts_read() s;
        END $$""")
 M = [P] + others
 MSCAN = f"SELECT hetu, henkilolla_salattua FROM v.muutokset WHERE hetu = ANY({pg_array(M)}) AND kirjausavain > {B0}"
@@ -310,19 +310,19 @@ mine = [rec for rec in records if rec[0] in set(M)]
 mock("POST", "/_control/config", {"page_size": 1})
 clear_faults()
 fault("bad_muutospv", count=p_pages + 1, skip=p_pages)
-out = sql(f"SELECT tila, luetut::text FROM lue_ja_kaadu($q${MSCAN}$q$); SELECT count(*) FROM vtj_internal.luetut_suojaukset()")
+out = sql(f"SELECT tila, luetut::text FROM lue_ja_kaadu($q${MSCAN}$q$); SELECT count(*) FROM vtj_internal.protection_facts_read()")
 clear_faults()
 tila, luetut = out[0]
 eq(tila, "HV00M", "a malformed page after the protected person's pages fails the scan (person columns read)")
 got = {h: [v[0], v[1]] for h, v in json.loads(luetut or "{}").items()}
 eq(got, want_facts(mine[:p_pages]), "… what the pages before it said of protection is still there, after the rollback")
 ok(P in got and got[P][1], "… (the person's TURVAKIELTO records among it)", got)
-eq(value("SELECT count(*) FROM vtj_internal.luetut_suojaukset()"), "0", "… and gone at the end of the transaction")
-out = sql(f"BEGIN; SELECT tila FROM lue_ja_kaadu($q${MSCAN}$q$); SELECT count(*) FROM vtj_internal.luetut_suojaukset(); "
-          f"SELECT vtj_internal.nollaa_suojaukset(); SELECT count(*) FROM vtj_internal.luetut_suojaukset(); COMMIT")
+eq(value("SELECT count(*) FROM vtj_internal.protection_facts_read()"), "0", "… and gone at the end of the transaction")
+out = sql(f"BEGIN; SELECT tila FROM lue_ja_kaadu($q${MSCAN}$q$); SELECT count(*) FROM vtj_internal.protection_facts_read(); "
+          f"SELECT vtj_internal.reset_protection_facts(); SELECT count(*) FROM vtj_internal.protection_facts_read(); COMMIT")
 eq(out[0][0], "00000", "without a fault the same scan completes")
 eq(int(out[1][0]), len(want_facts(mine)), "… the store holds every protected person it read")
-eq(out[-1][0], "0", "… and vtj_internal.nollaa_suojaukset() forgets it")
+eq(out[-1][0], "0", "… and vtj_internal.reset_protection_facts() forgets it")
 # The same without the person columns: the store is filled all the same.
 clear_faults()
 fault("bad_muutospv", count=p_pages + 1, skip=p_pages)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The apply rules of docs/change-semantics.md, twice implemented: the mirror's ordered
-aggregate vtj_internal.sovella (PL/pgSQL) and the mock's reference, test/mock/vtjmock/apply.py.
+aggregate vtj_internal.apply (PL/pgSQL) and the mock's reference, test/mock/vtjmock/apply.py.
 
 1. The rule x order table of change-semantics.md, cell by cell, through both.
 2. A property test: at least 10,000 random change sequences (single- and multi-valued groups,
@@ -43,7 +43,7 @@ def run_sql(text):
 
 
 def mirror_results(cases):
-    """{(case, tietoryhma): records} as vtj_internal.sovella gives them, for every (case, group) with a
+    """{(case, tietoryhma): records} as vtj_internal.apply gives them, for every (case, group) with a
     stored state or a change. The aggregate starts from the stored records, given as the first
     row {"voimassaolevatTiedot": stored}, exactly as vtj.paivita feeds it."""
     steps, init = [], []
@@ -60,7 +60,7 @@ def mirror_results(cases):
               UNION ALL
               SELECT (e->>'s')::int, e->>'t', -9223372036854775808, jsonb_build_object('voimassaolevatTiedot', e->'r')
                 FROM d, jsonb_array_elements(d.j->'init') e)
-        SELECT json_build_array(o.s, o.t, vtj_internal.sovella(o.g, vtj_internal.moniarvoinen(o.t) ORDER BY o.n))
+        SELECT json_build_array(o.s, o.t, vtj_internal.apply(o.g, vtj_internal.multi_valued(o.t) ORDER BY o.n))
           FROM o GROUP BY o.s, o.t;""")
     res = {}
     for line in out:
@@ -248,7 +248,7 @@ try:
     mirror = mirror_results(cases)
     for i, (cell, st, gs, want) in enumerate(TABLE):
         got_sql = {t: mirror[(i, t)] for t in set(st) | {g["tietoryhma"] for g in gs} if mirror.get((i, t))}
-        eq(got_sql, want, f"rule x order: {cell} (vtj_internal.sovella)")
+        eq(got_sql, want, f"rule x order: {cell} (vtj_internal.apply)")
         eq(reference_result(st, gs), want, f"rule x order: {cell} (apply.py)")
 
     rng = random.Random(SEED)
@@ -267,7 +267,7 @@ try:
             json.dumps({t: r for (s, t), r in mirror_results([(st, gs)]).items()}, ensure_ascii=False)))
     ok(not bad and N >= 10000,
        f"{N} random change sequences ({n_steps} group objects, {orders} new records right before a closing one; "
-       f"seed {SEED}): vtj_internal.sovella and apply.py give identical record lists ({len(bad)} disagree)", diag)
+       f"seed {SEED}): vtj_internal.apply and apply.py give identical record lists ({len(bad)} disagree)", diag)
 finally:
     sql(f"DROP DATABASE IF EXISTS {DB}", db="postgres")
 done()

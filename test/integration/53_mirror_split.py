@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """More new members than one statement reads: a change run of a loaded register that finds 50,100
-members added since reads them in slices (vtj_internal.suurin_era(), 50,000 persons a statement) inside its one
+members added since reads them in slices (vtj_internal.max_batch(), 50,000 persons a statement) inside its one
 transaction. Every member must be loaded exactly once and equal the truth; the interface must
 be asked for each hetu once."""
 import json
@@ -16,7 +16,7 @@ FIRST = 100          # loaded by vtj.lataa_perustiedot first: vtj.paivita refuse
 mock = OwnMock(N + FIRST, 53, "--change-rate", 0, timeout=300)
 try:
     today = fresh_mirror_db(DB, mock, "s")
-    eq(value("SELECT vtj_internal.suurin_era()", db=DB), "50000", "one statement reads at most 50,000 persons")
+    eq(value("SELECT vtj_internal.max_batch()", db=DB), "50000", "one statement reads at most 50,000 persons")
     everyone = mock.hetut(N + FIRST)
     first, hetus = everyone[:FIRST], everyone[FIRST:]
     eq(len(hetus), N, f"the mock lists {N} hetus besides the first {FIRST}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """README's option tables (README "Options") equal the code's option table, as the installed
-extension lists it (vtj_internal.optiot(), made from the table of src/pg/options.cpp, defaults
+extension lists it (vtj_internal.options(), made from the table of src/pg/options.cpp, defaults
 shown from the settings structs' initialisers): the same options for server, user mapping and
 foreign table; each default as the code's; each whole-number option's range written
 "(MIN–MAX" as the code's bounds; every value of a choice option named; a superuser-only
@@ -14,17 +14,17 @@ import re
 from readmelib import ROOT, cells, code_spans
 from taplib import done, eq, fresh_db, ok, sql
 
-# vtj_internal.optiot()'s kohde: README's section title
+# vtj_internal.options()'s kohde: README's section title
 CONTEXTS = {"server": "Server", "user mapping": "User mapping", "foreign table": "Foreign table"}
 DB = "vtj_it_readme_options"
 
 
 def code_options():
-    """{kohde: {name: spec}} from vtj_internal.optiot() of a fresh install."""
+    """{kohde: {name: spec}} from vtj_internal.options() of a fresh install."""
     fresh_db(DB)
     sql("CREATE EXTENSION vtj_fdw", db=DB)
     rows = sql("SELECT nimi, kohde, tyyppi, pienin, suurin, oletus, array_to_string(vaihtoehdot, ','), vain_superuser "
-               "FROM vtj_internal.optiot()", db=DB)
+               "FROM vtj_internal.options()", db=DB)
     sql(f"DROP DATABASE {DB}", db="postgres")
     opts = {}
     for name, context, type_, lo, hi, default, choices, superuser_only in rows:
@@ -62,7 +62,7 @@ def readme_options():
 
 code = code_options()
 n = sum(len(v) for v in code.values())
-if not ok(n > 0 and set(code) <= set(CONTEXTS), f"vtj_internal.optiot() lists the code's options ({n}) of {sorted(code)}"):
+if not ok(n > 0 and set(code) <= set(CONTEXTS), f"vtj_internal.options() lists the code's options ({n}) of {sorted(code)}"):
     done()
 doc = readme_options()
 for ctx, title in CONTEXTS.items():

@@ -55,7 +55,7 @@ eq(sql("SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = '
    "PUBLIC can execute no routine of vtj_internal")
 eq(value("SELECT has_schema_privilege('public', 'vtj_internal', 'USAGE')", db=DB), "f", "PUBLIC has no USAGE on vtj_internal")
 eq(value("SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'vtj_internal'::regnamespace "
-         "AND obj_description(p.oid, 'pg_proc') IS NULL AND p.proname IN ('tarkista_poisto', 'poiston_esto')", db=DB), "0",
+         "AND obj_description(p.oid, 'pg_proc') IS NULL AND p.proname IN ('check_drop', 'drop_guard')", db=DB), "0",
    "the drop guard's internal routines are commented")
 
 sql(f"DROP DATABASE {DB}", db="postgres")

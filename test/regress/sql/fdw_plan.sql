@@ -94,12 +94,12 @@ EXCEPTION WHEN datetime_field_overflow THEN RAISE NOTICE 'SQLSTATE %', SQLSTATE;
 END $$;
 
 -- What change scans read of protection: internal, not for PUBLIC; empty in a fresh transaction.
-SELECT * FROM vtj_internal.luetut_suojaukset();
-SELECT vtj_internal.nollaa_suojaukset();
+SELECT * FROM vtj_internal.protection_facts_read();
+SELECT vtj_internal.reset_protection_facts();
 CREATE ROLE regress_vtj_muu;
 SELECT has_schema_privilege('regress_vtj_muu', 'vtj_internal', 'USAGE') AS skeema,
-       has_function_privilege('regress_vtj_muu', 'vtj_internal.luetut_suojaukset()', 'EXECUTE') AS luetut,
-       has_function_privilege('regress_vtj_muu', 'vtj_internal.nollaa_suojaukset()', 'EXECUTE') AS nollaa;
+       has_function_privilege('regress_vtj_muu', 'vtj_internal.protection_facts_read()', 'EXECUTE') AS luetut,
+       has_function_privilege('regress_vtj_muu', 'vtj_internal.reset_protection_facts()', 'EXECUTE') AS nollaa;
 DROP ROLE regress_vtj_muu;
 
 -- Invalid hetus are refused before any request, by count and position, never by value.

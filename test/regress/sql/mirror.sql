@@ -1,6 +1,6 @@
 -- The mirror's deterministic parts, no interface needed: products, register and member
 -- validation (no message prints a hetu), the apply rules of docs/change-semantics.md as the
--- aggregate vtj_internal.sovella, and the turvakielto predicates.
+-- aggregate vtj_internal.apply, and the turvakielto predicates.
 CREATE EXTENSION vtj_fdw;
 \pset null '(null)'
 \set VERBOSITY default
@@ -10,11 +10,11 @@ CREATE EXTENSION vtj_fdw;
 SELECT tuote, cardinality(tietoryhmat) AS ryhmia, sensuroitavat FROM vtj.tuote ORDER BY tuote;
 
 -- An interface date as a date: only a whole, existing day; anything else is NULL, never an error.
-SELECT d, vtj_internal.pv(d::jsonb)
+SELECT d, vtj_internal.vtj_date(d::jsonb)
 FROM (VALUES ('{"arvo": "2024-02-29", "tarkkuus": "PAIVA"}'), ('{"arvo": "2023-02-29"}'), ('{"arvo": "2020-13-01"}'),
              ('{"arvo": "0000-01-01"}'), ('{"arvo": "2020-1-01"}'), ('{"arvo": "2020-01-01 "}'), ('{"arvo": "1965-11"}'),
              ('{"arvo": 20200101}'), ('"2020-01-01"'), ('[{"arvo": "2020-01-01"}]'), ('{}'), ('null')) v(d);
-SELECT vtj_internal.pv(NULL);
+SELECT vtj_internal.vtj_date(NULL);
 UPDATE vtj.tuote SET sensuroitavat = '{}' WHERE tuote = 'ASREK';
 DELETE FROM vtj.tuote WHERE tuote = 'PALVELUSETELI';
 INSERT INTO vtj.tuote (tuote, tietoryhmat, sensuroitavat) VALUES ('RIKKI', '{HENKILON_NIMI}', '{KOTIKUNTA}');
@@ -89,9 +89,9 @@ INSERT INTO tapaus VALUES
  ('7 withheld clears', false, 2, '{"tietoryhma": "KOTIKUNTA", "muutosattribuutti": "MUUTETTU", "turvakiellonAlaisetKentat": ["kuntakoodi"]}'),
  ('unknown attribute: no effect', false, 1, '{"voimassaolevatTiedot": [{"tietoryhma": "X_UUSI", "a": 1}]}'),
  ('unknown attribute: no effect', false, 2, '{"tietoryhma": "X_UUSI", "muutosattribuutti": "TULEVA", "a": 2}');
-SELECT nimi, vtj_internal.sovella(g, moni ORDER BY n) AS tulos FROM tapaus GROUP BY nimi ORDER BY nimi;
-SELECT vtj_internal.moniarvoinen('TILAPAINEN_KOTIMAINEN_OSOITE') AS tko, vtj_internal.moniarvoinen('VAKINAINEN_KOTIMAINEN_OSOITE') AS vko,
-       vtj_internal.moniarvoinen('UUSI_RYHMA') AS tuntematon;
+SELECT nimi, vtj_internal.apply(g, moni ORDER BY n) AS tulos FROM tapaus GROUP BY nimi ORDER BY nimi;
+SELECT vtj_internal.multi_valued('TILAPAINEN_KOTIMAINEN_OSOITE') AS tko, vtj_internal.multi_valued('VAKINAINEN_KOTIMAINEN_OSOITE') AS vko,
+       vtj_internal.multi_valued('UUSI_RYHMA') AS tuntematon;
 
 -- Turvakielto in force on a day; protection evidence in a window (p NULL) and in basic data.
 SELECT tk, vtj_internal.turvakielto_voimassa(tk::jsonb, '2026-01-10') AS voimassa
@@ -126,9 +126,9 @@ FROM (VALUES (false, '[{"turvakieltoAktiivinen": true, "turvaLoppuPv": {"arvo": 
 
 -- A superuser may move "today" (tests against a mock's simulated present).
 SET vtj_testi.tanaan = '2030-01-02';
-SELECT vtj_internal.tanaan();
+SELECT vtj_internal.today();
 RESET vtj_testi.tanaan;
-SELECT vtj_internal.tanaan() = current_date AS tanaan;
+SELECT vtj_internal.today() = current_date AS tanaan;
 
 -- Reports exist and are empty without data.
 SELECT count(*) FROM vtj.kotikunnittain;

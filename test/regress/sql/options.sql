@@ -96,7 +96,7 @@ ALTER SERVER s_mem OPTIONS (SET url 'https://x/api/v1', SET max_response_mb '32'
 RESET ROLE;
 
 -- Repointing (url, kysely_url) a server that other roles have user mappings on, or dropping its
--- TLS files, needs a superuser: the event trigger vtj_fdw_palvelinvahti sees the statement
+-- TLS files, needs a superuser: the event trigger vtj_fdw_server_guard sees the statement
 -- before it runs (the validator sees only the options the server will have).
 CREATE ROLE regress_vtj_other;
 CREATE SERVER s_shared FOREIGN DATA WRAPPER vtj_fdw OPTIONS (url 'https://x/api/v1');
