@@ -79,6 +79,17 @@ void element(std::string &out, const char *name, std::string_view value, const c
     out += '>';
 }
 
+// The ids an X-Road client and the service it calls share, in the schema's order (the
+// option named is the one whose text they came from).
+template <typename Ids>
+void member_ids(std::string &x, const Ids &ids, const char *option)
+{
+    element(x, "id:xRoadInstance", ids.instance, option);
+    element(x, "id:memberClass", ids.member_class, option);
+    element(x, "id:memberCode", ids.member_code, option);
+    element(x, "id:subsystemCode", ids.subsystem, option);
+}
+
 }  // namespace
 
 XroadClient parse_xroad_client(std::string_view text)
@@ -177,16 +188,10 @@ std::string build_envelope(const RequestSettings &s, std::string_view hetu, std:
         const XroadService v = parse_xroad_service(s.palvelu);
         x += "<SOAP-ENV:Header>";
         x += "<xrd:client id:objectType=\"SUBSYSTEM\">";
-        element(x, "id:xRoadInstance", c.instance, "xroad_client");
-        element(x, "id:memberClass", c.member_class, "xroad_client");
-        element(x, "id:memberCode", c.member_code, "xroad_client");
-        element(x, "id:subsystemCode", c.subsystem, "xroad_client");
+        member_ids(x, c, "xroad_client");
         x += "</xrd:client>";
         x += "<xrd:service id:objectType=\"SERVICE\">";
-        element(x, "id:xRoadInstance", v.instance, "kysely_palvelu");
-        element(x, "id:memberClass", v.member_class, "kysely_palvelu");
-        element(x, "id:memberCode", v.member_code, "kysely_palvelu");
-        element(x, "id:subsystemCode", v.subsystem, "kysely_palvelu");
+        member_ids(x, v, "kysely_palvelu");
         element(x, "id:serviceCode", v.service_code, "kysely_palvelu");
         if (!v.service_version.empty())
             element(x, "id:serviceVersion", v.service_version, "kysely_palvelu");

@@ -94,23 +94,15 @@ auto pg_guard(Fn &&fn) -> decltype(fn())
     using Result = decltype(fn());
     static_assert(std::is_void_v<Result> || std::is_trivially_copyable_v<Result>,
                   "pg_guard returns only plain values (Datum, pointers, numbers)");
-    MemoryContext saved_context = CurrentMemoryContext;
-    ErrorData *volatile caught = nullptr;
     if constexpr (std::is_void_v<Result>) {
-        PG_TRY();
-        {
+        // one PG_TRY for both kinds: a void fn is run as one that returns a dummy value
+        pg_guard([&fn] {
             fn();
-        }
-        PG_CATCH();
-        {
-            MemoryContextSwitchTo(saved_context);
-            caught = CopyErrorData();
-            FlushErrorState();
-        }
-        PG_END_TRY();
-        if (caught)
-            throw PgError(caught);
+            return true;
+        });
     } else {
+        MemoryContext saved_context = CurrentMemoryContext;
+        ErrorData *volatile caught = nullptr;
         Result volatile result{};
         PG_TRY();
         {
