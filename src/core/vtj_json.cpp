@@ -392,6 +392,51 @@ bool valid_number(std::string_view s) noexcept
 }
 
 // Validates a value the decoder does not otherwise read (it stays in `raw`).
+// One walk of a JSON array for every reader of one: its tokens (BeginArray, EndArray) when the
+// scan keeps them; fn(element, index) reads each element and emits its tokens.
+template <typename Fn>
+void walk_array(const Ctx &c, od::value &v, Fn &&fn)
+{
+    od::array a;
+    check(c, v.get_array().get(a));
+    if (c.tokens)
+        emit(c, JsonToken::Kind::BeginArray);
+    std::size_t index = 0;
+    for (auto er : a) {
+        od::value e;
+        check(c, std::move(er).get(e));
+        fn(e, index++);
+    }
+    if (c.tokens)
+        emit(c, JsonToken::Kind::EndArray);
+}
+
+// One walk of a JSON object for every reader of one: its tokens (BeginObject, each Key,
+// EndObject) when the scan keeps them, a key twice refused (KeySet), the path that messages
+// name; fn(key, value) reads each value and emits its tokens.
+template <typename Fn>
+void walk_object(const Ctx &c, od::value &v, Fn &&fn)
+{
+    od::object o;
+    check(c, v.get_object().get(o));
+    if (c.tokens)
+        emit(c, JsonToken::Kind::BeginObject);
+    KeySet keys(c);
+    for (auto fr : o) {
+        od::field f;
+        check(c, std::move(fr).get(f));
+        const std::string_view k = key_of(c, f);
+        keys.add(k);
+        if (c.tokens)
+            emit(c, JsonToken::Kind::Key, keep(c, k));
+        PathPush at(c, k);
+        fn(k, f.value());
+    }
+    keys.finish();
+    if (c.tokens)
+        emit(c, JsonToken::Kind::EndObject);
+}
+
 void validate(const Ctx &c, od::value &v, int depth)
 {
     switch (type_of(c, v)) {
@@ -399,43 +444,17 @@ void validate(const Ctx &c, od::value &v, int depth)
         if (depth >= max_nesting)
             fail(c, "the response to " + std::string(c.what) + " nests JSON more than " +
                         std::to_string(max_nesting) + " levels deep");
-        od::object o;
-        check(c, v.get_object().get(o));
-        if (c.tokens)
-            emit(c, JsonToken::Kind::BeginObject);
-        KeySet keys(c);
-        for (auto fr : o) {
-            od::field f;
-            check(c, std::move(fr).get(f));
-            const std::string_view k = key_of(c, f);
-            keys.add(k);
-            if (c.tokens)
-                emit(c, JsonToken::Kind::Key, keep(c, k));
-            PathPush at(c, k);
-            validate(c, f.value(), depth + 1);
-        }
-        keys.finish();
-        if (c.tokens)
-            emit(c, JsonToken::Kind::EndObject);
+        walk_object(c, v, [&](std::string_view, od::value &fv) { validate(c, fv, depth + 1); });
         break;
     }
     case od::json_type::array: {
         if (depth >= max_nesting)
             fail(c, "the response to " + std::string(c.what) + " nests JSON more than " +
                         std::to_string(max_nesting) + " levels deep");
-        od::array a;
-        check(c, v.get_array().get(a));
-        if (c.tokens)
-            emit(c, JsonToken::Kind::BeginArray);
-        std::size_t index = 0;
-        for (auto er : a) {
-            od::value e;
-            check(c, std::move(er).get(e));
-            PathPush at(c, index++);
+        walk_array(c, v, [&](od::value &e, std::size_t index) {
+            PathPush at(c, index);
             validate(c, e, depth + 1);
-        }
-        if (c.tokens)
-            emit(c, JsonToken::Kind::EndArray);
+        });
         break;
     }
     case od::json_type::string: {
@@ -555,22 +574,9 @@ OptionalDate read_date(const Ctx &c, od::value &v)
         validate(c, v, 1);
         return date;
     }
-    od::object o;
-    check(c, v.get_object().get(o));
     std::string_view arvo, tarkkuus;
     bool has_arvo = false;
-    if (c.tokens)
-        emit(c, JsonToken::Kind::BeginObject);
-    KeySet keys(c);
-    for (auto fr : o) {
-        od::field f;
-        check(c, std::move(fr).get(f));
-        const std::string_view k = key_of(c, f);
-        keys.add(k);
-        if (c.tokens)
-            emit(c, JsonToken::Kind::Key, keep(c, k));
-        od::value &fv = f.value();
-        PathPush at(c, k);
+    walk_object(c, v, [&](std::string_view k, od::value &fv) {
         const bool is_arvo = k == "arvo", is_tarkkuus = !is_arvo && k == "tarkkuus";
         if ((is_arvo || is_tarkkuus) && type_of(c, fv) == od::json_type::string) {
             bool escaped;
@@ -585,10 +591,7 @@ OptionalDate read_date(const Ctx &c, od::value &v)
                 has_arvo = false;
             validate(c, fv, 2);
         }
-    }
-    keys.finish();
-    if (c.tokens)
-        emit(c, JsonToken::Kind::EndObject);
+    });
     if (has_arvo)
         date.present = dates_detail::parse_date_with_precision(arvo, dates_detail::date_precision(tarkkuus),
                                                               date.days_since_unix_epoch);
@@ -606,23 +609,14 @@ void read_array_of(const Ctx &c, od::value &v, std::string_view key, od::json_ty
     if (t != od::json_type::array)
         fail(c, here(c) + " has an invalid " + quoted(key),
              "expected an array of " + std::string(want_name) + ", found " + type_name(t));
-    od::array a;
-    check(c, v.get_array().get(a));
-    if (c.tokens)
-        emit(c, JsonToken::Kind::BeginArray);
-    std::size_t index = 0;
-    for (auto er : a) {
-        od::value e;
-        check(c, std::move(er).get(e));
+    walk_array(c, v, [&](od::value &e, std::size_t index) {
         const od::json_type et = type_of(c, e);
         if (et != want)
             fail(c, here(c) + " has an invalid " + quoted(key),
                  "expected an array of " + std::string(want_name) + ", found " + std::string(type_name(et)) +
                      " at index " + std::to_string(index));
-        each(e, index++);
-    }
-    if (c.tokens)
-        emit(c, JsonToken::Kind::EndArray);
+        each(e, index);
+    });
 }
 
 // "turvakiellonAlaisetKentat": an array of the withheld fields' names. Anything else is refused
@@ -672,27 +666,14 @@ void decode_group(const Ctx &outer, od::value &gv, GroupRow &row)
     if (t != od::json_type::object)
         fail(c, here(c) + " is not a JSON object", std::string("found ") + type_name(t));
     const char *const start = gv.raw_json_token().data();
-    od::object o;
-    check(c, gv.get_object().get(o));
-    if (c.tokens) {
+    if (c.tokens)
         row.tokens_begin = static_cast<std::uint32_t>(c.tokens->size());
-        emit(c, JsonToken::Kind::BeginObject);
-    }
     std::size_t value_keys = 0;  // keys other than tietoryhma, muutosattribuutti, turvakiellonAlaisetKentat
     bool has_tietoryhma = false;
-    KeySet keys(c);
-    for (auto fr : o) {
-        od::field f;
-        check(c, std::move(fr).get(f));
-        const std::string_view k = key_of(c, f);
-        keys.add(k);
-        if (c.tokens)
-            emit(c, JsonToken::Kind::Key, keep(c, k));
-        od::value &v = f.value();
+    walk_object(c, gv, [&](std::string_view k, od::value &v) {
         const Key key = group_key(k);
         if (key != Key::Tietoryhma && key != Key::Attribute && key != Key::Censored)
             ++value_keys;
-        PathPush at(c, k);
         switch (key) {
         case Key::Tietoryhma:
             row.tietoryhma = string_field(c, v, k);
@@ -717,13 +698,11 @@ void decode_group(const Ctx &outer, od::value &gv, GroupRow &row)
         default:
             validate(c, v, 1);
         }
-    }
-    keys.finish();
+    });
     if (!has_tietoryhma)
         fail(c, here(c) + " has no \"tietoryhma\"", "Every data-group object names its group; this one cannot be told apart.");
     row.withheld_only = row.has_censored && value_keys == 0;
     if (c.tokens) {
-        emit(c, JsonToken::Kind::EndObject);
         if (c.tokens->size() > UINT32_MAX)
             fail(c, "the response to " + std::string(c.what) + " has too many JSON values");
         row.tokens_end = static_cast<std::uint32_t>(c.tokens->size());
@@ -762,6 +741,26 @@ GroupRow &next_row(std::vector<GroupRow> &rows, std::size_t &n)
 
 // ---- records -------------------------------------------------------------------------------
 
+constexpr const char *kInstantExpected = "expected an ISO-8601 instant such as 2019-09-24T21:00:00.000Z";
+
+// A key of a record seen a second time is refused; the first time, `seen` is set.
+void record_key_once(const Ctx &c, std::uint32_t ri, bool &seen, const char *key)
+{
+    if (seen)
+        fail(c, record_place(c, ri) + " has \"" + key + "\" more than once");
+    seen = true;
+}
+
+// A record's value of another JSON type than the interface sends is refused: "<record> has
+// <what>", detail "<expected>, found <type>".
+void record_value_of(const Ctx &c, std::uint32_t ri, od::value &v, od::json_type want, const char *what,
+                     const char *expected)
+{
+    const od::json_type t = type_of(c, v);
+    if (t != want)
+        fail(c, record_place(c, ri) + " has " + what, std::string(expected) + ", found " + type_name(t));
+}
+
 // The change records (or persons) of `muutokset` (or `perustiedot`).
 std::size_t decode_records(const Ctx &c, od::value &list, std::string_view list_key, bool with_muutospv,
                            std::vector<GroupRow> &rows, std::size_t &n,
@@ -794,41 +793,25 @@ std::size_t decode_records(const Ctx &c, od::value &list, std::string_view list_
             if (key == Key::Muutospv && !with_muutospv)
                 key = Key::Other;
             switch (key) {
-            case Key::Hetu: {
-                if (has_hetu)
-                    fail(c, record_place(c, ri) + " has \"henkilotunnus\" more than once");
-                const od::json_type t = type_of(c, v);
-                if (t != od::json_type::string)
-                    fail(c, record_place(c, ri) + " has an invalid \"henkilotunnus\"",
-                         std::string("expected a string, found ") + type_name(t));
+            case Key::Hetu:
+                record_key_once(c, ri, has_hetu, "henkilotunnus");
+                record_value_of(c, ri, v, od::json_type::string, "an invalid \"henkilotunnus\"", "expected a string");
                 hetu = kept_string(c, v);
-                has_hetu = true;
                 break;
-            }
             case Key::Muutospv: {
                 // When the change was registered: the upper bound on muutospv stops paging by it,
                 // and a change without a time cannot be placed (no NULL muutospv reaches a row).
-                if (has_muutospv)
-                    fail(c, record_place(c, ri) + " has \"muutospv\" more than once");
-                const od::json_type t = type_of(c, v);
-                if (t != od::json_type::string)
-                    fail(c, record_place(c, ri) + " has an unreadable \"muutospv\"",
-                         std::string("expected an ISO-8601 instant such as 2019-09-24T21:00:00.000Z, found ") + type_name(t));
+                record_key_once(c, ri, has_muutospv, "muutospv");
+                record_value_of(c, ri, v, od::json_type::string, "an unreadable \"muutospv\"", kInstantExpected);
                 bool escaped;
                 if (!parse_instant(string_value(c, v, escaped), muutospv))
                     fail(c, record_place(c, ri) + " has an unreadable \"muutospv\"",
-                         "expected an ISO-8601 instant such as 2019-09-24T21:00:00.000Z, found a string that is not one");
-                has_muutospv = true;
+                         std::string(kInstantExpected) + ", found a string that is not one");
                 break;
             }
             case Key::Tietoryhmat: {
-                if (has_groups)
-                    fail(c, record_place(c, ri) + " has \"tietoryhmat\" more than once");
-                const od::json_type t = type_of(c, v);
-                if (t != od::json_type::array)
-                    fail(c, record_place(c, ri) + " has an invalid \"tietoryhmat\"",
-                         std::string("expected an array, found ") + type_name(t));
-                has_groups = true;
+                record_key_once(c, ri, has_groups, "tietoryhmat");
+                record_value_of(c, ri, v, od::json_type::array, "an invalid \"tietoryhmat\"", "expected an array");
                 od::array groups;
                 check(c, v.get_array().get(groups));
                 std::uint32_t gi = 0;
