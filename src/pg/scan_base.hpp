@@ -95,6 +95,21 @@ State *begin_scan(ForeignScanState *node, int eflags, const Executor *exec)
     return static_cast<State *>(begin_scan_base(node, eflags, exec, sizeof(State), [] { return static_cast<ScanCpp *>(new Cpp()); }));
 }
 
+// C zone: a row into `slot`: every column NULL, then fill(i) for each column the query reads,
+// which sets tts_values[i] and clears tts_isnull[i] when the row has a value; the Datums are
+// made in row_cxt.
+template <typename Fill>
+void fill_needed_columns(ScanBase *s, TupleTableSlot *slot, Fill &&fill)
+{
+    MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
+    for (int i = 0; i < s->natts; ++i) {
+        slot->tts_isnull[i] = true;
+        if (s->needed[i])
+            fill(i);
+    }
+    MemoryContextSwitchTo(old);
+}
+
 // EXPLAIN of any scan: the common lines, then the executor's.
 void explain_scan(ScanBase *s, ExplainState *es);
 

@@ -343,11 +343,7 @@ TupleTableSlot *next_row(KyselyExec *s, TupleTableSlot *slot)
     const std::string &hetu = cpp->hetus[idx];
     Datum *values = slot->tts_values;
     bool *nulls = slot->tts_isnull;
-    MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
-    for (int i = 0; i < s->natts; ++i) {
-        nulls[i] = true;
-        if (!s->needed[i])
-            continue;
+    fill_needed_columns(s, slot, [&](int i) {
         const std::optional<std::string> *text = nullptr;
         const std::optional<bool> *flag = nullptr;
         const std::optional<std::int32_t> *date = nullptr;
@@ -399,8 +395,7 @@ TupleTableSlot *next_row(KyselyExec *s, TupleTableSlot *slot)
             values[i] = DateADTGetDatum(**date - kUnixToPgDays);
             nulls[i] = false;
         }
-    }
-    MemoryContextSwitchTo(old);
+    });
     return ExecStoreVirtualTuple(slot);
 }
 

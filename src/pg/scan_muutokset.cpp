@@ -210,11 +210,7 @@ void fill_slot(ScanBase *s, TupleTableSlot *slot, const vtj::ScanRow &r)
     const vtj::GroupRow &g = *r.group;
     Datum *values = slot->tts_values;
     bool *nulls = slot->tts_isnull;
-    MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
-    for (int i = 0; i < s->natts; ++i) {
-        nulls[i] = true;
-        if (!s->needed[i])
-            continue;
+    fill_needed_columns(s, slot, [&](int i) {
         switch (s->columns[i]) {
         case ColumnKind::Hetu:
             values[i] = text_datum(g.hetu);
@@ -304,8 +300,7 @@ void fill_slot(ScanBase *s, TupleTableSlot *slot, const vtj::ScanRow &r)
         default:
             break;
         }
-    }
-    MemoryContextSwitchTo(old);
+    });
     ExecStoreVirtualTuple(slot);
 }
 
