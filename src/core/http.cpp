@@ -11,8 +11,8 @@
 //    between slices and from the progress callback, so a cancel is noticed well within a second,
 //    also during a retry's backoff or while a server is silent.
 //
-// One HttpClient is used by one thread at a time (a backend); it starts no threads itself
-// (libcurl's threaded resolver aside).
+// One HttpClient is used by one thread at a time (a backend, or the worker a Scan hands it to
+// meanwhile: core/prefetch.hpp); it starts no threads itself (libcurl's threaded resolver aside).
 //
 // Connection reuse: the multi handle owns libcurl's connection cache, so it lives as long as the
 // client (close_connections() replaces it); easy handles are pooled and curl_easy_reset() between
@@ -46,8 +46,8 @@ constexpr long kPollSliceMs = 100;                 // longest wait without askin
 constexpr std::size_t kErrorBodyKeep = 64 * 1024;  // enough of an error body for its DETAIL
 
 // The answer bodies every HttpClient of this process holds at once (HttpConfig::
-// max_in_flight_bytes). Atomic only for the unit tests, which drive clients from two threads; a
-// backend has one thread.
+// max_in_flight_bytes). Atomic: a backend's basic-data scan drives its client from a worker
+// thread while other clients of the backend (another scan of the query) run on the backend's.
 std::atomic<std::size_t> g_in_flight{0};
 
 // One body's share of g_in_flight; given back when released, moved on or destroyed.
@@ -918,6 +918,8 @@ HttpClient::HttpClient(HttpConfig config)
 HttpClient::~HttpClient() = default;
 
 void HttpClient::set_interrupt_check(InterruptCheck check) noexcept { impl_->check = check; }
+
+InterruptCheck HttpClient::interrupt_check() const noexcept { return impl_->check; }
 
 void HttpClient::set_max_in_flight(std::size_t bytes) noexcept { impl_->cfg.max_in_flight_bytes = bytes; }
 

@@ -85,6 +85,7 @@ public:
     HttpClient &operator=(const HttpClient &) = delete;
 
     void set_interrupt_check(InterruptCheck check) noexcept;
+    InterruptCheck interrupt_check() const noexcept;  // (Scan hands the client to a worker thread)
 
     // Changes config.max_in_flight_bytes for the transfers started from now on (a cached
     // client serves users with different limits).

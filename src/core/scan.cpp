@@ -16,6 +16,16 @@ struct Scan::HeldPage {
     MuutoksetPage page;
 };
 
+// A /perustiedot answer as the worker leaves it: decoded, checked, and (grouped) its rows
+// ordered; the rows point into `body`.
+struct Scan::BasicPage {
+    std::size_t batch = 0;
+    std::string body;
+    PerustiedotPage page;
+    std::vector<std::uint32_t> order;  // grouped: the rows by (hetu, tietoryhma), stable
+    std::vector<std::uint8_t> seen;    // persons of the batch already in the answer
+};
+
 struct Scan::Batch {
     std::size_t begin = 0;
     std::size_t end = 0;
@@ -105,7 +115,21 @@ Scan::Scan(HttpClient &http, ScanSpec spec) : http_(http), spec_(std::move(spec)
     }
 }
 
-Scan::~Scan() = default;
+Scan::~Scan() { stop_ahead(); }
+
+void Scan::stop_ahead() noexcept
+{
+    if (!ahead_)
+        return;
+    ahead_->stop();
+    ahead_.reset();
+    // The worker may have left requests queued or in flight; the client is the caller's again.
+    http_.cancel_all();
+    http_.set_interrupt_check(caller_check_);
+    rows_ = nullptr;
+    basic_page_ = nullptr;
+    finished_ = true;
+}
 
 std::size_t Scan::batch_count() const noexcept
 {
@@ -152,6 +176,22 @@ void Scan::start()
     stats_.batches = n;
     while (next_batch_to_start_ < n && next_batch_to_start_ < spec_.parallel)
         submit_page(next_batch_to_start_++);
+    if (spec_.endpoint != Endpoint::Perustiedot)
+        return;
+    // From here the worker alone drives the client; the caller's InterruptCheck (PostgreSQL's
+    // flags: not to be read from another thread) is asked by the caller's waits instead, and the
+    // worker's transfers stop on its stop flag.
+    for (auto &slot : basic_)
+        slot = std::make_unique<BasicPage>();
+    caller_check_ = http_.interrupt_check();
+    http_.set_interrupt_check(&Prefetcher::stop_requested);
+    try {
+        ahead_ = std::make_unique<Prefetcher>([this](std::size_t slot) { return produce_basic_page(*basic_[slot]); },
+                                              caller_check_);
+    } catch (...) {
+        http_.set_interrupt_check(caller_check_);
+        throw;
+    }
 }
 
 void Scan::submit_page(std::size_t index)
@@ -188,6 +228,8 @@ std::size_t Scan::position_in_batch(std::size_t batch, std::string_view hetu) co
 
 bool Scan::load_next_page()
 {
+    if (spec_.endpoint == Endpoint::Perustiedot)
+        return take_basic_page();
     HttpResult res;
     if (!http_.next_completed(res))
         return false;
@@ -196,10 +238,7 @@ bool Scan::load_next_page()
     ++stats_.pages;
     ++batches_[res.tag].pages;
     page_batch_ = res.tag;
-    if (spec_.endpoint == Endpoint::Muutokset)
-        load_muutokset_page(res);
-    else
-        load_perustiedot_page(res);
+    load_muutokset_page(res);
     if (batches_[res.tag].done && next_batch_to_start_ < batches_.size())
         submit_page(next_batch_to_start_++);
     return true;
@@ -314,54 +353,90 @@ void Scan::load_muutokset_page(HttpResult &res)
         ready_.push_back(res.tag);
 }
 
-void Scan::load_perustiedot_page(HttpResult &res)
+// In the worker: the next answer (completion order, as the client gives them) into `p`, decoded,
+// checked and ordered, and the next batch's request queued. False when no request is left.
+bool Scan::produce_basic_page(BasicPage &p)
 {
+    HttpResult res;
+    if (!http_.next_completed(res))
+        return false;
+    if (res.tag >= batches_.size())
+        throw Error(ErrorKind::Internal, "a response arrived for an unknown batch");
     Batch &batch = batches_[res.tag];
-    body_ = std::move(res.body);
-    decoder_.decode_perustiedot(body_, perustiedot_page_, "POST /perustiedot", spec_.grouped || spec_.with_tokens);
+    ++batch.pages;
+    p.batch = res.tag;
+    p.body = std::move(res.body);
+    decoder_.decode_perustiedot(p.body, p.page, "POST /perustiedot", spec_.grouped || spec_.with_tokens);
     batch.done = true;
     batch.up_to_date = true;
-    check_perustiedot_hetus();
-    rows_ = &perustiedot_page_.rows;
-    row_pos_ = 0;
+    check_perustiedot_hetus(p);
     if (spec_.grouped) {
         // Each person's groups together (a person is answered by one batch, so one page holds
         // all of it).
-        const std::vector<GroupRow> &rows = *rows_;
-        order_.resize(rows.size());
+        const std::vector<GroupRow> &rows = p.page.rows;
+        p.order.resize(rows.size());
         for (std::size_t i = 0; i < rows.size(); ++i)
-            order_[i] = static_cast<std::uint32_t>(i);
-        std::stable_sort(order_.begin(), order_.end(), [&rows](std::uint32_t a, std::uint32_t b) {
+            p.order[i] = static_cast<std::uint32_t>(i);
+        std::stable_sort(p.order.begin(), p.order.end(), [&rows](std::uint32_t a, std::uint32_t b) {
             const GroupRow &x = rows[a], &y = rows[b];
             const int c = x.hetu.compare(y.hetu);
             return c < 0 || (c == 0 && x.tietoryhma < y.tietoryhma);
         });
-        order_pos_ = 0;
-        person_end_ = 0;
     }
+    if (next_batch_to_start_ < batches_.size())
+        submit_page(next_batch_to_start_++);
+    return true;
+}
+
+// In the caller: the answer the worker decoded next becomes the one whose rows are returned.
+bool Scan::take_basic_page()
+{
+    std::size_t slot = 0;
+    if (!ahead_)
+        return false;
+    bool more = false;
+    try {
+        more = ahead_->next(slot);
+    } catch (...) {
+        stop_ahead();  // the worker has ended: the client is the caller's again before the error goes up
+        throw;
+    }
+    if (!more) {
+        stop_ahead();
+        return false;
+    }
+    const BasicPage &p = *basic_[slot];
+    ++stats_.pages;
+    page_batch_ = p.batch;
+    basic_page_ = &p;
+    rows_ = &p.page.rows;
+    row_pos_ = 0;
+    order_pos_ = 0;
+    person_end_ = 0;
+    return true;
 }
 
 // Every person of the answer must be one the batch asked for, and come once.
-void Scan::check_perustiedot_hetus()
+void Scan::check_perustiedot_hetus(BasicPage &p) const
 {
-    const Batch &batch = batches_[page_batch_];
-    seen_.assign(batch.end - batch.begin, 0);
-    const std::vector<std::string_view> &hetus = perustiedot_page_.person_hetus;
+    const Batch &batch = batches_[p.batch];
+    p.seen.assign(batch.end - batch.begin, 0);
+    const std::vector<std::string_view> &hetus = p.page.person_hetus;
     for (std::size_t i = 0; i < hetus.size(); ++i) {
-        const std::size_t at = position_in_batch(page_batch_, hetus[i]);
+        const std::size_t at = position_in_batch(p.batch, hetus[i]);
         if (at == kNotAsked)
             throw Error(ErrorKind::BadResponse, "the interface answered basic data of a person the request did not ask for",
-                        "Person " + std::to_string(i) + " (counting from 0) of the answer to " + batch_name(page_batch_) +
+                        "Person " + std::to_string(i) + " (counting from 0) of the answer to " + batch_name(p.batch) +
                             " has a henkilotunnus that is not in the batch's hetulista (garbled, or another person's; "
                             "it is not shown). Nothing of the answer was returned.",
                         "Run again later; if it persists, report the time of the request to DVV.");
-        if (seen_[at])
+        if (p.seen[at])
             throw Error(ErrorKind::BadResponse, "the interface answered the basic data of one person twice",
-                        "Person " + std::to_string(i) + " (counting from 0) of the answer to " + batch_name(page_batch_) +
+                        "Person " + std::to_string(i) + " (counting from 0) of the answer to " + batch_name(p.batch) +
                             " repeats an earlier person of the same answer (not shown); which of the two is current "
                             "cannot be told. Nothing of the answer was returned.",
                         "Run again later; if it persists, report the time of the request to DVV.");
-        seen_[at] = 1;
+        p.seen[at] = 1;
     }
 }
 
@@ -379,7 +454,7 @@ bool Scan::group_wanted(std::string_view tietoryhma) const
 bool Scan::next_group(ScanRow &row)
 {
     for (;;) {
-        if (order_pos_ >= order_.size())
+        if (order_pos_ >= basic_page_->order.size())
             return false;
         if (fill_group(row))
             return true;
@@ -391,8 +466,9 @@ bool Scan::next_group(ScanRow &row)
 bool Scan::fill_group(ScanRow &row)
 {
     const std::vector<GroupRow> &rows = *rows_;
-    const GroupRow &first = rows[order_[order_pos_]];
-    const JsonToken *tokens = perustiedot_page_.tokens.data();
+    const std::vector<std::uint32_t> &order = basic_page_->order;
+    const GroupRow &first = rows[order[order_pos_]];
+    const JsonToken *tokens = basic_page_->page.tokens.data();
     if (order_pos_ >= person_end_) {
         // A new person: what the rows of each of its groups say about the person as a whole.
         person_censored_ = false;
@@ -400,8 +476,8 @@ bool Scan::fill_group(ScanRow &row)
         person_turvakielto_.clear();
         person_turvakielto_.push_back(JsonToken{JsonToken::Kind::BeginArray, {}});
         std::size_t k = order_pos_;
-        for (; k < order_.size() && rows[order_[k]].hetu == first.hetu; ++k) {
-            const GroupRow &g = rows[order_[k]];
+        for (; k < order.size() && rows[order[k]].hetu == first.hetu; ++k) {
+            const GroupRow &g = rows[order[k]];
             person_censored_ = person_censored_ || g.has_censored;
             if (g.tietoryhma == "TURVAKIELTO") {
                 person_has_turvakielto_ = true;
@@ -412,10 +488,10 @@ bool Scan::fill_group(ScanRow &row)
         person_turvakielto_.push_back(JsonToken{JsonToken::Kind::EndArray, {}});
         person_end_ = k;
     }
-    // The group's objects: [begin, end) of order_.
+    // The group's objects: [begin, end) of the order.
     const std::size_t begin = order_pos_;
     std::size_t end = begin;
-    while (end < order_.size() && rows[order_[end]].hetu == first.hetu && rows[order_[end]].tietoryhma == first.tietoryhma)
+    while (end < order.size() && rows[order[end]].hetu == first.hetu && rows[order[end]].tietoryhma == first.tietoryhma)
         ++end;
     order_pos_ = end;
     if (!group_wanted(first.tietoryhma)) {
@@ -428,7 +504,7 @@ bool Scan::fill_group(ScanRow &row)
     group_tokens_.push_back(JsonToken{JsonToken::Kind::BeginArray, {}});
     bool censored = false;
     for (std::size_t k = begin; k < end; ++k) {
-        const GroupRow &g = rows[order_[k]];
+        const GroupRow &g = rows[order[k]];
         if (g.has_censored) {
             censored = true;
             for (std::string_view f : g.censored_fields)
@@ -529,7 +605,7 @@ bool Scan::next(ScanRow &row)
             row = ScanRow{};
             row.group = &g;
             row.jarjestys = ++jarjestys_;
-            row.tokens = spec_.with_tokens ? perustiedot_page_.tokens.data() : nullptr;
+            row.tokens = spec_.with_tokens ? basic_page_->page.tokens.data() : nullptr;
             ++stats_.rows;
             return true;
         }

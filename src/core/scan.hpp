@@ -5,6 +5,10 @@
 // rows their person's protection facts (ScanSpec::person_facts) holds each batch's pages until
 // the batch is complete.
 //
+// A /perustiedot scan fetches and decodes one answer ahead in a worker thread (Prefetcher): the
+// worker alone drives the HttpClient from the first next() until the scan ends or stop_ahead(),
+// and the caller's rows come from the answer decoded before, in the same order as without it.
+//
 // An answer that does not fit the request is an error (BadResponse), never dropped: a change
 // record or a person that the batch did not ask for, a person twice in one /perustiedot answer,
 // a bookmark below the one asked for, and — checked once every batch is done — a final bookmark
@@ -23,6 +27,7 @@
 #include <vector>
 
 #include "core/http.hpp"
+#include "core/prefetch.hpp"
 #include "core/vtj_json.hpp"
 
 namespace vtj {
@@ -154,6 +159,12 @@ public:
     // The next row, or false at the end. Throws vtj::Error. Rows stay valid until the next call.
     bool next(ScanRow &row);
 
+    // Stops the /perustiedot worker (an answer in flight is dropped) and gives the HttpClient back
+    // to the calling thread with its own InterruptCheck; no more rows come after it. Call it
+    // before reading stats() or the client's figures of a scan that may not have ended. Also
+    // done by the destructor.
+    void stop_ahead() noexcept;
+
     const ScanStats &stats() const noexcept { return stats_; }
     std::size_t batch_count() const noexcept;
     std::size_t distinct_hetus() const noexcept { return spec_.hetus.size(); }
@@ -161,14 +172,16 @@ public:
 private:
     struct Batch;
     struct HeldPage;
+    struct BasicPage;
     void start();
     void submit_page(std::size_t batch_index);
     bool load_next_page();
     void load_muutokset_page(HttpResult &res);
-    void load_perustiedot_page(HttpResult &res);
+    bool produce_basic_page(BasicPage &p);  // in the worker
+    bool take_basic_page();
     void report_protection(const HeldPage &page);
     void check_muutokset_hetus(const HeldPage &page) const;
-    void check_perustiedot_hetus();
+    void check_perustiedot_hetus(BasicPage &p) const;
     std::size_t position_in_batch(std::size_t batch, std::string_view hetu) const;  // npos when not asked
     bool group_wanted(std::string_view tietoryhma) const;
     bool next_group(ScanRow &row);
@@ -202,14 +215,15 @@ private:
     std::vector<std::unique_ptr<HeldPage>> spare_;  // pages to decode into again (capacity kept)
     std::unordered_map<std::string_view, PersonProtection> page_protection_;
 
-    // /perustiedot: the page whose rows are being returned, and its body (rows point into it).
-    std::string body_;
-    PerustiedotPage perustiedot_page_;
+    // /perustiedot: the two answers of the worker (Prefetcher slots), the one whose rows are being
+    // returned, and its rows. What the worker alone touches while it runs: http_, decoder_, the
+    // batches' pages and done flags, next_batch_to_start_ and the slot it fills.
+    std::unique_ptr<BasicPage> basic_[Prefetcher::kSlots];
+    const BasicPage *basic_page_ = nullptr;
     const std::vector<GroupRow> *rows_ = nullptr;
-    std::vector<std::uint8_t> seen_;     // persons of the batch already in the answer
+    InterruptCheck caller_check_ = nullptr;  // the client's own, given back by stop_ahead()
 
-    // Grouped: the page's rows, ordered by (hetu, tietoryhma), stable; the group being returned.
-    std::vector<std::uint32_t> order_;
+    // Grouped: the group being returned (the page's order is BasicPage::order).
     std::size_t order_pos_ = 0;
     std::vector<JsonToken> group_tokens_;
     std::vector<std::string_view> group_fields_;
@@ -217,6 +231,8 @@ private:
     bool person_censored_ = false;
     bool person_has_turvakielto_ = false;
     std::vector<JsonToken> person_turvakielto_;
+
+    std::unique_ptr<Prefetcher> ahead_;  // last: stopped before anything it uses goes
 };
 
 

@@ -69,8 +69,16 @@ struct RecordCpp : ScanCpp {
             into.bytes += client->stats().bytes_received;
         }
     }
+    // Figures are read from the scan and its client only once the scan's worker (perustiedot
+    // reads an answer ahead in a thread of its own) has stopped.
+    void quiesce() noexcept
+    {
+        if (scan)
+            scan->stop_ahead();
+    }
     void release() noexcept
     {
+        quiesce();
         add_live(fig);
         scan.reset();
         if (client) {
@@ -381,7 +389,8 @@ void explain_verbose(ScanBase *base, ExplainState *es)
 
 void explain_analyze(ScanBase *s, ExplainState *es)
 {
-    const RecordCpp &live = cpp_of(s);
+    RecordCpp &live = cpp_of(s);
+    live.quiesce();  // EXPLAIN ANALYZE comes before EndForeignScan: a LIMIT may leave the worker running
     Figures f = live.fig;  // totals: what finished rescans folded in plus the live scan
     live.add_live(f);
     if (f.hetus >= 0)

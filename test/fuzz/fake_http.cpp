@@ -9,11 +9,16 @@ namespace vtj {
 
 struct HttpClient::Impl {
     std::deque<HttpRequest> queued;
+    InterruptCheck check = nullptr;
 };
 
 HttpClient::HttpClient(HttpConfig) : impl_(std::make_unique<Impl>()) {}
 
 HttpClient::~HttpClient() = default;
+
+// (A basic-data scan hands the client to its worker thread and back.)
+void HttpClient::set_interrupt_check(InterruptCheck check) noexcept { impl_->check = check; }
+InterruptCheck HttpClient::interrupt_check() const noexcept { return impl_->check; }
 
 void HttpClient::submit(HttpRequest request) { impl_->queued.push_back(std::move(request)); }
 
