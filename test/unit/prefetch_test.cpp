@@ -18,6 +18,7 @@
 #include "core/http.hpp"
 #include "core/prefetch.hpp"
 #include "core/scan.hpp"
+#include "test_hetus.hpp"
 #include "test_http_server.hpp"
 
 namespace {
@@ -137,15 +138,22 @@ vtj::Prefetcher::Produce fetch_into(vtj::HttpClient &http, std::atomic<bool> &fa
     };
 }
 
-TEST(Prefetcher, StopEndsARequestInFlight)
+// A client the worker drives (its InterruptCheck is the worker's stop flag) with one request in
+// flight to the server that never answers.
+void submit_stalled(StalledServer &s, vtj::HttpClient &http)
 {
-    StalledServer s;
-    vtj::HttpClient http(config());
     http.set_interrupt_check(&vtj::Prefetcher::stop_requested);
     vtj::HttpRequest req;
     req.method = vtj::HttpRequest::Method::Get;
     req.url = s.server.url("/slow");
     http.submit(req);
+}
+
+TEST(Prefetcher, StopEndsARequestInFlight)
+{
+    StalledServer s;
+    vtj::HttpClient http(config());
+    submit_stalled(s, http);
     std::atomic<bool> cancelled{false};
     {
         vtj::Prefetcher ahead(fetch_into(http, cancelled), nullptr);
@@ -166,11 +174,7 @@ TEST(Prefetcher, TheConsumersInterruptCheckIsAskedWhileItWaits)
 {
     StalledServer s;
     vtj::HttpClient http(config());
-    http.set_interrupt_check(&vtj::Prefetcher::stop_requested);
-    vtj::HttpRequest req;
-    req.method = vtj::HttpRequest::Method::Get;
-    req.url = s.server.url("/slow");
-    http.submit(req);
+    submit_stalled(s, http);
     std::atomic<bool> cancelled{false};
     g_cancel = false;
     vtj::Prefetcher ahead(fetch_into(http, cancelled), &cancel_pending);
@@ -193,21 +197,6 @@ TEST(Prefetcher, TheConsumersInterruptCheckIsAskedWhileItWaits)
 
 // ---- inside a basic-data scan ---------------------------------------------------------------------------------
 
-std::vector<std::string> hetus(int n)
-{
-    std::vector<std::string> out;
-    for (int i = 0; i < n; ++i) {
-        char digits[10];
-        std::snprintf(digits, sizeof digits, "%02d0185%03d", 1 + i % 28, 900 + i / 28);
-        std::string h(digits, 6);
-        h += '-';
-        h += std::string(digits + 6, 3);
-        h += vtj::hetu_check_char(digits);
-        out.push_back(h);
-    }
-    return out;
-}
-
 std::string answer_for(const std::string &request)
 {
     std::string body = R"({"perustiedot":[)";
@@ -228,7 +217,7 @@ bool never() noexcept { return false; }
 
 TEST(PrefetchScan, RowsInTheRequestsOrderOneBatchAhead)
 {
-    const auto hs = hetus(40);
+    const auto hs = make_hetus(40);
     TestHttpServer server([](const ReceivedRequest &r) {
         Reply reply;
         reply.body = answer_for(r.body);
@@ -267,7 +256,7 @@ TEST(PrefetchScan, RowsInTheRequestsOrderOneBatchAhead)
 
 TEST(PrefetchScan, DestroyedWhileARequestIsInFlight)
 {
-    const auto hs = hetus(8);
+    const auto hs = make_hetus(8);
     TestHttpServer server([](const ReceivedRequest &r) {
         Reply reply;
         reply.body = answer_for(r.body);

@@ -14,6 +14,7 @@
 #include "core/hetu.hpp"
 #include "core/json_tokens.hpp"
 #include "core/scan.hpp"
+#include "test_hetus.hpp"
 #include "test_http_server.hpp"
 
 namespace {
@@ -21,23 +22,6 @@ namespace {
 using vtj_test::Reply;
 using vtj_test::ReceivedRequest;
 using vtj_test::TestHttpServer;
-
-// n valid test hetus (individual numbers 900–999).
-std::vector<std::string> make_hetus(int n)
-{
-    std::vector<std::string> out;
-    for (int i = 0; out.size() < static_cast<std::size_t>(n); ++i) {
-        const int day = 1 + i % 28, month = 1 + (i / 28) % 12, nnn = 900 + (i / 336) % 100;
-        char digits[10];
-        snprintf(digits, sizeof digits, "%02d%02d85%03d", day, month, nnn);
-        std::string h(digits, 6);
-        h += '-';
-        h += std::string(digits + 6, 3);
-        h += vtj::hetu_check_char(digits);
-        out.push_back(h);
-    }
-    return out;
-}
 
 // The hetus of a request body ["…","…"] (test bodies are simple).
 std::vector<std::string> hetus_of(const std::string &body)
