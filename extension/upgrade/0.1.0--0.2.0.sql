@@ -6,8 +6,11 @@
 -- as 'keskeytynyt'); the run log learned its backend, its change-log position, the members it
 -- censored and what a load had to do; the registers and the change log carry the log's
 -- position; pg_dump keeps the identity sequences.
--- New code needs no line here (make appends all of 0.2.0's code): e.g. vtj_internal.optiot(),
+-- New code needs no line here (make appends all of 0.2.0's code): e.g. vtj_internal.options(),
 -- the option table as rows; test/upgrade/run compares the updated catalog with a fresh install.
+-- Nor do the routines of vtj_internal renamed while 0.2.0 was made (muisti → statement_memory,
+-- poiston_esto → drop_guard, …) or its event triggers (vtj_fdw_drop_guard, vtj_fdw_server_guard):
+-- 0.1.0 had neither, so only their new names ever reach a database.
 
 CREATE SCHEMA vtj_internal;
 

@@ -38,7 +38,7 @@ class FileCatcher:
         for d in dirs:
             self._watch(d)
         self.caught = []
-        self.sources = []
+        self.sources = set()   # the paths caught (and fileset directories watched)
         self.missed = 0
         self.missed_names = []
         self.kept = []              # the directories made append-only
@@ -62,16 +62,16 @@ class FileCatcher:
         """Lets PostgreSQL delete again, and deletes the files it could not (those caught)."""
         for d in self.kept:
             subprocess.run(["chattr", "-a", d], capture_output=True)
-        for d in self.kept:
-            for f in self.sources:
-                if os.path.dirname(f) == d and os.path.lexists(f):
-                    try:
-                        if os.path.isdir(f):
-                            shutil.rmtree(f, ignore_errors=True)
-                        else:
-                            os.unlink(f)
-                    except OSError:
-                        pass
+        kept = set(self.kept)
+        for f in self.sources:
+            if os.path.dirname(f) in kept and os.path.lexists(f):
+                try:
+                    if os.path.isdir(f):
+                        shutil.rmtree(f, ignore_errors=True)
+                    else:
+                        os.unlink(f)
+                except OSError:
+                    pass
         self.kept = []
 
     def _catch(self, src, name):
@@ -84,7 +84,7 @@ class FileCatcher:
         try:
             os.link(src, dst)
             self.caught.append(dst)
-            self.sources.append(src)
+            self.sources.add(src)
         except OSError:
             self.missed += 1    # gone before we got to it
             self.missed_names.append(name)
@@ -114,7 +114,7 @@ class FileCatcher:
                         try:
                             self._keep(src)
                             self._watch(src)
-                            self.sources.append(src)
+                            self.sources.add(src)
                             for f in os.listdir(src):
                                 self._catch(os.path.join(src, f), f)
                         except OSError:

@@ -215,6 +215,18 @@ std::string answer_for(const std::string &request)
 
 bool never() noexcept { return false; }
 
+// A basic-data scan of `hs` against `server`, 4 hetus a request, one request at a time
+// (completion order is request order: the rows' order is known).
+vtj::ScanSpec basic_spec(const TestHttpServer &server, const std::vector<std::string> &hs)
+{
+    vtj::ScanSpec spec;
+    spec.base_url = server.url("/api/v1");
+    spec.hetus = hs;
+    spec.batch_size = 4;
+    spec.parallel = 1;
+    return spec;
+}
+
 TEST(PrefetchScan, RowsInTheRequestsOrderOneBatchAhead)
 {
     const auto hs = make_hetus(40);
@@ -225,11 +237,7 @@ TEST(PrefetchScan, RowsInTheRequestsOrderOneBatchAhead)
     });
     vtj::HttpClient http(config());
     http.set_interrupt_check(&never);
-    vtj::ScanSpec spec;
-    spec.base_url = server.url("/api/v1");
-    spec.hetus = hs;
-    spec.batch_size = 4;
-    spec.parallel = 1;  // completion order is request order: the rows' order is known
+    vtj::ScanSpec spec = basic_spec(server, hs);
     spec.grouped = true;
     vtj::Scan scan(http, spec);
     vtj::ScanRow row;
@@ -266,11 +274,7 @@ TEST(PrefetchScan, DestroyedWhileARequestIsInFlight)
     });
     vtj::HttpClient http(config());
     http.set_interrupt_check(&never);
-    vtj::ScanSpec spec;
-    spec.base_url = server.url("/api/v1");
-    spec.hetus = hs;
-    spec.batch_size = 4;
-    spec.parallel = 1;
+    const vtj::ScanSpec spec = basic_spec(server, hs);
     {
         vtj::Scan scan(http, spec);
         vtj::ScanRow row;
