@@ -519,6 +519,7 @@ bool Scan::fill_group(ScanRow &row)
     row.group = &first;
     row.jarjestys = ++jarjestys_;
     row.tiedot = &group_tokens_;
+    row.may_hold_nul = basic_page_->page.may_hold_nul;
     row.censored = censored;
     row.censored_fields = censored ? &group_fields_ : nullptr;
     row.has_person_facts = true;
@@ -545,6 +546,7 @@ bool Scan::next_buffered(ScanRow &row)
             row.page_bookmark = hp.page.bookmark;
             row.jarjestys = ++jarjestys_;
             row.tokens = hp.page.tokens.empty() ? nullptr : hp.page.tokens.data();
+            row.may_hold_nul = hp.page.may_hold_nul;
             row.has_person_facts = true;
             const auto facts = batch.protection.find(g.hetu);
             if (facts != batch.protection.end()) {
@@ -594,6 +596,7 @@ bool Scan::next(ScanRow &row)
                 row.page_bookmark = hp.page.bookmark;
                 row.jarjestys = ++jarjestys_;
                 row.tokens = spec_.with_tokens && !hp.page.tokens.empty() ? hp.page.tokens.data() : nullptr;
+                row.may_hold_nul = hp.page.may_hold_nul;
                 ++stats_.rows;
                 return true;
             }
@@ -606,6 +609,7 @@ bool Scan::next(ScanRow &row)
             row.group = &g;
             row.jarjestys = ++jarjestys_;
             row.tokens = spec_.with_tokens ? basic_page_->page.tokens.data() : nullptr;
+            row.may_hold_nul = basic_page_->page.may_hold_nul;
             ++stats_.rows;
             return true;
         }

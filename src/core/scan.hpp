@@ -131,6 +131,9 @@ struct ScanRow {
     std::int64_t jarjestys = 0;          // increases in the interface's order within a batch
     // Record scans with_tokens: the page's tokens; the row's are [group->tokens_begin, tokens_end).
     const JsonToken *tokens = nullptr;
+    // Some string of the row's page may hold U+0000 (vtj::body_may_hold_nul): only then need its
+    // tokens be looked at before they become jsonb.
+    bool may_hold_nul = true;
     // Grouped scans only. `tiedot`: a JSON array of the group's objects in the interface's
     // order, each without "muutosattribuutti" and "voimassaolevatTiedot" and without the
     // objects the interface withheld whole (GroupRow::withheld_only). `censored`: some object

@@ -980,6 +980,7 @@ struct RowPage {
     std::size_t &count;                    // records on the page
     std::deque<std::string> &unescaped;
     std::vector<JsonToken> &tokens;
+    bool &may_hold_nul;
 
     void clear()
     {
@@ -988,6 +989,7 @@ struct RowPage {
         count = 0;
         unescaped.clear();
         tokens.clear();
+        may_hold_nul = true;
     }
 };
 
@@ -1002,6 +1004,7 @@ void decode_row_page(od::parser &parser, Group &scratch, std::string &body, RowP
     page.count = 0;
     page.unescaped.clear();
     page.tokens.clear();
+    page.may_hold_nul = body_may_hold_nul(body);
     std::size_t n = 0;
     try {
         Ctx c;
@@ -1025,6 +1028,13 @@ void decode_row_page(od::parser &parser, Group &scratch, std::string &body, RowP
 
 }  // namespace
 
+bool body_may_hold_nul(std::string_view body) noexcept
+{
+    static constexpr char kEscape[] = "\\u0000";
+    return std::memchr(body.data(), '\0', body.size()) != nullptr ||
+           memmem(body.data(), body.size(), kEscape, sizeof kEscape - 1) != nullptr;
+}
+
 JsonDecoder::JsonDecoder() : impl_(std::make_unique<Impl>()) {}
 
 JsonDecoder::~JsonDecoder() = default;
@@ -1037,7 +1047,7 @@ void JsonDecoder::decode_muutokset(std::string &body, MuutoksetPage &out, std::s
     out.bookmark = 0;
     out.ajan_tasalla = false;
     decode_row_page(impl_->parser, impl_->group, body,
-                    RowPage{out.rows, out.record_hetus, out.records, out.unescaped, out.tokens}, what, with_tokens,
+                    RowPage{out.rows, out.record_hetus, out.records, out.unescaped, out.tokens, out.may_hold_nul}, what, with_tokens,
                     "change record", kKeys,
                     [&](const Ctx &c, Key key, od::value &v, std::string_view k, std::size_t &n) {
                         if (key == Key::Bookmark)
@@ -1056,7 +1066,7 @@ void JsonDecoder::decode_perustiedot(std::string &body, PerustiedotPage &out, st
                                        {Key::AjanTasalla, "ajanTasalla", false}};  // optional in /perustiedot
     out.ajan_tasalla = true;
     decode_row_page(impl_->parser, impl_->group, body,
-                    RowPage{out.rows, out.person_hetus, out.persons, out.unescaped, out.tokens}, what, with_tokens,
+                    RowPage{out.rows, out.person_hetus, out.persons, out.unescaped, out.tokens, out.may_hold_nul}, what, with_tokens,
                     "person", kKeys,
                     [&](const Ctx &c, Key key, od::value &v, std::string_view k, std::size_t &n) {
                         if (key == Key::Perustiedot)

@@ -197,10 +197,11 @@ Datum text_datum(std::string_view v) { return PointerGetDatum(cstring_to_text_wi
 // A group's value given as tokens (a grouped row's array, or one group object) as jsonb, or as
 // its JSON text for a json or text column. The decoder has validated the JSON, but PostgreSQL
 // refuses a few valid texts (the escape \u0000); its error's CONTEXT would quote the group —
-// personal data — so such errors are replaced by one that names no value.
-Datum tokens_datum(const vtj::JsonToken *b, std::size_t n, Oid type)
+// personal data — so such errors are replaced by one that names no value. may_hold_nul: false
+// when the tokens come from a page whose body cannot hold U+0000 (ScanRow::may_hold_nul).
+Datum tokens_datum(const vtj::JsonToken *b, std::size_t n, Oid type, bool may_hold_nul = true)
 {
-    if (type == JSONBOID && vtj::tokens_hold_nul(b, b + n))  // (the JSON text escapes it)
+    if (type == JSONBOID && may_hold_nul && vtj::tokens_hold_nul(b, b + n))  // (the JSON text escapes it)
         fail_unstorable("jsonb");
     try {
         if (type == JSONBOID)
@@ -289,7 +290,7 @@ void fill_slot(ScanBase *s, TupleTableSlot *slot, const vtj::ScanRow &r)
             break;
         case ColumnKind::Tiedot: {
             if (r.tiedot) {  // grouped: an array of the group's records
-                values[i] = tokens_datum(r.tiedot->data(), r.tiedot->size(), s->types[i]);
+                values[i] = tokens_datum(r.tiedot->data(), r.tiedot->size(), s->types[i], r.may_hold_nul);
                 nulls[i] = false;
                 break;
             }
@@ -298,7 +299,7 @@ void fill_slot(ScanBase *s, TupleTableSlot *slot, const vtj::ScanRow &r)
                 // read): the value jsonb_in of `raw` would give, without parsing the text again.
                 if (!r.tokens)
                     throw vtj::Error(vtj::ErrorKind::Internal, "a jsonb tiedot was read without the group's tokens");
-                values[i] = tokens_datum(r.tokens + g.tokens_begin, g.tokens_end - g.tokens_begin, JSONBOID);
+                values[i] = tokens_datum(r.tokens + g.tokens_begin, g.tokens_end - g.tokens_begin, JSONBOID, r.may_hold_nul);
             } else {
                 values[i] = text_datum(g.raw);  // json and text keep the bytes as received
             }

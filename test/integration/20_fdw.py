@@ -115,6 +115,20 @@ ok(all(r[3] == ("t" if want_person[r[0]]["salattua"] else "f") for r in filtered
 text_rows = sql(f"SELECT hetu, tietoryhma, tiedot FROM vx.ryhmat_tekstina WHERE hetu = ANY({pg_array(many)})")
 eq({(r[0], r[1]): json.loads(r[2]) for r in text_rows}, {k: v["tiedot"] for k, v in want_groups.items()},
    "… declared as text, tiedot is the same array as JSON text")
+# The jsonb the scan builds from the decoder's tokens is the very value jsonb_in makes of the
+# same JSON text: equal, printed alike byte for byte (keys in jsonb's order: by length, then
+# bytewise), and every key found by ->, which searches that order. (json.loads above cannot see
+# an object whose keys are stored out of order.)
+same = sql(f"""WITH b AS (SELECT hetu, tietoryhma, tiedot FROM vx.perustiedot_ryhmittain WHERE hetu = ANY({pg_array(many)})),
+                    t AS (SELECT hetu, tietoryhma, tiedot::jsonb AS tiedot FROM vx.ryhmat_tekstina WHERE hetu = ANY({pg_array(many)}))
+               SELECT count(*), count(*) FILTER (WHERE b.tiedot = t.tiedot AND b.tiedot::text = t.tiedot::text),
+                      (SELECT count(*) FROM b, jsonb_array_elements(b.tiedot) e(x), jsonb_object_keys(e.x) k(k)),
+                      (SELECT count(*) FROM b, jsonb_array_elements(b.tiedot) e(x), jsonb_object_keys(e.x) k(k)
+                        WHERE e.x->k.k IS NOT NULL AND e.x ? k.k)
+                 FROM b JOIN t USING (hetu, tietoryhma)""")[0]
+eq(same[0], str(len(got)), "jsonb from tokens: every group row has its text twin")
+eq(same[1], same[0], "… and its jsonb equals jsonb_in's of the same text, printed byte for byte alike")
+ok(int(same[2]) > 1000 and same[3] == same[2], f"… every one of its {same[2]} keys is found by -> and ?")
 
 # Duplicates are sent once; NULLs are ignored.
 clear_requests()

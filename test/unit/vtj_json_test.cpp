@@ -320,6 +320,39 @@ TEST(JsonPerustiedot, AjanTasallaFalseAndMuutospvIgnored)
     EXPECT_FALSE(page.rows[0].has_muutospv);
 }
 
+// A page says whether any of its strings can hold U+0000, so that the PostgreSQL side looks at
+// the tokens of its rows only then (jsonb refuses U+0000).
+TEST(JsonNul, OnlyTheEscapeOrARawNulMakesOne)
+{
+    EXPECT_FALSE(vtj::body_may_hold_nul(R"({"a": "\u00e4\u0001 \u0100 0000"})"));
+    EXPECT_TRUE(vtj::body_may_hold_nul(R"({"a": "x\u0000"})"));
+    EXPECT_TRUE(vtj::body_may_hold_nul(R"({"k\u0000": 1})"));
+    EXPECT_TRUE(vtj::body_may_hold_nul(std::string_view("{\"a\": \"x\0\"}", 11)));
+    EXPECT_TRUE(vtj::body_may_hold_nul(R"({"a": "\\u0000"})"));  // a backslash and text: true errs on the safe side
+    EXPECT_FALSE(vtj::body_may_hold_nul(""));
+}
+
+TEST(JsonNul, DecodedPagesCarryTheFlag)
+{
+    JsonDecoder decoder;
+    PerustiedotPage page;
+    std::string plain = R"({"perustiedot": [{"henkilotunnus": "010594Y9032", "tietoryhmat": [{"tietoryhma": "A", "x": "\u00e4"}]}]})";
+    decoder.decode_perustiedot(plain, page, "POST /perustiedot", true);
+    EXPECT_FALSE(page.may_hold_nul);
+    std::string nul = R"({"perustiedot": [{"henkilotunnus": "010594Y9032", "tietoryhmat": [{"tietoryhma": "A", "x\u0000": "y"}]}]})";
+    decoder.decode_perustiedot(nul, page, "POST /perustiedot", true);
+    EXPECT_TRUE(page.may_hold_nul);
+    EXPECT_TRUE(vtj::tokens_hold_nul(page.tokens.data(), page.tokens.data() + page.tokens.size()));
+    MuutoksetPage changes;
+    std::string change = R"({"viimeisinKirjausavain": 7, "ajanTasalla": true, "muutokset": [{"henkilotunnus": "010594Y9032", )"
+                         R"("muutospv": "2020-10-01T04:38:04.394Z", "tietoryhmat": [{"tietoryhma": "A", "muutosattribuutti": "LISATTY", "x": "a\u0000"}]}]})";
+    decoder.decode_muutokset(change, changes, "POST /muutokset", true);
+    EXPECT_TRUE(changes.may_hold_nul);
+    std::string clean = R"({"viimeisinKirjausavain": 7, "ajanTasalla": true, "muutokset": []})";
+    decoder.decode_muutokset(clean, changes, "POST /muutokset", true);
+    EXPECT_FALSE(changes.may_hold_nul);
+}
+
 TEST(JsonKirjausavain, Decodes)
 {
     JsonDecoder decoder;
