@@ -29,16 +29,19 @@ void set_string(JsonbValue *v, std::string_view s)
     v->val.string.len = static_cast<int>(s.size());
 }
 
-// An open container: its value (a slot of its parent, or the root) and the room of its array.
+// An open container: its value (a slot of its parent, or the root), the room of its array and,
+// for an object, whether its last key still waits for its value.
 struct Frame {
     JsonbValue *v;
     int capacity;
+    bool want_value;
 };
 
-void open(Frame &f, JsonbValue *slot, bool object)
+void open_container(Frame &f, JsonbValue *slot, bool object)
 {
     f.v = slot;
     f.capacity = kFirstCapacity;
+    f.want_value = false;
     if (object) {
         slot->type = jbvObject;
         slot->val.object.nPairs = 0;
@@ -109,8 +112,11 @@ Datum jsonb_from_tokens(const vtj::JsonToken *t, std::size_t n)
         if (kind == Kind::EndObject || kind == Kind::EndArray) {
             if (depth == 0)
                 elog(ERROR, "vtj_fdw: an incomplete data group");
-            if (kind == Kind::EndObject)
+            if (kind == Kind::EndObject) {
+                if (open_frames[depth - 1].want_value)
+                    elog(ERROR, "vtj_fdw: an incomplete data group");
                 close_object(open_frames[depth - 1].v);
+            }
             --depth;
             continue;
         }
@@ -125,17 +131,18 @@ Datum jsonb_from_tokens(const vtj::JsonToken *t, std::size_t n)
             Frame &f = open_frames[depth - 1];
             if (f.v->type == jbvObject) {
                 int &np = f.v->val.object.nPairs;
+                // (keys and values alternate: a key after a key, or a value without one, is refused)
+                if ((kind == Kind::Key) == f.want_value)
+                    elog(ERROR, "vtj_fdw: an incomplete data group");
+                f.want_value = kind == Kind::Key;
                 if (kind == Kind::Key) {
                     f.v->val.object.pairs = grow(f.v->val.object.pairs, np, f.capacity);
                     JsonbPair &pair = f.v->val.object.pairs[np];
                     set_string(&pair.key, t[i].text);
                     pair.order = static_cast<uint32>(np);
-                    pair.value.type = jbvNull;
                     ++np;
                     continue;
                 }
-                if (np == 0)
-                    elog(ERROR, "vtj_fdw: an incomplete data group");
                 slot = &f.v->val.object.pairs[np - 1].value;
             } else {
                 if (kind == Kind::Key)
@@ -150,7 +157,7 @@ Datum jsonb_from_tokens(const vtj::JsonToken *t, std::size_t n)
         case Kind::BeginArray:
             if (depth >= kMaxDepth)
                 elog(ERROR, "vtj_fdw: a data group nests too deep");
-            open(open_frames[depth++], slot, kind == Kind::BeginObject);
+            open_container(open_frames[depth++], slot, kind == Kind::BeginObject);
             break;
         case Kind::String:
             set_string(slot, t[i].text);
