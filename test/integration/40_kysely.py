@@ -774,10 +774,16 @@ try:
                    CREATE USER MAPPING FOR postgres SERVER k OPTIONS (username 'mutpT1', password '{PASSWORD}');
                    CREATE SCHEMA k; IMPORT FOREIGN SCHEMA vtjkysely FROM SERVER k INTO k;""")
     clear_requests()
+    cleared = time.time()
     e = sql_at(p1, f"SELECT * FROM k.henkilo WHERE hetu = '{plain[0]}'")
     ok(isinstance(e, SqlError) and e.sqlstate == "53000" and "max_worker_processes" in e.text,
        "no free background worker slot: refused, naming max_worker_processes", e)
-    eq(len(kysely_requests()), 0, "… and nothing was sent")
+    stray = kysely_requests()
+    # (once, under the sanitize stage, one request was counted here and the cause is not known:
+    # what the mock logged of it — endpoint, path, status, time, not the hetus — is printed)
+    ok(len(stray) == 0, "… and nothing was sent",
+       [{k: v for k, v in r.items() if k != "hetus"} | {"seconds_after_clear": round(r.get("time", 0) - cleared, 3)}
+        for r in stray])
     r = as_postgres(PGBIN + "/pg_basebackup", "-h", cdir, "-p", str(p1), "-U", "postgres", "-D", cdir + "/standby",
                     "-R", "-X", "stream")
     ok(r.returncode == 0, "a standby is made with pg_basebackup", r.stderr)
