@@ -17,6 +17,9 @@ from taplib import PSQL, done, eq, ok, sql, sql_error, value
 
 DB = "vtj_it_guard"
 OWNER, OTHER = "vtj_it_omistaja", "vtj_it_toinen"
+# The other role's credentials: strings that cannot occur by chance in an error (psql names its
+# script file, a random /tmp path, in every message: "p2" once matched such a name).
+OTHER_USER, OTHER_PASSWORD = "tunnus-toisen-rooli", "salasana-toisen-9Qx7"
 
 
 def login_session(role, script):
@@ -51,7 +54,7 @@ try:
            CREATE USER MAPPING FOR CURRENT_USER SERVER g OPTIONS (username 'omistaja', password 'p1');""",
         db=DB, role=OWNER)
     sql(f"GRANT USAGE ON FOREIGN SERVER g TO {OTHER}", db=DB, role=OWNER)
-    sql("CREATE USER MAPPING FOR CURRENT_USER SERVER g OPTIONS (username 'toinen', password 'p2')", db=DB, role=OTHER)
+    sql(f"CREATE USER MAPPING FOR CURRENT_USER SERVER g OPTIONS (username '{OTHER_USER}', password '{OTHER_PASSWORD}')", db=DB, role=OTHER)
     before = options()
 
     out, err = login_session(OWNER, """SELECT pg_backend_pid() AS pid \\gset
@@ -69,7 +72,7 @@ ALTER SERVER g OPTIONS (SET kysely_url 'https://elsewhere.example/');
     ok(len(counts) == 2 and int(counts[1]) > 0, "… by the event trigger, which loaded the library itself", out)
     ok("ERROR:  42501: only a superuser may set option \"kysely_url\" of server \"g\"" in err,
        "… and so is SET kysely_url", err)
-    ok("p2" not in err and "toinen" not in err, "… the error names neither the other role's credentials nor its user name", err)
+    ok(OTHER_PASSWORD not in err and OTHER_USER not in err and OTHER not in err, "… the error names neither the other role's credentials nor its user name", err)
     eq(options(), before, "the server keeps its addresses")
 
     out, err = login_session(OWNER, "ALTER SERVER g OPTIONS (ADD request_timeout '30');\n")
@@ -85,7 +88,7 @@ ALTER SERVER g OPTIONS (SET kysely_url 'https://elsewhere.example/');
            f"… nor make a user mapping for {who} on it (42501)", err)
     eq(value("SELECT count(*) FROM pg_user_mappings WHERE srvname = 'g'", db=DB), "1", "(only the owner's mapping is left)")
 
-    sql("CREATE USER MAPPING FOR CURRENT_USER SERVER g OPTIONS (username 'toinen', password 'p2')", db=DB, role=OTHER)
+    sql(f"CREATE USER MAPPING FOR CURRENT_USER SERVER g OPTIONS (username '{OTHER_USER}', password '{OTHER_PASSWORD}')", db=DB, role=OTHER)
     out, err = login_session(OWNER, f"ALTER USER MAPPING FOR {OTHER} SERVER g OPTIONS (SET password 'x');\n")
     ok("ERROR:  42501: only a superuser may alter a user mapping of another role" in err,
        "the owner cannot change the other role's mapping either (42501)", err)
