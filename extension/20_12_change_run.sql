@@ -164,6 +164,113 @@ BEGIN
     RETURN vtj_internal.paivita_lopeta(a);
 END $$;
 
+-- Step 3's slices: the last hetu of each, in hetu order, so that each holds about
+-- vtj.paivitys_era staged changes (a person's changes are never split; a person with more
+-- changes than that is a slice of their own). One slice when the window is small.
+CREATE OR REPLACE FUNCTION vtj_internal.paivita_rajat() RETURNS text[]
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE v_era bigint := coalesce(nullif(current_setting('vtj.paivitys_era', true), ''), '50000')::bigint;
+BEGIN
+    RETURN ARRAY(
+        SELECT max(c.hetu) FROM (
+            -- (div: the running sum is numeric, and numeric / bigint is no integer division)
+            SELECT h.hetu, div(sum(h.n) OVER (ORDER BY h.hetu) - h.n, v_era) AS era
+              FROM (SELECT v.hetu, count(*) AS n FROM pg_temp.vtj_vaihe v GROUP BY v.hetu) h) c
+         GROUP BY c.era ORDER BY 1);
+END $$;
+
+-- Step 3, one slice (the staged persons with p_ala < hetu <= p_yla): apply per (person, group),
+-- in the interface's order, starting from the stored records; write vtj.tieto and the stored
+-- turvakielto. Not for moved persons nor members not loaded yet (both fetched later), and
+-- never a censored group of a person protected in this run.
+CREATE OR REPLACE FUNCTION vtj_internal.paivita_sovella_era(p_rekisteri text, t vtj.tuote, p_ala text, p_yla text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    TRUNCATE pg_temp.vtj_tulos;
+    INSERT INTO pg_temp.vtj_tulos (hetu, tietoryhma, tietueet)
+    SELECT o.hetu, o.tietoryhma, vtj_internal.apply(o.tiedot, vtj_internal.multi_valued(o.tietoryhma) ORDER BY o.jarjestys)
+      FROM (SELECT v.hetu, v.tietoryhma, v.jarjestys, v.tiedot
+              FROM pg_temp.vtj_vaihe v
+             WHERE v.hetu > p_ala AND v.hetu <= p_yla
+               AND (v.tietoryhma = ANY (t.tietoryhmat) OR v.tietoryhma = 'TURVAKIELTO')
+               AND NOT (v.suojattu AND v.tietoryhma = ANY (t.sensuroitavat))
+               AND NOT v.uusi
+               AND v.hetu NOT IN (SELECT s.vanha FROM pg_temp.vtj_siirto s)
+            UNION ALL
+            SELECT d.hetu, d.tietoryhma, -9223372036854775808, jsonb_build_object('voimassaolevatTiedot', d.tietueet)
+              FROM vtj.tieto d
+             WHERE d.rekisteri = p_rekisteri AND d.tietoryhma <> 'TURVAKIELTO'
+               AND d.hetu > p_ala AND d.hetu <= p_yla
+               AND (d.hetu, d.tietoryhma) IN (SELECT v.hetu, v.tietoryhma FROM pg_temp.vtj_vaihe v
+                                               WHERE v.hetu > p_ala AND v.hetu <= p_yla
+                                                 AND NOT (v.suojattu AND v.tietoryhma = ANY (t.sensuroitavat))
+                                                 AND NOT v.uusi)
+            UNION ALL
+            SELECT j.hetu, 'TURVAKIELTO', -9223372036854775808,
+                   jsonb_build_object('voimassaolevatTiedot', CASE WHEN j.turvakielto IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(j.turvakielto) END)
+              FROM vtj.jasen j
+             WHERE j.rekisteri = p_rekisteri
+               AND j.hetu > p_ala AND j.hetu <= p_yla
+               AND j.hetu IN (SELECT v.hetu FROM pg_temp.vtj_vaihe v
+                               WHERE v.hetu > p_ala AND v.hetu <= p_yla AND v.tietoryhma = 'TURVAKIELTO' AND NOT v.uusi)) o
+     GROUP BY o.hetu, o.tietoryhma;
+    ANALYZE pg_temp.vtj_tulos (hetu, tietoryhma);
+
+    DELETE FROM vtj.tieto d USING pg_temp.vtj_tulos u
+     WHERE d.rekisteri = p_rekisteri AND d.hetu = u.hetu AND d.tietoryhma = u.tietoryhma AND u.tietueet = '[]';
+    INSERT INTO vtj.tieto AS d (rekisteri, hetu, tietoryhma, tietueet)
+    SELECT p_rekisteri, u.hetu, u.tietoryhma, u.tietueet
+      FROM pg_temp.vtj_tulos u
+     WHERE u.tietueet <> '[]' AND u.tietoryhma = ANY (t.tietoryhmat)
+    ON CONFLICT (rekisteri, hetu, tietoryhma) DO UPDATE
+       SET tietueet = EXCLUDED.tietueet, paivitetty = now()
+     WHERE d.tietueet IS DISTINCT FROM EXCLUDED.tietueet;
+    UPDATE vtj.jasen j SET turvakielto = u.tietueet->-1
+      FROM pg_temp.vtj_tulos u
+     WHERE u.tietoryhma = 'TURVAKIELTO' AND j.rekisteri = p_rekisteri AND j.hetu = u.hetu;
+    TRUNCATE pg_temp.vtj_tulos;
+END $$;
+
+-- Step 3, one slice after the censor: the change log, the purge of the censored groups and log
+-- rows of the persons the slice touched (vtj_internal.sensuroi), their typed rows.
+-- The log: every applied row of the product's groups, censored. (Members not loaded before
+-- this run start from their basic data, like the initial load: no rows; those the interface did
+-- not return last time start from the basic data fetched later.) A change an earlier run has
+-- logged is not logged again: a window replayed (a bookmark set back) re-applies its changes,
+-- harmlessly, but a merge job must not get them twice. A change is its person and muutospv (a
+-- change record's instant; the bookmark is the page's, which depends on where the window
+-- began); its rows are logged whole or not at all. Within a slice the rows go in the
+-- interface's order; a person's rows are all in one slice.
+CREATE OR REPLACE FUNCTION vtj_internal.paivita_kirjaa_era(p_rekisteri text, t vtj.tuote, p_ajo bigint, p_positio bigint,
+                                                           p_ala text, p_yla text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE v_kosketut text[];
+BEGIN
+    INSERT INTO vtj.muutosloki (rekisteri, hetu, ajo, kirjausavain, muutospv, jarjestys, tietoryhma, muutosattribuutti, tiedot,
+                                positio)
+    SELECT p_rekisteri, coalesce(s.uusi, v.hetu), p_ajo, v.kirjausavain, v.muutospv, v.jarjestys, v.tietoryhma,
+           v.muutosattribuutti, v.tiedot, p_positio
+      FROM pg_temp.vtj_vaihe v LEFT JOIN pg_temp.vtj_siirto s ON s.vanha = v.hetu
+     WHERE v.hetu > p_ala AND v.hetu <= p_yla
+       AND v.tietoryhma = ANY (t.tietoryhmat) AND NOT v.uusi
+       AND NOT EXISTS (SELECT 1 FROM vtj.muutosloki m
+                        WHERE m.rekisteri = p_rekisteri AND m.hetu = coalesce(s.uusi, v.hetu)
+                          AND m.muutospv = v.muutospv AND m.ajo <> p_ajo
+                          AND m.muutosattribuutti IS DISTINCT FROM 'PERUSTIEDOT')
+     ORDER BY v.jarjestys;
+    v_kosketut := ARRAY(SELECT DISTINCT coalesce(s.uusi, v.hetu) FROM pg_temp.vtj_vaihe v
+                          LEFT JOIN pg_temp.vtj_siirto s ON s.vanha = v.hetu
+                         WHERE v.hetu > p_ala AND v.hetu <= p_yla AND NOT v.uusi);
+    -- (after the log insert: the log rows of this slice are censored by the same statement.)
+    -- By key, the persons whose data or state this run changed: a member held censored before
+    -- the run and not touched by it had its groups purged when it became censored (every path
+    -- that sets jasen.sensuroitu purges in the same transaction), and a sweep of the whole
+    -- register read all of vtj.tieto each run (5 s at 1,000,000 members).
+    PERFORM vtj_internal.sensuroi(p_rekisteri, t.sensuroitavat, v_kosketut);
+    -- (the persons fetched later are typed again by the fetch)
+    PERFORM vtj_internal.fill_typed(p_rekisteri, v_kosketut);
+END $$;
+
 -- Step 3's writes: hetu corrections, the apply, censoring, the change log, typed rows; the
 -- members to fetch basic data of go to pg_temp.vtj_haettavat.
 CREATE OR REPLACE FUNCTION vtj_internal.paivita_tallenna(a vtj_internal.ajon_tila) RETURNS vtj_internal.ajon_tila
@@ -175,8 +282,10 @@ DECLARE
     v_uudet text[];
     v_paljastettavat text[];
     v_siirretyt text[];
-    v_kosketut text[];
     v_sensuroidut text[];   -- members held censored from this step on
+    v_rajat text[];         -- the last hetu of each slice (vtj_internal.paivita_rajat)
+    v_ala text COLLATE "C";
+    v_yla text COLLATE "C";
 BEGIN
     SELECT * INTO t FROM vtj.tuote x WHERE x.tuote = r.tuote;
 
@@ -219,45 +328,19 @@ BEGIN
           FROM pg_temp.vtj_siirto s WHERE j.rekisteri = r.rekisteri AND j.hetu = s.vanha;
     END IF;
 
-    -- Apply, per (person, group), in the interface's order, starting from the stored records.
-    -- Not for moved persons nor members not loaded yet (both fetched below), and never a
-    -- censored group of a person protected in this run.
-    INSERT INTO pg_temp.vtj_tulos (hetu, tietoryhma, tietueet)
-    SELECT o.hetu, o.tietoryhma, vtj_internal.apply(o.tiedot, vtj_internal.multi_valued(o.tietoryhma) ORDER BY o.jarjestys)
-      FROM (SELECT v.hetu, v.tietoryhma, v.jarjestys, v.tiedot
-              FROM pg_temp.vtj_vaihe v
-             WHERE (v.tietoryhma = ANY (t.tietoryhmat) OR v.tietoryhma = 'TURVAKIELTO')
-               AND NOT (v.suojattu AND v.tietoryhma = ANY (t.sensuroitavat))
-               AND NOT v.uusi
-               AND v.hetu NOT IN (SELECT s.vanha FROM pg_temp.vtj_siirto s)
-            UNION ALL
-            SELECT d.hetu, d.tietoryhma, -9223372036854775808, jsonb_build_object('voimassaolevatTiedot', d.tietueet)
-              FROM vtj.tieto d
-             WHERE d.rekisteri = r.rekisteri AND d.tietoryhma <> 'TURVAKIELTO'
-               AND (d.hetu, d.tietoryhma) IN (SELECT v.hetu, v.tietoryhma FROM pg_temp.vtj_vaihe v
-                                               WHERE NOT (v.suojattu AND v.tietoryhma = ANY (t.sensuroitavat))
-                                                 AND NOT v.uusi)
-            UNION ALL
-            SELECT j.hetu, 'TURVAKIELTO', -9223372036854775808,
-                   jsonb_build_object('voimassaolevatTiedot', CASE WHEN j.turvakielto IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(j.turvakielto) END)
-              FROM vtj.jasen j
-             WHERE j.rekisteri = r.rekisteri
-               AND j.hetu IN (SELECT v.hetu FROM pg_temp.vtj_vaihe v WHERE v.tietoryhma = 'TURVAKIELTO' AND NOT v.uusi)) o
-     GROUP BY o.hetu, o.tietoryhma;
-    ANALYZE pg_temp.vtj_tulos (hetu, tietoryhma);
-
-    DELETE FROM vtj.tieto d USING pg_temp.vtj_tulos u
-     WHERE d.rekisteri = r.rekisteri AND d.hetu = u.hetu AND d.tietoryhma = u.tietoryhma AND u.tietueet = '[]';
-    INSERT INTO vtj.tieto AS d (rekisteri, hetu, tietoryhma, tietueet)
-    SELECT r.rekisteri, u.hetu, u.tietoryhma, u.tietueet
-      FROM pg_temp.vtj_tulos u
-     WHERE u.tietueet <> '[]' AND u.tietoryhma = ANY (t.tietoryhmat)
-    ON CONFLICT (rekisteri, hetu, tietoryhma) DO UPDATE
-       SET tietueet = EXCLUDED.tietueet, paivitetty = now()
-     WHERE d.tietueet IS DISTINCT FROM EXCLUDED.tietueet;
-    UPDATE vtj.jasen j SET turvakielto = u.tietueet->-1
-      FROM pg_temp.vtj_tulos u
-     WHERE u.tietoryhma = 'TURVAKIELTO' AND j.rekisteri = r.rekisteri AND j.hetu = u.hetu;
+    -- The rest goes in slices of persons (hetu ranges, vtj.paivitys_era staged changes each):
+    -- a long outage's window is hundreds of thousands of changes, and as one statement each the
+    -- apply's sort, the log's insert and the typed rows spilled to temporary files (848 MB at
+    -- 1,000,000 members). A person's rows are all in one slice, so the order of their changes is
+    -- kept; all slices are in this transaction, so the bookmark still moves only when all are done.
+    v_rajat := vtj_internal.paivita_rajat();
+    -- (counts only: a slice's bounds are hetus)
+    RAISE DEBUG 'vtj.paivita(%): the window in % slices of persons (vtj.paivitys_era)', r.rekisteri, cardinality(v_rajat);
+    FOR i IN 1 .. cardinality(v_rajat) LOOP
+        v_ala := CASE WHEN i = 1 THEN '' ELSE v_rajat[i - 1] END;
+        v_yla := v_rajat[i];
+        PERFORM vtj_internal.paivita_sovella_era(r.rekisteri, t, v_ala, v_yla);
+    END LOOP;
 
     -- Censor: a member whose stored turvakielto is in force after the apply is held censored
     -- (those protected in the window already are, by step 2); the censored groups and log rows
@@ -289,36 +372,16 @@ BEGIN
     UPDATE vtj.jasen j SET paljastus_haettu = p
      WHERE j.rekisteri = r.rekisteri AND j.hetu = ANY (v_paljastettavat) AND j.sensuroitu;
 
-    -- The change log: every applied row of the product's groups, censored. (Members not loaded
-    -- before this run start from their basic data, like the initial load: no rows; those the
-    -- interface did not return last time start from the basic data fetched below.)
-    -- A change an earlier run has logged is not logged again: a window replayed (a bookmark set
-    -- back) re-applies its changes, harmlessly, but a merge job must not get them twice. A change
-    -- is its person and muutospv (a change record's instant; the bookmark is the page's, which
-    -- depends on where the window began); its rows are logged whole or not at all.
-    INSERT INTO vtj.muutosloki (rekisteri, hetu, ajo, kirjausavain, muutospv, jarjestys, tietoryhma, muutosattribuutti, tiedot,
-                                positio)
-    SELECT r.rekisteri, coalesce(s.uusi, v.hetu), a.ajo, v.kirjausavain, v.muutospv, v.jarjestys, v.tietoryhma,
-           v.muutosattribuutti, v.tiedot, a.positio
-      FROM pg_temp.vtj_vaihe v LEFT JOIN pg_temp.vtj_siirto s ON s.vanha = v.hetu
-     WHERE v.tietoryhma = ANY (t.tietoryhmat) AND NOT v.uusi
-       AND NOT EXISTS (SELECT 1 FROM vtj.muutosloki m
-                        WHERE m.rekisteri = r.rekisteri AND m.hetu = coalesce(s.uusi, v.hetu)
-                          AND m.muutospv = v.muutospv AND m.ajo <> a.ajo
-                          AND m.muutosattribuutti IS DISTINCT FROM 'PERUSTIEDOT')
-     ORDER BY v.jarjestys;
-
-    v_kosketut := ARRAY(SELECT DISTINCT coalesce(s.uusi, v.hetu) FROM pg_temp.vtj_vaihe v
-                          LEFT JOIN pg_temp.vtj_siirto s ON s.vanha = v.hetu WHERE NOT v.uusi);
-    -- (after the log insert: the log rows of this run are censored by the same statement.)
-    -- By key, the persons whose data or state this run changed: a member held censored before
-    -- the run and not touched by it had its groups purged when it became censored (every path
-    -- that sets jasen.sensuroitu purges in the same transaction), and a sweep of the whole
-    -- register read all of vtj.tieto each run (5 s at 1,000,000 members).
-    PERFORM vtj_internal.sensuroi(r.rekisteri, t.sensuroitavat, v_kosketut || v_sensuroidut);
+    -- The change log, the censoring of what the run touched and the typed rows, slice by slice
+    -- (after the censor above: every slice's log rows are censored by its own slice's purge).
+    FOR i IN 1 .. cardinality(v_rajat) LOOP
+        v_ala := CASE WHEN i = 1 THEN '' ELSE v_rajat[i - 1] END;
+        v_yla := v_rajat[i];
+        PERFORM vtj_internal.paivita_kirjaa_era(r.rekisteri, t, a.ajo, a.positio, v_ala, v_yla);
+    END LOOP;
+    -- the members held censored by this run that it did not touch
+    PERFORM vtj_internal.sensuroi(r.rekisteri, t.sensuroitavat, v_sensuroidut);
     TRUNCATE pg_temp.vtj_vaihe, pg_temp.vtj_tulos, pg_temp.vtj_haettavat;
-    -- (the persons fetched below are typed again by the fetch)
-    PERFORM vtj_internal.fill_typed(r.rekisteri, v_kosketut);
     INSERT INTO pg_temp.vtj_haettavat (hetu, kirjaa)
     SELECT h, true FROM unnest(v_siirretyt || v_paljastettavat) h
     UNION ALL

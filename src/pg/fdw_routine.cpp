@@ -38,6 +38,7 @@ char *setting_loppukayttaja = nullptr;
 char *setting_kayttotarkoitus = nullptr;
 bool setting_salli_poisto = false;
 int setting_work_mem_kb = 256 * 1024;
+int setting_paivitys_era = 50000;
 
 void register_settings()
 {
@@ -57,6 +58,12 @@ void register_settings()
                             "Only raises work_mem; for speed only (rows are censored before they are sorted).",
                             &setting_work_mem_kb, 256 * 1024, 64, MAX_KILOBYTES, PGC_USERSET, GUC_UNIT_KB,
                             nullptr, nullptr, nullptr);
+    // Read by vtj_internal.paivita_rajat (extension/20_12_change_run.sql): the staged changes
+    // per slice of a change run's apply, log and typed rows, so that a long outage's window is
+    // not one statement that sorts hundreds of megabytes.
+    DefineCustomIntVariable("vtj.paivitys_era", "Staged changes per slice of a vtj.paivita run's apply.",
+                            "A person's changes are never split; the slices are in the run's one transaction.",
+                            &setting_paivitys_era, 50000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("vtj");
 }
 
