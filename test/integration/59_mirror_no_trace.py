@@ -5,7 +5,7 @@ The uncensoring account mutpT1 sends every protected person's addresses, so that
 out is the mirror's own censorship. 20,000 members; then, adversarially:
   - a change run over a backlog of a year (more than 100,000 changes, DVV's mixed orders: an
     address before the TURVAKIELTO in the same window, protection starting and ending by date,
-    hetu corrections), applied in slices of persons (vtj.paivitys_era 3000), with work_mem and
+    hetu corrections), applied in slices of persons (vtj.paivitys_era 25000), with work_mem and
     vtj.work_mem at 64kB, temp_buffers at its minimum and log_temp_files = 0, while every file PostgreSQL creates in base/pgsql_tmp and every file of a
     temporary table is caught (hard-linked the moment it is created; the directories are
     append-only meanwhile, so that PostgreSQL cannot delete a file before it is linked);
@@ -40,9 +40,9 @@ SERVER_LOG = os.path.join(os.environ["PGHOST"], "server.log")
 MARK = "Kontrolli-7f3e-Salaisuus"          # a planted value: each search must find it
 # work_mem at its minimum, and vtj.work_mem (the load's and the change run's statements) too:
 # whatever spills, spills. The change runs go in slices of persons (vtj.paivitys_era) of a few
-# thousand changes, so that the sliced apply, log and purge are what is searched after.
+# ten thousand changes, so that the sliced apply, log and purge are what is searched after.
 LOW_MEMORY = ["work_mem = '64kB'", "vtj.work_mem = '64kB'", "temp_buffers = '800kB'", "log_temp_files = 0",
-              "log_min_messages = log", "vtj.paivitys_era = 3000"]
+              "log_min_messages = log", "vtj.paivitys_era = 25000"]
 
 mock = OwnMock(N, 61, "--start-days", 5, "--change-rate", 0.45, "--turvakielto-share", 0.05, timeout=600)
 work = tempfile.mkdtemp(prefix="vtj_no_trace_", dir=os.environ["PGHOST"])
