@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The apply rules of docs/change-semantics.md, twice implemented: the mirror's ordered
-aggregate vtj_internal.apply (PL/pgSQL) and the mock's reference, test/mock/vtjmock/apply.py.
+aggregate vtj_internal.apply (its step in C, src/pg/apply_step.cpp) and the mock's reference, test/mock/vtjmock/apply.py.
 
 1. The rule x order table of change-semantics.md, cell by cell, through both.
 2. A property test: at least 10,000 random change sequences (single- and multi-valued groups,
