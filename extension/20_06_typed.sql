@@ -130,7 +130,14 @@ BEGIN
     PERFORM vtj_internal.work_tables();
     TRUNCATE pg_temp.vtj_tyyppi;
     INSERT INTO pg_temp.vtj_tyyppi (hetu, tietoryhma, tietueet)
-    SELECT t.hetu, t.tietoryhma, t.tietueet FROM vtj.tieto t WHERE t.rekisteri = p_rekisteri AND t.hetu = ANY (p_hetut);
+    SELECT t.hetu, t.tietoryhma, t.tietueet
+      FROM (SELECT DISTINCT h.hetu FROM unnest(p_hetut) h(hetu) ORDER BY 1) h,
+           -- (a person at a time, by the key: OFFSET 0 keeps the planner from making this a
+           -- join. As t.hetu = ANY (p_hetut) it read all of the register's vtj.tieto once per
+           -- slice of a change run, 523 ms for the 103,120 rows of 40,000 persons at 300,000
+           -- members, and more with every member.)
+           LATERAL (SELECT t.hetu, t.tietoryhma, t.tietueet FROM vtj.tieto t
+                     WHERE t.rekisteri = p_rekisteri AND t.hetu = h.hetu OFFSET 0) t;
     -- (without a row count the planner took the table for 120 rows and joined the addresses
     -- to the persons by a nested loop: 16,000 persons of a sliced change run took 30 s)
     ANALYZE pg_temp.vtj_tyyppi (hetu, tietoryhma);
