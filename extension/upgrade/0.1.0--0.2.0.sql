@@ -11,6 +11,8 @@
 -- Nor do the routines of vtj_internal renamed while 0.2.0 was made (muisti → statement_memory,
 -- poiston_esto → drop_guard, …) or its event triggers (vtj_fdw_drop_guard, vtj_fdw_server_guard):
 -- 0.1.0 had neither, so only their new names ever reach a database.
+-- Nor does the apply aggregate: 0.1.0's vtj._sovella goes below, and the code makes
+-- vtj_internal.apply anew, its step vtj_internal.apply_step now in C (src/pg/apply_step.cpp).
 
 CREATE SCHEMA vtj_internal;
 

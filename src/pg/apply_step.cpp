@@ -50,9 +50,14 @@ bool has_key(Jsonb *j, const char *key)
     return findJsonbValueFromContainer(&j->root, JB_FOBJECT | JB_FARRAY, &k) != nullptr;
 }
 
-// The - operator with a text key (jsonb_delete), its errors included.
+// The - operator with a text key (jsonb_delete), its errors included. Where there is nothing
+// to delete the value is its own answer: jsonb_delete would rebuild an equal copy, and most
+// records carry none of the keys stripped (a stored record has no muutosattribuutti, an open
+// one no loppupv). A scalar goes on to jsonb_delete, whose error it gets.
 Jsonb *without(Jsonb *j, const char *key)
 {
+    if (!JB_ROOT_IS_SCALAR(j) && !has_key(j, key))
+        return j;
     return DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(j), CStringGetTextDatum(key)));
 }
 
@@ -65,12 +70,6 @@ Jsonb *stripped(Jsonb *g)
 bool same_jsonb(Jsonb *a, Jsonb *b)
 {
     return compareJsonbContainers(&a->root, &b->root) == 0;
-}
-
-// An element as a jsonb of its own (a container is copied as is; a scalar becomes a raw scalar).
-Jsonb *element_jsonb(JsonbValue *v)
-{
-    return JsonbValueToJsonb(v);
 }
 
 // A value to push as an array element: a container by reference (pushJsonbValue unpacks it,
@@ -173,11 +172,11 @@ Jsonb *valid_records(Jsonb *g)
     if (getKeyJsonValueFromContainer(&g->root, "voimassaolevatTiedot", 20, &container) == nullptr ||
         container.type != jbvBinary || !JsonContainerIsArray(container.val.binary.data))
         return empty_array();
-    Jsonb *arr = element_jsonb(&container);
+    Jsonb *arr = JsonbValueToJsonb(&container);
     JsonbValue *elements;
     int n = array_elements(arr, &elements);
     for (int i = 0; i < n; i++)
-        elements[i] = as_element(stripped(element_jsonb(&elements[i])));
+        elements[i] = as_element(stripped(JsonbValueToJsonb(&elements[i])));
     return build_array(elements, n, nullptr, -1, nullptr, nullptr);
 }
 
@@ -189,7 +188,7 @@ Jsonb *without_closed(Jsonb *tila, Jsonb *g)
     int n = array_elements(tila, &elements);
     bool *keep = static_cast<bool *>(palloc(sizeof(bool) * (n > 0 ? n : 1)));
     for (int i = 0; i < n; i++)
-        keep[i] = !same_jsonb(without(element_jsonb(&elements[i]), "loppupv"), closed);
+        keep[i] = !same_jsonb(without(JsonbValueToJsonb(&elements[i]), "loppupv"), closed);
     return build_array(elements, n, keep, -1, nullptr, nullptr);
 }
 
@@ -200,7 +199,7 @@ Jsonb *with_record(Jsonb *tila, Jsonb *rec)
     JsonbValue *elements;
     int n = array_elements(tila, &elements);
     for (int i = 0; i < n; i++) {
-        if (same_jsonb(without(element_jsonb(&elements[i]), "loppupv"), key))
+        if (same_jsonb(without(JsonbValueToJsonb(&elements[i]), "loppupv"), key))
             return build_array(elements, n, nullptr, i, rec, nullptr);
     }
     return build_array(elements, n, nullptr, -1, nullptr, rec);
