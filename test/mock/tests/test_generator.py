@@ -53,6 +53,34 @@ class PopulationTest(unittest.TestCase):
         for h in hs:
             self.assertTrue(hetu.is_test_hetu(h), h)
 
+    def test_full_birth_date_takes_another_marker(self):
+        """A population of millions fills the 100 test numbers of a birth date: the next person
+        born that day gets a free hetu of the same date under another marker of its century
+        (and the day before once all are full), with its check character."""
+        import random
+        pop = Population(200, 3, START)
+        born = datetime.date(1985, 6, 1)
+        per_date = {}
+        for m in "-" + hetu.MARKERS_1900_NEW:
+            for k in range(100 if m in "-YXW" else 99):
+                h = hetu.make(born, m, 900 + k)
+                pop.index[h] = 0
+                per_date[h[:7]] = per_date.get(h[:7], 0) + 1
+        rng = random.Random(1)
+        h, b = pop._free_hetu_other_marker(rng, born, per_date)
+        self.assertEqual(b, born)
+        self.assertIn(h[6], "VU")
+        self.assertEqual(h[7:10], "999")
+        self.assertTrue(hetu.is_test_hetu(h) and h not in pop.index)
+        for m in "VU":
+            h = hetu.make(born, m, 999)
+            pop.index[h] = 0
+            per_date[h[:7]] = 100
+        h, b = pop._free_hetu_other_marker(rng, born, per_date)
+        self.assertEqual(b, born - datetime.timedelta(days=1))
+        self.assertEqual(hetu.parse(h)[0], b)
+        self.assertTrue(hetu.is_test_hetu(h) and h not in pop.index)
+
     def test_every_century_marker_with_plausible_dates(self):
         used = collections.Counter(h[6] for h in self.pop.hetus)
         for m in hetu.ALL_MARKERS:
@@ -287,6 +315,10 @@ class HistoryTest(unittest.TestCase):
         a = world(persons=4000, seed=8, workers=1)
         b = world(persons=4000, seed=8, workers=3, parallel_min=0)
         self.assertEqual(len(b._segs), 3)
+        self.assert_same_records(a, b)
+
+    def assert_same_records(self, a, b):
+        """Every change record and every person record, in both views."""
         for e in range(len(a.hist.ev_ms)):
             self.assertTrue(b.change_record(e))
             self.assertEqual(a.change_record(e), b.change_record(e))
@@ -295,6 +327,37 @@ class HistoryTest(unittest.TestCase):
         for s in range(len(a.rec_len)):
             self.assertEqual(a.record(s), b.record(s))
             self.assertEqual(a.record(s, True), b.record(s, True))
+
+    def test_deflated_records_identical(self):
+        """Records kept deflated in the arena (the mode of the largest populations) are served
+        byte for byte as the plain arena serves them: every change record and every person
+        record in both views, and whole /perustiedot answers at several presents."""
+        a = world(persons=3000, seed=9, workers=2, parallel_min=0, compress="off")
+        b = world(persons=3000, seed=9, workers=2, parallel_min=0, compress="on")
+        self.assertIsNone(a.zdict)
+        self.assertEqual(len(b.zdict), 32768)
+        self.assertLess(b.arena_bytes * 4, a.arena_bytes)
+        self.assert_same_records(a, b)
+        hetus = a.pop.hetus
+        for days in (0, 90, 400):
+            a.advance(0, days=days)
+            b.advance(0, days=days)
+            for account in ("mutpT1", "mutpT1x"):
+                for k in range(0, len(hetus), 1000):
+                    self.assertEqual(a.perustiedot(hetus[k:k + 1000], account),
+                                     b.perustiedot(hetus[k:k + 1000], account))
+                self.assertEqual(a.muutokset(0, hetus, account, page_size=100000),
+                                 b.muutokset(0, hetus, account, page_size=100000))
+
+    def test_compress_auto_by_size(self):
+        from vtjmock import store
+        self.assertIsNone(world(persons=500).zdict)
+        saved = store.COMPRESS_AUTO_PERSONS
+        store.COMPRESS_AUTO_PERSONS = 500
+        try:
+            self.assertIsNotNone(world(persons=500).zdict)
+        finally:
+            store.COMPRESS_AUTO_PERSONS = saved
 
     def test_records_equal_states(self):
         """Every pre-rendered record (all versions, both views) is the

@@ -444,6 +444,19 @@ class History:
             h = hetumod.make(b, marker, nn)
             if h != old and h not in used and h not in self.new_hetu_index:
                 return h
+        # Reached only when the dates near the birth are full (a population of millions: 100
+        # test numbers a date): the same dates under the other markers of the century.
+        century = hetumod.CENTURY[marker]
+        markers = [m for m in hetumod.ALL_MARKERS if hetumod.CENTURY[m] == century and m != marker]
+        for shift in range(41):
+            for b in (born + datetime.timedelta(days=shift), born - datetime.timedelta(days=shift)):
+                if (b.year // 100) * 100 != century:
+                    continue
+                for m in markers:
+                    for nn in range(900, 1000):
+                        h = hetumod.make(b, m, nn)
+                        if h not in used and h not in self.new_hetu_index:
+                            return h
         raise RuntimeError("no free hetu for a correction")
 
     def _index_by_person(self):

@@ -55,6 +55,9 @@ def parse_args(argv):
                    help="ignored (kept for compatibility: every record is pre-rendered)")
     p.add_argument("--workers", type=int, default=0,
                    help="processes that render the records at start-up (0 = auto = 2)")
+    p.add_argument("--compress-records", choices=("auto", "on", "off"), default="auto",
+                   help="keep the pre-rendered records deflated in memory and inflate them when "
+                        "served (auto: from 2,000,000 persons)")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     a = p.parse_args(argv)
     if a.persons < 1 or a.days < 1 or a.page_size < 1:
@@ -95,7 +98,7 @@ def main(argv=None):
                  change_rate=a.change_rate, order=a.order, turvakielto_share=a.turvakielto_share,
                  withhold_days=a.withhold_days,
                  start_days=a.start_days, page_size=a.page_size, latency_ms=a.latency_ms,
-                 cache_mb=a.cache_mb, workers=a.workers)
+                 cache_mb=a.cache_mb, workers=a.workers, compress=a.compress_records)
     world = World(cfg, log=log)
     world.tls_dir = tls_dir
     faults = FaultBoard()

@@ -148,6 +148,7 @@ class Population:
         make = hetumod.make
         date_fromordinal = datetime.date.fromordinal
         start_ord = self.start_ord
+        per_date = {}       # hetus issued per birth date and marker (the hetu's first 7 characters)
         for i in range(self.size):
             u = rng.random()
             c = 0
@@ -173,21 +174,50 @@ class Population:
                 marker = _choice(rng, hetumod.MARKERS_1900_NEW) if new_marker else "-"
             else:
                 marker = _choice(rng, hetumod.MARKERS_2000_NEW) if new_marker else "A"
-            for _try in range(40):
-                h = make(born, marker, 900 + _randrange(rng, 100))
-                if h not in index:
-                    break
-                if _try > 20:
-                    born = born + datetime.timedelta(days=1)
-                    if (born.year < 1900) != (y < 1900) or (born.year < 2000) != (y < 2000):
-                        born = born - datetime.timedelta(days=2)
+            if per_date.get(make(born, marker, 900)[:7], 0) >= 100:
+                # all 100 numbers of the date taken (never so below ~3 million persons)
+                h, born = self._free_hetu_other_marker(rng, born, per_date)
             else:
-                raise RuntimeError("could not find a free hetu")
+                for _try in range(40):
+                    h = make(born, marker, 900 + _randrange(rng, 100))
+                    if h not in index:
+                        break
+                    if _try > 20:
+                        born = born + datetime.timedelta(days=1)
+                        if (born.year < 1900) != (y < 1900) or (born.year < 2000) != (y < 2000):
+                            born = born - datetime.timedelta(days=2)
+                else:
+                    h, born = self._free_hetu_other_marker(rng, born, per_date)
+            per_date[h[:7]] = per_date.get(h[:7], 0) + 1
             index[h] = i
             hetus.append(h)
             birth_ord.append(born.toordinal())
             cat[i] = c
         self._ensure_every_marker(rng)
+
+    def _free_hetu_other_marker(self, rng, born, per_date):
+        """A free hetu for a birth date whose 100 test numbers (900-999) are taken under the
+        usual marker, as they are in a population of several millions (about 150 births a day
+        against 100 numbers): the same date under another marker of its century (the markers
+        of 2023 are valid for every birth; only what is drawn before this point decides the
+        data of a smaller population, which never reaches it). Fails only when every marker
+        of the century is full on the date and on the 365 days before it."""
+        for _shift in range(366):
+            y = born.year
+            markers = ("+" if y < 1900 else "-" + hetumod.MARKERS_1900_NEW if y < 2000
+                       else "A" + hetumod.MARKERS_2000_NEW)
+            first = _randrange(rng, len(markers))
+            for k in range(len(markers)):
+                marker = markers[(first + k) % len(markers)]
+                if per_date.get(hetumod.make(born, marker, 900)[:7], 0) >= 100:
+                    continue
+                number = _randrange(rng, 100)
+                for j in range(100):
+                    h = hetumod.make(born, marker, 900 + (number + j) % 100)
+                    if h not in self.index:
+                        return h, born
+            born = born - datetime.timedelta(days=1)
+        raise RuntimeError("could not find a free hetu")
 
     def _ensure_every_marker(self, rng):
         """Every century marker must be used by some persons, even in a small
