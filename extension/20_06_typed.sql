@@ -88,10 +88,14 @@ BEGIN
          WHERE o.laji IN ('VAKINAINEN_KOTIMAINEN_OSOITE', 'VAKINAINEN_ULKOMAINEN_OSOITE')
          ORDER BY o.hetu, o.laji = 'VAKINAINEN_KOTIMAINEN_OSOITE' DESC, o.nro DESC),
     x AS (
-        -- the typed columns from the last record of each group (one row per person and group).
-        -- (Aggregates of a small state: with array_agg each group's state was a memory context
-        -- of its own, the planner counted 8 kB a group for each, and the hash aggregate of a
-        -- change run's 16,000 persons went to disk at 256MB of work_mem.)
+        -- the typed columns from the last record of each group (one row per person and group),
+        -- and the current permanent address from v (one row per person at most, so its max is
+        -- its value). (Aggregates of a small state: with array_agg each group's state was a
+        -- memory context of its own, the planner counted 8 kB a group for each, and the hash
+        -- aggregate of a change run's 16,000 persons went to disk at 256MB of work_mem. v is
+        -- aggregated with the groups, not joined to them: the planner cannot count the groups of
+        -- this union, takes them for 200, and at 5,600,000 members it joined v to the persons
+        -- by a nested loop that read all of v again for each person, 4 s for 17,000 persons.)
         SELECT t.hetu,
                max(coalesce(t.tietueet->-1->>'etunimiUTF8', t.tietueet->-1->>'etunimi'))
                    FILTER (WHERE t.tietoryhma = 'HENKILON_NIMI') AS etunimet,
@@ -101,8 +105,14 @@ BEGIN
                max(t.tietueet->-1->>'kielikoodi') FILTER (WHERE t.tietoryhma = 'ASIOINTIKIELI') AS asiointikieli,
                bool_or(t.tietueet->-1->>'kuollut' = 'true') FILTER (WHERE t.tietoryhma = 'KUOLINPAIVA') AS kuollut,
                max(vtj_internal.vtj_date(t.tietueet->-1->'kuolinpv')) FILTER (WHERE t.tietoryhma = 'KUOLINPAIVA') AS kuolinpv,
-               max(t.tietueet->-1->>'kuntakoodi') FILTER (WHERE t.tietoryhma = 'KOTIKUNTA') AS kotikunta
-          FROM tyyppi t
+               max(t.tietueet->-1->>'kuntakoodi') FILTER (WHERE t.tietoryhma = 'KOTIKUNTA') AS kotikunta,
+               max(t.katuosoite) AS katuosoite, max(t.postinumero) AS postinumero,
+               max(t.postitoimipaikka) AS postitoimipaikka, max(t.valtiokoodi) AS valtiokoodi
+          FROM (SELECT y.hetu, y.tietoryhma, y.tietueet, NULL::text AS katuosoite, NULL::text AS postinumero,
+                       NULL::text AS postitoimipaikka, NULL::text AS valtiokoodi
+                  FROM tyyppi y
+                UNION ALL
+                SELECT v.hetu, NULL, NULL, v.katuosoite, v.postinumero, v.postitoimipaikka, v.valtiokoodi FROM v) t
          GROUP BY t.hetu)
     INSERT INTO vtj.henkilo (rekisteri, hetu, etunimet, sukunimi, aidinkieli, asiointikieli, kuollut, kuolinpv,
                              turvakielto, turvakielto_loppupv, kotikunta, katuosoite, postinumero, postitoimipaikka,
@@ -117,10 +127,9 @@ BEGIN
            j.sensuroitu,
            CASE WHEN j.sensuroitu THEN vtj_internal.vtj_date(j.turvakielto->'turvaLoppuPv') END,
            x.kotikunta,
-           v.katuosoite, v.postinumero, v.postitoimipaikka, v.valtiokoodi
+           x.katuosoite, x.postinumero, x.postitoimipaikka, x.valtiokoodi
       FROM x
       JOIN vtj.jasen j ON j.rekisteri = p_rekisteri AND j.hetu = x.hetu
-      LEFT JOIN v ON v.hetu = x.hetu
      WHERE j.hetu = ANY (p_hetut);
 END $$;
 

@@ -240,9 +240,14 @@ END $$;
 -- harmlessly, but a merge job must not get them twice. A change is its person and muutospv (a
 -- change record's instant; the bookmark is the page's, which depends on where the window
 -- began); its rows are logged whole or not at all. Within a slice the rows go in the
--- interface's order; a person's rows are all in one slice.
+-- interface's order; a person's rows are all in one slice. p_alku and p_loppu are the window's
+-- first and last muutospv: a change logged before has its muutospv between them, so the check
+-- reads only the log rows of that period (the partial index muutosloki_muutospv), not the
+-- register's whole log once per slice (a LADATTU row per member: 5,600,000 at the whole
+-- population, each slice hashed them all).
 CREATE OR REPLACE FUNCTION vtj_internal.paivita_kirjaa_era(p_rekisteri text, t vtj.tuote, p_ajo bigint, p_positio bigint,
-                                                           p_ala text, p_yla text) RETURNS void
+                                                           p_ala text, p_yla text,
+                                                           p_alku timestamptz, p_loppu timestamptz) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_kosketut text[];
 BEGIN
@@ -255,7 +260,7 @@ BEGIN
        AND v.tietoryhma = ANY (t.tietoryhmat) AND NOT v.uusi
        AND NOT EXISTS (SELECT 1 FROM vtj.muutosloki m
                         WHERE m.rekisteri = p_rekisteri AND m.hetu = coalesce(s.uusi, v.hetu)
-                          AND m.muutospv = v.muutospv AND m.ajo <> p_ajo
+                          AND m.muutospv = v.muutospv AND m.muutospv BETWEEN p_alku AND p_loppu AND m.ajo <> p_ajo
                           AND m.muutosattribuutti IS DISTINCT FROM 'PERUSTIEDOT')
      ORDER BY v.jarjestys;
     v_kosketut := ARRAY(SELECT DISTINCT coalesce(s.uusi, v.hetu) FROM pg_temp.vtj_vaihe v
@@ -286,6 +291,8 @@ DECLARE
     v_rajat text[];         -- the last hetu of each slice (vtj_internal.paivita_rajat)
     v_ala text COLLATE "C";
     v_yla text COLLATE "C";
+    v_alku timestamptz;     -- the window's first and last muutospv (the log's check)
+    v_loppu timestamptz;
 BEGIN
     SELECT * INTO t FROM vtj.tuote x WHERE x.tuote = r.tuote;
 
@@ -374,10 +381,11 @@ BEGIN
 
     -- The change log, the censoring of what the run touched and the typed rows, slice by slice
     -- (after the censor above: every slice's log rows are censored by its own slice's purge).
+    SELECT min(v.muutospv), max(v.muutospv) INTO v_alku, v_loppu FROM pg_temp.vtj_vaihe v;
     FOR i IN 1 .. cardinality(v_rajat) LOOP
         v_ala := CASE WHEN i = 1 THEN '' ELSE v_rajat[i - 1] END;
         v_yla := v_rajat[i];
-        PERFORM vtj_internal.paivita_kirjaa_era(r.rekisteri, t, a.ajo, a.positio, v_ala, v_yla);
+        PERFORM vtj_internal.paivita_kirjaa_era(r.rekisteri, t, a.ajo, a.positio, v_ala, v_yla, v_alku, v_loppu);
     END LOOP;
     -- the members held censored by this run that it did not touch
     PERFORM vtj_internal.sensuroi(r.rekisteri, t.sensuroitavat, v_sensuroidut);

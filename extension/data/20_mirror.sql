@@ -179,6 +179,10 @@ CREATE TABLE vtj.muutosloki (
 CREATE INDEX muutosloki_hetu ON vtj.muutosloki (rekisteri, hetu);
 CREATE INDEX muutosloki_kirjattu ON vtj.muutosloki (rekisteri, kirjattu);
 CREATE INDEX muutosloki_positio ON vtj.muutosloki (rekisteri, positio);
+-- A change run's check that a change was logged before reads the log rows of its window's
+-- period by this index; the rows of members' events (LADATTU and the rest: no muutospv) are
+-- not in it, so a load does not write it.
+CREATE INDEX muutosloki_muutospv ON vtj.muutosloki (rekisteri, muutospv) WHERE muutospv IS NOT NULL;
 COMMENT ON TABLE vtj.muutosloki IS
     'The changes applied to a register, censored, and the events of its members (tietoryhma JASEN: LADATTU, PUUTTUU, PALJASTETTU, HETU_KORJATTU; SENSUROITU per group), for merge jobs: the rows after a position (vtj.muutokset_jalkeen)';
 

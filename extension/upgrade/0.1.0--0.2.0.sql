@@ -152,3 +152,9 @@ COMMENT ON TABLE vtj.muutosloki IS
     'The changes applied to a register, censored, and the events of its members (tietoryhma JASEN: LADATTU, PUUTTUU, PALJASTETTU, HETU_KORJATTU; SENSUROITU per group), for merge jobs: the rows after a position (vtj.muutokset_jalkeen)';
 -- (vtj.muuttuneet(text, timestamptz) keeps its signature: deprecated, it warns; the code below
 -- replaces it and adds vtj.positio, vtj.muutokset_jalkeen and vtj.muuttuneet_jalkeen.)
+
+-- ---- the whole population (issue 18, item 4) -----------------------------------------------
+-- A change run's check that a change was logged before reads the log rows of its window's
+-- period (vtj_internal.paivita_kirjaa_era, in the code below) instead of hashing the register's
+-- whole log once per slice: the index it reads by.
+CREATE INDEX muutosloki_muutospv ON vtj.muutosloki (rekisteri, muutospv) WHERE muutospv IS NOT NULL;
