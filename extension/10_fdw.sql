@@ -38,6 +38,14 @@ COMMENT ON FUNCTION vtj_internal.reset_protection_facts() IS
     'Forgets the protection facts vtj_internal.protection_facts_read() would return';
 REVOKE EXECUTE ON FUNCTION vtj_internal.reset_protection_facts() FROM PUBLIC;
 
+-- Whether memory freed in this backend is scrubbed (src/core/freed_memory.hpp: _PG_init turns
+-- it on, so that no answer's bytes reach a spill file through memory handed out again).
+CREATE OR REPLACE FUNCTION vtj_internal.freed_memory_scrubbed() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'vtj_freed_memory_scrubbed' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION vtj_internal.freed_memory_scrubbed() IS
+    'True when a block freed in this backend no longer holds what was written into it once it is allocated again (glibc M_PERTURB, turned on when vtj_fdw is loaded)';
+REVOKE EXECUTE ON FUNCTION vtj_internal.freed_memory_scrubbed() FROM PUBLIC;
+
 -- The option table of src/pg/options.cpp, one row per option: what README's option tables are
 -- tested against (test/integration/65_readme_options.py). kohde: 'server', 'user mapping' or
 -- 'foreign table'; pienin, suurin: a whole-number option's range; oletus: the default as the

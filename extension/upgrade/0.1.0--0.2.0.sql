@@ -158,3 +158,7 @@ COMMENT ON TABLE vtj.muutosloki IS
 -- period (vtj_internal.paivita_kirjaa_era, in the code below) instead of hashing the register's
 -- whole log once per slice: the index it reads by.
 CREATE INDEX muutosloki_muutospv ON vtj.muutosloki (rekisteri, muutospv) WHERE muutospv IS NOT NULL;
+
+-- ---- freed memory scrubbed (a spill file of a change run held a protected address) -------------
+-- No statement: vtj_internal.freed_memory_scrubbed() is a function of extension/10_fdw.sql, which
+-- the generated update script carries whole; the scrubbing itself is the library's (_PG_init).

@@ -1,8 +1,9 @@
-// Small SQL-callable functions: hetu validation and version report.
+// Small SQL-callable functions: hetu validation, version report, the freed-memory probe.
 #include "pg/boundary.hpp"
 
 #include <string>
 
+#include "core/freed_memory.hpp"
 #include "core/hetu.hpp"
 #include "core/versions.hpp"
 
@@ -15,6 +16,14 @@ VTJ_PG_FUNCTION(vtj_hetu_kelpaa)
     text *arg = PG_GETARG_TEXT_PP(0);
     std::string_view s(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
     PG_RETURN_BOOL(vtj::hetu_valid(s));
+}
+
+// vtj_internal.freed_memory_scrubbed(): the probe of core/freed_memory.hpp in this backend
+// (_PG_init turned the scrubbing on; test/integration/26_freed_memory.py asks).
+VTJ_PG_FUNCTION(vtj_freed_memory_scrubbed)
+{
+    (void)fcinfo;
+    PG_RETURN_BOOL(vtj::freed_memory_is_scrubbed());
 }
 
 VTJ_PG_FUNCTION(vtj_versio)
