@@ -332,9 +332,13 @@ clear_faults()
 eq((tila, {h: [v[0], v[1]] for h, v in json.loads(luetut or "{}").items()}), ("HV00M", want_facts(mine[:p_pages])),
    "… also when the query reads no person column (a streaming scan)")
 
-# A cancel during a later page: 400 ms a request, cancelled once the pages of P were read.
+# A cancel during a later page: 400 ms a request, cancelled once the pages of P were read. The
+# page after the next one stalls (30 s), so that the cancel lands while the scan waits for it
+# however fast the rest is (under ASan on a busy machine the scan could end before the cancel).
 mock("POST", "/_control/config", {"latency_ms": 400})
 clear_requests()
+clear_faults()
+fault("slow", count=p_pages + 2, endpoint="muutokset", skip=p_pages + 1, delay_ms=30000)
 res = {}
 
 
@@ -351,6 +355,7 @@ while time.monotonic() < deadline and len(requests("muutokset")) < p_pages + 1:
 pid = value("SELECT pid FROM pg_stat_activity WHERE application_name = 'vtj_suojaus_peru' AND state = 'active'", db="postgres")
 value(f"SELECT pg_cancel_backend({pid})", db="postgres")
 th.join(120)
+clear_faults()
 mock("POST", "/_control/config", {"latency_ms": 0, "page_size": 500})
 tila, luetut = res["out"][0]
 eq(tila, "57014", "a cancel during a later page stops the scan (57014)")

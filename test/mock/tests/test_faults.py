@@ -184,6 +184,17 @@ class FaultTest(unittest.TestCase):
         self.assertGreaterEqual(time.time() - t, 0.55)
         self.assertEqual(self.last_log()["fault"], "slow")
 
+    def test_slow_skip_lets_the_first_requests_pass(self):
+        self.arm("slow", count=3, skip=2, delay_ms=600)
+        times = []
+        for _ in range(3):
+            t = time.time()
+            s, _, _ = self.muutokset()
+            self.assertEqual(s, 200)
+            times.append(time.time() - t)
+        self.assertLess(max(times[:2]), 0.5, times)
+        self.assertGreaterEqual(times[2], 0.55, times)
+
     def test_slow_body(self):
         self.arm("slow_body", delay_ms=150, chunks=5)
         s = self.raw({"viimeisinKirjausavain": self.base, "hetulista": self.hetus})

@@ -4,7 +4,8 @@ matching requests.
 Timing of a fault within request handling:
   pre   - answered instead of the request (status codes, X-Road fault,
           HTML page, invalid JSON, huge body); no auth needed
-  delay - `slow`: sleep, then answer normally
+  delay - `slow`: sleep, then answer normally (takes `skip` as the shape kinds do: the
+          first n matching requests pass without the sleep)
   post  - the normal answer is computed, then delivered wrongly (trickled,
           reset mid-body, truncated) or replaced (stuck bookmark)
   soap  - VTJkysely-only answers (SOAP fault, broken XML, entity attack,
@@ -246,7 +247,7 @@ def _shape_matches(self, endpoint, _plain=Fault.matches):
 Fault.matches = _shape_matches
 
 
-def _passes_by(fault):
+def passes_by(fault):
     """True while the fault's `skip` has not been used up (shared by the copies take() hands out)."""
     skip = fault.params.get("skip", 0)
     if not isinstance(skip, int) or skip <= 0:
@@ -314,10 +315,10 @@ def shape_response(fault, resp, req, endpoint, world, path=""):
     p = fault.params
     if k == "future_kirjausavain_404":
         status = future_kirjausavain_status(world, path, p.get("status", 404))
-        if status and not _passes_by(fault):
+        if status and not passes_by(fault):
             return Response(status, error_json(status, "no bookmark for a day after the present (mock)", req.path))
         return resp
-    if resp.status != 200 or _passes_by(fault):
+    if resp.status != 200 or passes_by(fault):
         return resp
     doc = json.loads(resp.body)
     asked = [h for h in _request(req).get("hetulista", []) if isinstance(h, str)]

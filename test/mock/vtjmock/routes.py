@@ -92,7 +92,7 @@ class App:
     def rest(self, req, path, endpoint):
         _sleep_ms(self.world.latency_ms)
         fault = self.faults.take(endpoint) if endpoint != "other" else None
-        if fault is not None and fault.phase == "delay":
+        if fault is not None and fault.phase == "delay" and not F.passes_by(fault):
             _sleep_ms(float(fault.params.get("delay_ms", 2000)))
         t0 = time.perf_counter()
         if fault is not None and fault.phase == "pre":
