@@ -331,11 +331,14 @@ try:
                     p = subprocess.run(["grep", "-aoE", f".{{0,400}}{n}.{{0,60}}", path], capture_output=True)
                     if p.stdout:
                         diag(f"  {os.path.basename(path)}: {p.stdout[:1500]!r}")
-                        # the statement that wrote a temporary file: its log_temp_files line
+                        # the statement that closed a temporary file: its log_temp_files line
+                        # (the name whole: ".2" is no ".20"). The bytes need not be that
+                        # statement's own: a block written whole carries whatever the allocator
+                        # handed out (26_freed_memory.py).
                         name = os.path.basename(path).split("_", 1)[-1]
                         lines = open(log, errors="replace").read().splitlines()
                         for k, ln in enumerate(lines):
-                            if "temporary file:" in ln and name in ln:
+                            if "temporary file:" in ln and f'/{name}"' in ln:
                                 diag("  " + "\n  ".join(lines[k:k + 12]))
                                 break
                         break
