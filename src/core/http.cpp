@@ -659,6 +659,29 @@ struct HttpClient::Impl {
         return vtj::backoff_ms(cfg.backoff_base_ms, cfg.backoff_cap_ms, retry_number - 1, retry_after_ms);
     }
 
+    // One turn: an interrupt is asked for, what may start starts, libcurl moves the transfers
+    // along, and what finished is judged (answers queued in `done`; a failure throws).
+    void step()
+    {
+        throw_if_interrupted();
+        start_ready();
+        int still_running = 0;
+        const CURLMcode mc = curl_multi_perform(multi, &still_running);
+        if (mc != CURLM_OK)
+            throw Error(ErrorKind::Internal, std::string("libcurl failed: ") + curl_multi_strerror(mc));
+        collect();
+    }
+
+    // Waits up to timeout_ms for socket activity (or HttpClient::wake).
+    void poll(int timeout_ms)
+    {
+        if (timeout_ms <= 0)
+            return;
+        const CURLMcode mc = curl_multi_poll(multi, nullptr, 0, timeout_ms, nullptr);
+        if (mc != CURLM_OK)
+            throw Error(ErrorKind::Internal, std::string("libcurl failed: ") + curl_multi_strerror(mc));
+    }
+
     void throw_if_interrupted()
     {
         if (check && check()) {
@@ -944,23 +967,30 @@ bool HttpClient::next_completed(HttpResult &out)
         }
         if (m.waiting.empty() && m.running.empty())
             return false;
-        m.throw_if_interrupted();
-        m.start_ready();
-        int still_running = 0;
-        CURLMcode mc = curl_multi_perform(m.multi, &still_running);
-        if (mc != CURLM_OK)
-            throw Error(ErrorKind::Internal, std::string("libcurl failed: ") + curl_multi_strerror(mc));
-        m.collect();
+        m.step();
         if (!m.done.empty())
             continue;
         // Something may have become startable (a slot freed by a retry, a backoff ended).
-        int timeout = m.wait_ms();
-        if (timeout > 0) {
-            mc = curl_multi_poll(m.multi, nullptr, 0, timeout, nullptr);
-            if (mc != CURLM_OK)
-                throw Error(ErrorKind::Internal, std::string("libcurl failed: ") + curl_multi_strerror(mc));
-        }
+        m.poll(m.wait_ms());
     }
+}
+
+bool HttpClient::drive(int max_wait_ms)
+{
+    Impl &m = *impl_;
+    if (m.waiting.empty() && m.running.empty())
+        return false;
+    m.step();
+    if (m.waiting.empty() && m.running.empty())
+        return false;
+    m.poll(std::min(m.wait_ms(), max_wait_ms));
+    return true;
+}
+
+void HttpClient::wake() noexcept
+{
+    if (impl_->multi)
+        curl_multi_wakeup(impl_->multi);
 }
 
 void HttpClient::cancel_all() noexcept { impl_->drop_all(); }

@@ -102,6 +102,16 @@ public:
     // throw the client is still usable: call cancel_all() first.
     bool next_completed(HttpResult &out);
 
+    // Drives the transfers queued and in flight for at most about max_wait_ms without handing
+    // an answer over: the answers that complete wait for next_completed. For a thread that has
+    // nothing else to do meanwhile (the Prefetcher's worker while the consumer holds both
+    // slots), so that requests go out and answers come in during the wait. Returns false when
+    // nothing is queued or in flight (calling again would not wait). Throws as next_completed.
+    bool drive(int max_wait_ms);
+
+    // Cuts short a wait inside drive or next_completed; callable from any thread.
+    void wake() noexcept;
+
     // Drops every queued and in-flight request. Healthy connections stay cached.
     void cancel_all() noexcept;
 

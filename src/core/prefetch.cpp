@@ -39,8 +39,8 @@ private:
 
 }  // namespace
 
-Prefetcher::Prefetcher(Produce produce, InterruptCheck interrupted)
-    : produce_(std::move(produce)), interrupted_(interrupted)
+Prefetcher::Prefetcher(Produce produce, InterruptCheck interrupted, Idle idle, Wake wake)
+    : produce_(std::move(produce)), interrupted_(interrupted), idle_(std::move(idle)), wake_(std::move(wake))
 {
     AllSignalsBlocked blocked;
     worker_ = std::thread([this] { run(); });
@@ -50,20 +50,32 @@ Prefetcher::~Prefetcher() { stop(); }
 
 bool Prefetcher::stop_requested() noexcept { return t_stop != nullptr && t_stop->load(std::memory_order_relaxed); }
 
+bool Prefetcher::wait_for_slot(std::size_t slot)
+{
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto ready = [&] { return stop_.load() || !busy_[slot]; };
+    // While idle_ has work (transfers in flight), it is the wait: it returns within a few
+    // milliseconds, or when the consumer's wake_ cuts it short after giving a slot back.
+    bool idle_has_work = static_cast<bool>(idle_);
+    while (!ready() && idle_has_work) {
+        lock.unlock();
+        idle_has_work = idle_();
+        lock.lock();
+    }
+    cv_.wait(lock, ready);
+    return !stop_.load();
+}
+
 void Prefetcher::run() noexcept
 {
     t_stop = &stop_;
     for (std::size_t k = 0;; ++k) {
         const std::size_t slot = k % kSlots;
-        {
-            std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [&] { return stop_.load() || !busy_[slot]; });
-            if (stop_.load())
-                break;
-        }
         bool more = false;
         std::exception_ptr error;
         try {
+            if (!wait_for_slot(slot))
+                break;
             more = produce_(slot);
         } catch (...) {
             error = std::current_exception();
@@ -94,6 +106,8 @@ bool Prefetcher::next(std::size_t &slot)
             busy_[held_slot_] = false;
             held_ = false;
             cv_.notify_all();
+            if (wake_)
+                wake_();  // the worker may be inside idle_, not waiting on cv_
         }
         for (;;) {
             if (!filled_.empty()) {
@@ -135,6 +149,8 @@ void Prefetcher::stop() noexcept
         stop_.store(true);
         cv_.notify_all();
     }
+    if (wake_)
+        wake_();  // an idle_ call in its wait returns now
     if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id())
         worker_.join();
 }

@@ -34,9 +34,20 @@ public:
     // nothing more (the slot is then left unused). May throw.
     using Produce = std::function<bool(std::size_t slot)>;
 
+    // Asked in the worker while it waits for the consumer to give a slot back, with the lock
+    // released: work that keeps the next answers coming (Scan drives its HTTP transfers, so
+    // that requests go out and answers arrive while the database works on the current one).
+    // Returns false when it has nothing to do; the worker then sleeps until a slot is free.
+    // Must return within a few milliseconds, or sooner when `wake` is called. May throw: the
+    // error then comes as one of produce's would.
+    using Idle = std::function<bool()>;
+    // Called by the consumer (its own thread) after it has given a slot back, to cut an idle
+    // call's wait short. Must be callable from any thread and not throw.
+    using Wake = std::function<void()>;
+
     // Starts the worker. `interrupted` is asked on the consumer's thread while it waits
-    // (nullptr: never).
-    Prefetcher(Produce produce, InterruptCheck interrupted);
+    // (nullptr: never); `idle` and `wake` may be empty (the worker just waits).
+    Prefetcher(Produce produce, InterruptCheck interrupted, Idle idle = nullptr, Wake wake = nullptr);
     ~Prefetcher();
     Prefetcher(const Prefetcher &) = delete;
     Prefetcher &operator=(const Prefetcher &) = delete;
@@ -57,9 +68,14 @@ public:
 
 private:
     void run() noexcept;
+    // Waits until `slot` is free or stop is asked, calling idle_ meanwhile; false on stop.
+    // May throw (what idle_ threw).
+    bool wait_for_slot(std::size_t slot);
 
     Produce produce_;
     InterruptCheck interrupted_;
+    Idle idle_;
+    Wake wake_;
     std::atomic<bool> stop_{false};
 
     std::mutex mu_;

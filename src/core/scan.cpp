@@ -42,6 +42,9 @@ namespace {
 
 constexpr std::size_t kNotAsked = static_cast<std::size_t>(-1);
 constexpr std::size_t kSparePages = 4;  // emptied pages kept to decode into again
+// Longest wait of the worker inside HttpClient::drive while the backend holds both answers (a
+// slot given back wakes it at once).
+constexpr int kDriveSliceMs = 20;
 
 std::string trimmed_base(const std::string &base)
 {
@@ -186,8 +189,11 @@ void Scan::start()
     caller_check_ = http_.interrupt_check();
     http_.set_interrupt_check(&Prefetcher::stop_requested);
     try {
+        // While the backend holds both answers, the worker keeps the transfers moving (the next
+        // requests go out and their answers come in), so that their latency passes meanwhile.
         ahead_ = std::make_unique<Prefetcher>([this](std::size_t slot) { return produce_basic_page(*basic_[slot]); },
-                                              caller_check_);
+                                              caller_check_, [this] { return http_.drive(kDriveSliceMs); },
+                                              [this] { http_.wake(); });
     } catch (...) {
         http_.set_interrupt_check(caller_check_);
         throw;

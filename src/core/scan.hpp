@@ -8,6 +8,8 @@
 // A /perustiedot scan fetches and decodes one answer ahead in a worker thread (Prefetcher): the
 // worker alone drives the HttpClient from the first next() until the scan ends or stop_ahead(),
 // and the caller's rows come from the answer decoded before, in the same order as without it.
+// While the caller holds both answers, the worker drives the client's transfers (the next
+// requests go out, their answers come in), so their latency passes during the caller's work.
 //
 // An answer that does not fit the request is an error (BadResponse), never dropped: a change
 // record or a person that the batch did not ask for, a person twice in one /perustiedot answer,

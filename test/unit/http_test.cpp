@@ -156,6 +156,31 @@ TEST_F(Http, GetSendsBasicAuthXRoadClientAndAccept)
     EXPECT_FALSE(reqs[0].has_header("MUTP-Tunnus"));
 }
 
+// drive() moves the transfers along without handing an answer over; next_completed then gives
+// each answer once, and drive() on a client with nothing to do returns at once.
+TEST_F(Http, DriveSendsAndReceivesButHandsNothingOver)
+{
+    TestHttpServer server([](const ReceivedRequest &req) { return Reply{200, {}, "answer " + req.target}; });
+    HttpClient client(fast_config());
+    EXPECT_FALSE(client.drive(1000));
+    for (int i = 0; i < 3; ++i)
+        client.submit(get(server, "/a" + std::to_string(i), static_cast<std::uint64_t>(i)));
+    while (client.drive(50)) {
+    }
+    EXPECT_EQ(server.request_count(), 3);
+    EXPECT_EQ(client.pending(), 3u);  // completed, not yet returned
+    std::set<std::string> bodies;
+    HttpResult out;
+    while (client.next_completed(out)) {
+        EXPECT_EQ(out.status, 200);
+        bodies.insert(out.body);
+    }
+    EXPECT_EQ(bodies, (std::set<std::string>{"answer /a0", "answer /a1", "answer /a2"}));
+    EXPECT_EQ(server.request_count(), 3);
+    client.wake();  // harmless without a wait
+    EXPECT_FALSE(client.drive(1000));
+}
+
 TEST_F(Http, PostSendsBodyContentTypeExtraHeadersAndNoExpect)
 {
     TestHttpServer server([](const ReceivedRequest &req) { return Reply{200, {}, "echo:" + std::to_string(req.body.size())}; });
