@@ -25,6 +25,10 @@ void HttpClient::submit(HttpRequest request) { impl_->queued.push_back(std::move
 // (The scan drops what is in flight when an answer does not fit the request.)
 void HttpClient::cancel_all() noexcept { impl_->queued.clear(); }
 
+// Answers come at once in next_completed: nothing is ever in flight to drive or to wake from.
+bool HttpClient::drive(int) { return false; }
+void HttpClient::wake() noexcept {}
+
 bool HttpClient::next_completed(HttpResult &out)
 {
     if (impl_->queued.empty())
