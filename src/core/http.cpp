@@ -950,6 +950,9 @@ std::size_t http_bytes_in_flight() noexcept { return g_in_flight.load(); }
 
 void HttpClient::submit(HttpRequest request)
 {
+    // The multi handle exists from the first submit on (close_connections drops it), so that it
+    // is made on the owner's thread before a worker drives it: wake() reads it from another thread.
+    impl_->ensure_multi();
     auto t = std::make_unique<Transfer>();
     t->req = std::move(request);
     impl_->build_headers(*t);
@@ -989,6 +992,8 @@ bool HttpClient::drive(int max_wait_ms)
 
 void HttpClient::wake() noexcept
 {
+    // `multi` is not written while transfers are queued or in flight (see submit), which is when
+    // another thread wakes a wait; without any there is no wait to cut short.
     if (impl_->multi)
         curl_multi_wakeup(impl_->multi);
 }
